@@ -1,0 +1,34 @@
+# ibov: the two commands that matter are `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# `make run FROM=path/to/snapshot.json` reads a saved snapshot instead of calling B3.
+FROM   ?=
+RUN_ARGS := $(if $(FROM),--from $(FROM),)
+
+.PHONY: run test setup setup-dev lint typecheck infra-lint security clean
+
+$(BIN)/ibov: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+$(VENV)/.dev: pyproject.toml $(BIN)/ibov
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+setup: $(BIN)/ibov
+setup-dev: $(VENV)/.dev
+
+run: $(BIN)/ibov
+	$(BIN)/ibov run $(RUN_ARGS)
+
+test: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

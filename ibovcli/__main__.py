@@ -1,0 +1,3 @@
+from ibovcli.cli import main
+
+main()

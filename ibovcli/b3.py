@@ -1,0 +1,401 @@
+"""B3's "carteira do dia": the data model and the pure parsers of every format B3 serves it in.
+
+Accepted inputs (the kind is detected from the content, never from a file name):
+
+* a ``GetPortfolioDay`` JSON response: ``language`` pt-br or en-us, ``segment`` 1 or 2, also when it
+  arrives double-encoded (a JSON string holding the JSON), or a JSON list of such pages;
+* the CSV of the site's Download button (latin-1, ``;``, a title line with the date, two footer lines);
+* the raw body of ``GetDownloadPortfolioDay``: base64 text of that CSV, possibly in double quotes.
+
+Numbers are parsed exactly (``int`` and ``Decimal``), in the locale the data declares: pt-br writes
+``1.481.593.024`` and ``2,728`` and dates ``dd/mm/yy``; en-us writes ``1,481,593,024``, ``2.728`` and
+dates ``mm/dd/yy``. Nothing here does I/O; see :mod:`ibovcli.fetch` for HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from ibovcli.errors import SnapshotError
+
+Language = Literal["pt-br", "en-us"]
+
+PT_LABELS = ("Quantidade Te", "Redutor")
+EN_LABELS = ("Total Theor", "Reductor")
+
+
+@dataclass(frozen=True)
+class Holding:
+    """One constituent of an index portfolio, as B3 lists it."""
+
+    cod: str
+    asset: str
+    type: str
+    segment: str | None
+    part: Decimal
+    qty: int
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """One validated-or-not snapshot of an index's portfolio for one trading session."""
+
+    index: str
+    session_date: date
+    holdings: tuple[Holding, ...]
+    total_qty: int
+    reductor: Decimal
+    source_format: str
+    total_records: int | None = None
+    source: str = ""
+    original: bytes = b""
+    original_ext: str = "json"
+    collected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.original).hexdigest()
+
+    def with_source(self, source: str, original: bytes, collected_at: datetime | None = None) -> Portfolio:
+        return replace(self, source=source, original=original, collected_at=collected_at or self.collected_at)
+
+
+# ----------------------------------------------------------------------------------------------
+# numbers and dates
+
+
+_INT = {
+    "pt-br": re.compile(r"^-?(\d{1,3}(\.\d{3})+|\d+)$"),
+    "en-us": re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)$"),
+}
+_DEC = {
+    "pt-br": re.compile(r"^-?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$"),
+    "en-us": re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$"),
+}
+
+
+def parse_int(text: object, language: Language, what: str) -> int:
+    """``'1.481.593.024'`` (pt-br) or ``'1,481,593,024'`` (en-us) -> ``1481593024``."""
+    s = text.strip() if isinstance(text, str) else None
+    if s is None or not _INT[language].match(s):
+        raise SnapshotError(f"{what} is not a whole number in {language} format: {text!r}")
+    return int(s.replace("." if language == "pt-br" else ",", ""))
+
+
+def parse_decimal(text: object, language: Language, what: str) -> Decimal:
+    """``'18.553.794,87445950'`` (pt-br) or ``'16,036,751.16744128'`` (en-us) -> exact ``Decimal``."""
+    s = text.strip() if isinstance(text, str) else None
+    if s is None or not _DEC[language].match(s):
+        raise SnapshotError(f"{what} is not a number in {language} format: {text!r}")
+    s = s.replace(".", "").replace(",", ".") if language == "pt-br" else s.replace(",", "")
+    try:
+        return Decimal(s)
+    except InvalidOperation as exc:  # pragma: no cover - the regex already guarantees a number
+        raise SnapshotError(f"{what} is not a number: {text!r}") from exc
+
+
+_DATE_RE = re.compile(r"^(\d{2})/(\d{2})/(\d{2}|\d{4})$")
+
+
+def parse_b3_date(text: object, language: Language, what: str = "header.date") -> date:
+    """``'08/12/22'`` -> 8 Dec 2022 in pt-br (dd/mm/yy); ``'04/07/25'`` -> 7 Apr 2025 in en-us (mm/dd/yy)."""
+    s = text.strip() if isinstance(text, str) else None
+    m = _DATE_RE.match(s) if s else None
+    if not m:
+        raise SnapshotError(f"{what} is not a date like dd/mm/yy: {text!r}")
+    a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    day, month = (a, b) if language == "pt-br" else (b, a)
+    year = y + 2000 if y < 100 else y
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise SnapshotError(f"{what} is not a real date: {text!r}") from None
+
+
+# ----------------------------------------------------------------------------------------------
+# detection
+
+
+def parse_snapshot(data: bytes, *, index: str | None = None, source: str = "") -> Portfolio:
+    """Parse any accepted snapshot format; raises :class:`SnapshotError` naming the problem.
+
+    ``index`` is used when the data does not carry the index code (JSON); when the data carries it
+    (CSV title) and ``index`` disagrees, the snapshot is refused.
+    """
+    portfolio = _parse(data, index=index, depth=0)
+    return portfolio.with_source(source=source, original=data)
+
+
+def _parse(data: bytes, *, index: str | None, depth: int) -> Portfolio:
+    if depth > 2:
+        raise SnapshotError("snapshot is encoded more than twice; not a B3 format")
+    body = data.removeprefix(b"\xef\xbb\xbf").strip()
+    if not body:
+        raise SnapshotError("snapshot is empty")
+    head = body[:1]
+    if head in (b"{", b"["):
+        return _from_json_bytes(body, index=index)
+    if head == b'"':
+        inner = _json_string(body)
+        stripped = inner.strip()
+        if stripped.startswith(("{", "[")):
+            return _from_json_bytes(stripped.encode("utf-8"), index=index, encoded="double-encoded ")
+        return _from_base64(stripped.encode("ascii", "replace"), index=index, depth=depth)
+    if head == b"<":
+        raise SnapshotError("snapshot is an HTML page, not B3 data (a Cloudflare challenge or error page?)")
+    if body in (b"null", b"true", b"false") or re.fullmatch(rb"-?\d+(\.\d+)?", body):
+        raise SnapshotError(f"snapshot is the JSON value {body.decode()[:20]}, not a B3 portfolio object")
+    if re.fullmatch(rb"[A-Za-z0-9+/=\s]+", body) and b";" not in body:
+        return _from_base64(body, index=index, depth=depth)
+    text = _decode_text(body)
+    if text is not None and ";" in text:
+        return parse_csv(text, index=index)
+    raise SnapshotError("snapshot is not JSON, CSV or base64 from B3 (unrecognised content)")
+
+
+def _decode_text(body: bytes) -> str | None:
+    if b"\x00" in body:
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = body.decode("latin-1")
+    # binary garbage decodes as latin-1 too: require mostly printable characters
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    return text if printable >= 0.98 * len(text) else None
+
+
+def _json_string(body: bytes) -> str:
+    try:
+        value = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        # a quoted base64 body that is not valid JSON as a string (e.g. a stray newline inside)
+        text = body.decode("latin-1").strip()
+        if len(text) >= 2 and text[0] == text[-1] == '"':
+            return text[1:-1]
+        raise SnapshotError("snapshot starts with a quote but is not a JSON string") from None
+    if not isinstance(value, str):
+        raise SnapshotError("snapshot is JSON but not a B3 portfolio object")
+    return value
+
+
+def _from_base64(body: bytes, *, index: str | None, depth: int) -> Portfolio:
+    compact = re.sub(rb"\s+", b"", body)
+    try:
+        decoded = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise SnapshotError("snapshot looks like base64 but does not decode (truncated download?)") from None
+    text = _decode_text(decoded)
+    if text is None or ";" not in text:
+        raise SnapshotError("base64 body does not decode to a B3 CSV (garbage after decoding)")
+    portfolio = parse_csv(text, index=index)
+    return replace(portfolio, source_format="base64-" + portfolio.source_format, original_ext="txt")
+
+
+# ----------------------------------------------------------------------------------------------
+# JSON (GetPortfolioDay)
+
+
+def _from_json_bytes(body: bytes, *, index: str | None, encoded: str = "") -> Portfolio:
+    try:
+        value = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(f"snapshot is not valid JSON ({exc.msg} at char {exc.pos}; truncated?)") from None
+    except UnicodeDecodeError:
+        raise SnapshotError("snapshot is not valid UTF-8 JSON") from None
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.startswith(("{", "[")):
+            return _from_json_bytes(stripped.encode("utf-8"), index=index, encoded="double-encoded ")
+        raise SnapshotError("snapshot is a JSON string that does not hold a B3 portfolio")
+    pages = value if isinstance(value, list) else [value]
+    if not pages:
+        raise SnapshotError("snapshot is an empty JSON list, not a B3 portfolio")
+    portfolio = parse_portfolio_pages(pages, index=index or "IBOV")
+    fmt = f"{encoded}{portfolio.source_format}".strip()
+    return replace(portfolio, source_format=fmt, original_ext="json")
+
+
+def _language_of(header: dict[str, Any]) -> Language:
+    labels = f"{header.get('text') or ''} {header.get('textReductor') or ''}"
+    if any(lbl in labels for lbl in PT_LABELS):
+        return "pt-br"
+    if any(lbl in labels for lbl in EN_LABELS):
+        return "en-us"
+    part = header.get("part")
+    if isinstance(part, str) and "," in part and "." not in part:
+        return "pt-br"
+    if isinstance(part, str) and "." in part and "," not in part:
+        return "en-us"
+    raise SnapshotError("cannot tell the snapshot's language (pt-br or en-us) from its header")
+
+
+def parse_portfolio_pages(pages: list[Any], *, index: str) -> Portfolio:
+    """Merge and parse the pages of one ``GetPortfolioDay`` answer (all pages, in order)."""
+    first = pages[0]
+    _check_day_shape(first, 1)
+    header = first["header"]
+    page_info = first["page"]
+    total_records = page_info.get("totalRecords")
+    if not isinstance(total_records, int) or isinstance(total_records, bool) or total_records < 0:
+        raise SnapshotError(f"page.totalRecords is not a count: {total_records!r}")
+    rows: list[Any] = []
+    for n, page in enumerate(pages, start=1):
+        if n > 1:
+            _check_day_shape(page, n)
+            if page["header"] != header or page["page"].get("totalRecords") != total_records:
+                raise SnapshotError(f"page {n} has a different header or totalRecords than page 1")
+        rows.extend(page["results"])
+    language = _language_of(header)
+    session = parse_b3_date(header.get("date"), language)
+    segment_kind = 2 if any(isinstance(r, dict) and r.get("segment") for r in rows) else 1
+    holdings = tuple(_holding(r, i, language) for i, r in enumerate(rows, start=1))
+    total_qty = parse_int(header.get("theoricalQty"), language, "header.theoricalQty (total quantity)")
+    reductor = parse_decimal(header.get("reductor"), language, "header.reductor")
+    return Portfolio(
+        index=index,
+        session_date=session,
+        holdings=holdings,
+        total_qty=total_qty,
+        reductor=reductor,
+        source_format=f"json/{language}/segment-{segment_kind}",
+        total_records=total_records,
+    )
+
+
+def _check_day_shape(page: Any, n: int) -> None:
+    where = f"page {n}: " if n > 1 else ""
+    if not isinstance(page, dict):
+        raise SnapshotError(f"{where}JSON top level is {type(page).__name__}, not a B3 portfolio object")
+    if "results" not in page:
+        raise SnapshotError(f"{where}JSON has no 'results' list: not a GetPortfolioDay response")
+    if not isinstance(page["results"], list):
+        raise SnapshotError(f"{where}'results' is not a list")
+    if not isinstance(page.get("header"), dict):
+        raise SnapshotError(f"{where}JSON has no 'header' object: not a GetPortfolioDay response")
+    if not isinstance(page.get("page"), dict):
+        raise SnapshotError(f"{where}JSON has no 'page' object: not a GetPortfolioDay response")
+    if "date" not in page["header"]:
+        if "cont" in json.dumps(page["results"][:1]):
+            raise SnapshotError(
+                "header has no date: this is GetTheoricalPortfolio (the 4-month theoretical portfolio), "
+                "not GetPortfolioDay"
+            )
+        raise SnapshotError(f"{where}header has no 'date' field: the trading date is unknown")
+
+
+_ROW_FIELDS = ("cod", "asset", "type", "part", "theoricalQty")
+
+
+def _holding(row: Any, i: int, language: Language) -> Holding:
+    if not isinstance(row, dict):
+        raise SnapshotError(f"row {i} is not an object: {row!r:.60}")
+    missing = [f for f in _ROW_FIELDS if f not in row]
+    cod = row.get("cod")
+    label = f"row {i} ({cod})" if isinstance(cod, str) and cod.strip() else f"row {i}"
+    if missing:
+        raise SnapshotError(f"{label} has no field {', '.join(missing)}")
+    for f in ("cod", "asset", "type"):
+        if not isinstance(row[f], str):
+            raise SnapshotError(f"{label}: {f} is not text: {row[f]!r}")
+    segment = row.get("segment")
+    if segment is not None and not isinstance(segment, str):
+        raise SnapshotError(f"{label}: segment is not text: {segment!r}")
+    return Holding(
+        cod=row["cod"].strip(),
+        asset=row["asset"].strip(),
+        type=row["type"],
+        segment=segment.strip() if isinstance(segment, str) and segment.strip() else None,
+        part=parse_decimal(row["part"], language, f"{label} part"),
+        qty=parse_int(row["theoricalQty"], language, f"{label} theoricalQty"),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# CSV (Download button)
+
+_TITLE_RE = re.compile(r"^\s*([A-Z0-9]{2,12})\s+-\s+.*?(\d{2}/\d{2}/\d{2}(?:\d{2})?)\s*;*\s*$")
+
+
+def parse_csv(text: str, *, index: str | None) -> Portfolio:
+    """Parse the Download-button CSV (already decoded to text)."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(lines) < 2:
+        raise SnapshotError("CSV is too short: no title and header lines")
+    title = _TITLE_RE.match(lines[0])
+    if not title:
+        raise SnapshotError(f"CSV title line has no index code and date: {lines[0][:60]!r}")
+    csv_index = title.group(1)
+    if index is not None and index != csv_index:
+        raise SnapshotError(f"the file is a {csv_index} portfolio but --index {index} was given")
+    head = [c.strip() for c in lines[1].split(";")]
+    if head and head[-1] == "":
+        head = head[:-1]
+    if len(head) != 5:
+        raise SnapshotError(f"CSV header line has {len(head)} columns, expected 5: {lines[1][:60]!r}")
+    language = _csv_language(lines[1], lines[-2:])
+    session = parse_b3_date(title.group(2), language, "CSV title date")
+    holdings: list[Holding] = []
+    total_qty: int | None = None
+    reductor: Decimal | None = None
+    for n, line in enumerate(lines[2:], start=3):
+        fields = line.split(";")
+        first = fields[0].strip()
+        if first.startswith(PT_LABELS[0]) or first.startswith(EN_LABELS[0]):
+            if len(fields) < 4:
+                raise SnapshotError(f"CSV line {n}: total line has {len(fields)} fields, expected 5")
+            total_qty = parse_int(fields[3], language, "CSV footer total quantity")
+            continue
+        if first in (PT_LABELS[1], EN_LABELS[1]):
+            if len(fields) < 4:
+                raise SnapshotError(f"CSV line {n}: reductor line has {len(fields)} fields, expected 4")
+            reductor = parse_decimal(fields[3], language, "CSV footer reductor")
+            continue
+        if total_qty is not None or reductor is not None:
+            raise SnapshotError(f"CSV line {n}: data after the footer lines")
+        if fields and fields[-1].strip() == "":
+            fields = fields[:-1]
+        if len(fields) != 5:
+            raise SnapshotError(f"CSV line {n}: {len(fields)} fields, expected 5: {line[:60]!r}")
+        cod, asset, typ, qty, part = fields
+        label = f"CSV line {n} ({cod.strip()})" if cod.strip() else f"CSV line {n}"
+        holdings.append(
+            Holding(
+                cod=cod.strip(),
+                asset=asset.strip(),
+                type=typ,
+                segment=None,
+                part=parse_decimal(part, language, f"{label} part"),
+                qty=parse_int(qty, language, f"{label} quantity"),
+            )
+        )
+    if total_qty is None:
+        raise SnapshotError("CSV has no 'Quantidade Teórica Total' footer line (truncated download?)")
+    if reductor is None:
+        raise SnapshotError("CSV has no 'Redutor' footer line (truncated download?)")
+    return Portfolio(
+        index=csv_index,
+        session_date=session,
+        holdings=tuple(holdings),
+        total_qty=total_qty,
+        reductor=reductor,
+        source_format=f"csv/{language}",
+        original_ext="csv",
+    )
+
+
+def _csv_language(header_line: str, last_lines: list[str]) -> Language:
+    if any(w in header_line for w in ("Qtde", "Ação", "Acao", "Código", "Codigo", "Teórica")):
+        return "pt-br"
+    if any(w in header_line for w in ("Qty", "Code", "Stock", "Asset", "Theor")):
+        return "en-us"
+    footer = " ".join(last_lines)
+    return "en-us" if any(lbl in footer for lbl in EN_LABELS) else "pt-br"

@@ -1,0 +1,80 @@
+"""The one exception family of ibov. The CLI turns these into one line on stderr and an exit code.
+
+Exit codes: 1 unexpected, 2 usage (Click's), 3 configuration / not deployed, 4 source unreachable or
+blocked, 5 bad data (refused snapshot, failed check), 6 remote job or query failed, 7 lake busy.
+"""
+
+from __future__ import annotations
+
+
+class IbovError(Exception):
+    """Base class: a failure ibov understands and can explain."""
+
+    exit_code = 1
+    hint = ""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class ConfigError(IbovError):
+    """Settings are missing or inconsistent."""
+
+    exit_code = 3
+    hint = "Check the flags and IBOV_* environment variables (`ibov --help`)."
+
+
+class NotDeployed(ConfigError):
+    """The AWS stack or one of its resources cannot be found."""
+
+    hint = "Run `ibov deploy`, or pass --bucket / IBOV_BUCKET, or use --engine local."
+
+
+class SourceError(IbovError):
+    """B3 could not be reached or answered with an error."""
+
+    exit_code = 4
+    hint = "Check your connection and try again later, or use --from FILE with a saved snapshot."
+
+
+class BlockedError(SourceError):
+    """B3 (or its Cloudflare front) refused the request or answered with an HTML challenge."""
+
+    hint = (
+        "B3 is blocking automated requests from this network. Try again later or from another network, "
+        "or download the portfolio in a browser and use --from FILE."
+    )
+
+
+class SnapshotError(IbovError):
+    """A snapshot is malformed or fails validation; nothing was written."""
+
+    exit_code = 5
+    hint = "Nothing was written. Check the file or response; `ibov scrape --help` lists accepted formats."
+
+
+class QueryError(IbovError):
+    """A saved query is unknown, got bad parameters, or failed."""
+
+    exit_code = 5
+    hint = "`ibov query --list` shows the saved queries and their parameters."
+
+
+class JobFailed(IbovError):
+    """A refine job (Glue or local) or an Athena query ended in failure."""
+
+    exit_code = 6
+    hint = "`ibov status` shows recent runs and their errors."
+
+
+class LakeBusy(IbovError):
+    """Another ibov process holds the lake lock."""
+
+    exit_code = 7
+    hint = "Another `ibov` command is writing to this lake; wait for it to finish (or use --lock-timeout)."

@@ -1,0 +1,20 @@
+-- description: The largest weights of an index on a day (default: the index's latest day).
+-- param index: index = IBOV | B3 index code, e.g. IBOV
+-- param date: date = latest | session date YYYY-MM-DD, or latest
+-- param limit: int = 10 | number of rows
+SELECT
+    t.session_date,
+    t.weight_rank,
+    t.ticker,
+    t.company,
+    t.sector,
+    t.weight_pct
+FROM ${table} AS t
+WHERE t.index_code = :index
+    AND t.dt = (
+        SELECT coalesce(nullif(:date, ''), max(d.dt))
+        FROM ${table} AS d
+        WHERE d.index_code = :index
+    )
+    AND t.weight_rank <= :limit
+ORDER BY t.weight_pct DESC, t.ticker

@@ -216,9 +216,13 @@ def _from_json_bytes(body: bytes, *, index: str | None, encoded: str = "") -> Po
         if stripped.startswith(("{", "[")):
             return _from_json_bytes(stripped.encode("utf-8"), index=index, encoded="double-encoded ")
         raise SnapshotError("snapshot is a JSON string that does not hold a B3 portfolio")
-    pages = value if isinstance(value, list) else [value]
-    if not pages:
-        raise SnapshotError("snapshot is an empty JSON list, not a B3 portfolio")
+    if isinstance(value, list):
+        # ibov stores a multi-page answer as a JSON list of its pages; anything else is not B3 data
+        if not value or not all(isinstance(v, dict) and "results" in v for v in value):
+            raise SnapshotError("JSON top level is a list, not a B3 portfolio object or a list of pages")
+        pages = value
+    else:
+        pages = [value]
     portfolio = parse_portfolio_pages(pages, index=index or "IBOV")
     fmt = f"{encoded}{portfolio.source_format}".strip()
     return replace(portfolio, source_format=fmt, original_ext="json")
@@ -254,10 +258,14 @@ def parse_portfolio_pages(pages: list[Any], *, index: str) -> Portfolio:
             if page["header"] != header or page["page"].get("totalRecords") != total_records:
                 raise SnapshotError(f"page {n} has a different header or totalRecords than page 1")
         rows.extend(page["results"])
+    if total_records == 0 or not rows:
+        raise SnapshotError("B3's answer is empty (0 rows): unknown index code, or no portfolio published")
     language = _language_of(header)
     session = parse_b3_date(header.get("date"), language)
     segment_kind = 2 if any(isinstance(r, dict) and r.get("segment") for r in rows) else 1
     holdings = tuple(_holding(r, i, language) for i, r in enumerate(rows, start=1))
+    if segment_kind == 2:
+        _check_sector_subtotals(rows, holdings, language)
     total_qty = parse_int(header.get("theoricalQty"), language, "header.theoricalQty (total quantity)")
     reductor = parse_decimal(header.get("reductor"), language, "header.reductor")
     return Portfolio(
@@ -293,6 +301,27 @@ def _check_day_shape(page: Any, n: int) -> None:
 
 
 _ROW_FIELDS = ("cod", "asset", "type", "part", "theoricalQty")
+#: partAcum is B3's rounded subtotal of a sector; allow rounding of each of its members' weights.
+_SUBTOTAL_SLACK = Decimal("0.0005")
+
+
+def _check_sector_subtotals(rows: list[Any], holdings: tuple[Holding, ...], language: Language) -> None:
+    """Segment 2 repeats each sector's subtotal (partAcum) on its rows: it must match the rows."""
+    sums: dict[str | None, Decimal] = {}
+    counts: dict[str | None, int] = {}
+    for h in holdings:
+        sums[h.segment] = sums.get(h.segment, Decimal(0)) + h.part
+        counts[h.segment] = counts.get(h.segment, 0) + 1
+    for i, (row, h) in enumerate(zip(rows, holdings, strict=True), start=1):
+        acc = row.get("partAcum")
+        if acc is None:
+            continue
+        value = parse_decimal(acc, language, f"row {i} ({h.cod}) partAcum")
+        if abs(value - sums[h.segment]) > _SUBTOTAL_SLACK * counts[h.segment] + Decimal("0.001"):
+            raise SnapshotError(
+                f"row {i} ({h.cod}) partAcum {value} contradicts its sector's rows, which sum to "
+                f"{sums[h.segment]}"
+            )
 
 
 def _holding(row: Any, i: int, language: Language) -> Holding:

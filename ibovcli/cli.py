@@ -161,12 +161,12 @@ def scrape(
     result = pipeline.scrape(s, indices=index, from_paths=from_, notify=_notifier(False))
     if json_:
         render.print_json([st.as_json() for st in result.stored])
-    else:
+    elif result.stored:
         render.print_table(
             ["index", "date", "rows", "key"],
             [(st.index, st.date, st.rows, st.key) for st in result.stored],
         )
-    _fail_on(result.failures)
+    _fail_on(result.failures, debug)
 
 
 @app.command()
@@ -227,7 +227,7 @@ def run(
                 title=f"{st.index} {st.date}: {st.rows} constituents, top {len(q.rows)}",
                 bar_column="weight_pct",
             )
-    _fail_on(result.failures)
+    _fail_on(result.failures, debug)
 
 
 @app.command()
@@ -373,14 +373,17 @@ def status(
         )
 
 
-def _fail_on(failures: list[Any]) -> None:
+def _fail_on(failures: list[Any], debug: bool = False) -> None:
     """Exit non-zero (with the first failure's code) when any index or file failed."""
     if not failures:
         return
+    if debug:
+        raise failures[0].error
     from ibovcli import render
 
     for f in failures:
-        render.error_line(f"{f.what}: {f.error.message}", f.error.hint)
+        message = f.error.message if f.what in f.error.message else f"{f.what}: {f.error.message}"
+        render.error_line(message, f.error.hint)
     raise typer.Exit(failures[0].error.exit_code)
 
 

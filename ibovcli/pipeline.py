@@ -224,7 +224,9 @@ def fetch(settings: Settings, index: str, notify: Notify) -> b3.Portfolio:
         verify_tls=not settings.b3_insecure,
     )
     notify(f"fetching {index} from {settings.b3_url}")
-    return fetch_portfolio(index, base_url=settings.b3_url, policy=policy, on_event=notify)
+    return fetch_portfolio(
+        index, base_url=settings.b3_url, policy=policy, page_size=settings.b3_page_size, on_event=notify
+    )
 
 
 def _sources(indices: list[str], from_paths: list[Path]) -> Iterator[tuple[str, Acquire]]:
@@ -278,7 +280,6 @@ def scrape(
                 on_progress(what, True)
         except IbovError as exc:
             result.failures.append(Failure(what, exc))
-            notify(f"{what}: {exc.message}")
             if on_progress:
                 on_progress(what, False)
     return result

@@ -61,7 +61,6 @@ REFINED: tuple[Column, ...] = (
     Column("next_rebalance_date", "date", False, "first Monday of the next Jan/May/Sep"),
     Column("days_to_rebalance", "int", False, "calendar days from session_date to next_rebalance_date"),
     Column("weekdays_to_rebalance", "int", False, "Mon-Fri days in [session_date, next_rebalance_date)"),
-    Column("collected_at", "timestamp", False, "when the raw snapshot was collected (UTC)"),
 )
 
 #: Partition columns of the refined zone (strings in Hive paths and in the catalog).

@@ -51,6 +51,7 @@ class Settings:
     lake_dir: Path = field(default_factory=default_lake_dir)
     b3_url: str = "https://sistemaswebb3-listados.b3.com.br"
     b3_insecure: bool = False
+    b3_page_size: int = 120
     http_deadline: float = 90.0
     http_timeout: float = 30.0
     lock_timeout: float = 120.0
@@ -75,6 +76,11 @@ class Settings:
         if env.get("IBOV_B3_URL"):
             s.b3_url = env["IBOV_B3_URL"]
         s.b3_insecure = _env_bool("IBOV_B3_INSECURE")
+        page_size = os.environ.get("IBOV_B3_PAGE_SIZE")
+        if page_size:
+            if not page_size.isdigit() or not 1 <= int(page_size) <= 9999:
+                raise ConfigError(f"IBOV_B3_PAGE_SIZE must be a whole number 1-9999, got {page_size!r}")
+            s.b3_page_size = int(page_size)
         s.http_deadline = _env_float("IBOV_HTTP_DEADLINE", s.http_deadline)
         s.http_timeout = _env_float("IBOV_HTTP_TIMEOUT", s.http_timeout)
         s.lock_timeout = _env_float("IBOV_LOCK_TIMEOUT", s.lock_timeout)

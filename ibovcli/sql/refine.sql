@@ -21,7 +21,6 @@ WITH base AS (
         theoricalQty,
         total_theoricalQty,
         reductor,
-        collected_at,
         trim(replace(replace(split_part(segment, '/', 1), '  ', ' '), '  ', ' ')) AS sector_raw,
         nullif(trim(replace(replace(split_part(segment, '/', 2), '  ', ' '), '  ', ' ')), '') AS subsector,
         year(session_date) AS y
@@ -109,7 +108,6 @@ SELECT
             + least(CAST((unix_date(d.session_date) + 3) % 7 AS BIGINT), 5))
         AS INT
     ) AS weekdays_to_rebalance,
-    d.collected_at AS collected_at,
     CAST(d.session_date AS STRING) AS dt,
     CAST(d.cod AS STRING) AS ticker
 FROM dated AS d

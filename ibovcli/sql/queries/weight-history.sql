@@ -1,0 +1,43 @@
+-- description: A ticker's weight in an index over time, with the change since the previous stored day it was a member.
+-- param ticker: ticker | ticker, e.g. PETR4
+-- param index: index = IBOV | B3 index code, e.g. IBOV
+-- param from: date = first | first session YYYY-MM-DD (default first: no lower bound)
+-- param to: date = latest | last session YYYY-MM-DD (default latest: no upper bound)
+-- delta_weight_pct compares with previous_date, the ticker's previous stored day in this index, even
+-- when that day is before --from; it is empty on the ticker's first stored day.
+WITH bounds AS (
+    SELECT
+        coalesce(nullif(:from, ''), max(d.dt)) AS from_dt,
+        coalesce(nullif(:to, ''), max(d.dt)) AS to_dt
+    FROM ${table} AS d
+    WHERE d.index_code = :index
+),
+history AS (
+    SELECT
+        t.dt,
+        t.session_date,
+        t.ticker,
+        t.company,
+        t.weight_rank,
+        t.index_members,
+        t.weight_pct,
+        lag(t.session_date) OVER (ORDER BY t.dt) AS previous_date,
+        lag(t.weight_pct) OVER (ORDER BY t.dt) AS previous_weight_pct
+    FROM ${table} AS t
+    WHERE t.index_code = :index
+        AND t.ticker = :ticker
+)
+SELECT
+    h.session_date,
+    h.ticker,
+    h.company,
+    h.weight_rank,
+    h.index_members,
+    h.weight_pct,
+    h.previous_date,
+    h.weight_pct - h.previous_weight_pct AS delta_weight_pct
+FROM history AS h
+CROSS JOIN bounds AS b
+WHERE h.dt >= b.from_dt
+    AND h.dt <= b.to_dt
+ORDER BY h.dt

@@ -338,7 +338,7 @@ def status(
     json_: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """What the lake holds per index (first and last day, days stored) and the last runs.
+    """What the lake holds per index (first/last day, days stored, trading days missing) and the last runs.
 
     Examples:
 
@@ -357,9 +357,20 @@ def status(
         return
     render.note(f"engine: {info.get('engine')}  lake: {info.get('lake', '')}")
     render.print_table(
-        ["index", "first", "last", "raw_days", "refined_days"],
-        [(i["index"], i["first"], i["last"], i["raw_days"], i["refined_days"]) for i in info["indices"]],
-        title="lake",
+        ["index", "first", "last", "raw_days", "refined_days", "missing", "missing_days"],
+        [
+            (
+                i["index"],
+                i["first"],
+                i["last"],
+                i["raw_days"],
+                i["refined_days"],
+                i.get("missing"),
+                render.day_list(i.get("missing_days") or []),
+            )
+            for i in info["indices"]
+        ],
+        title="lake (missing = B3 trading days without a snapshot between first and last)",
     )
     runs = info.get("runs") or []
     if runs:

@@ -65,12 +65,14 @@ def fetch_portfolio(
     session: Any = None,
     sleep: Callable[[float], None] = time.sleep,
     on_event: Callable[[str], None] = lambda _msg: None,
+    started: float | None = None,
 ) -> b3.Portfolio:
     """Fetch every page of ``index``'s portfolio of the day (with sectors), parse and return it.
 
     Raises :class:`SourceError` (unreachable, 5xx after retries, timeouts), :class:`BlockedError`
     (403, HTML challenge) or :class:`SnapshotError` (the answer is not a valid portfolio).
-    Nothing is returned unless every page arrived.
+    Nothing is returned unless every page arrived. ``policy.deadline`` counts from ``started`` (a
+    ``time.monotonic()`` value; default: now), so one deadline can bound a whole multi-index command.
     """
     import requests
 
@@ -83,7 +85,7 @@ def fetch_portfolio(
             "Referer": base_url.rstrip("/") + f"/indexPage/day/{index}?language=pt-br",
         }
     )
-    started = time.monotonic()
+    started = time.monotonic() if started is None else started
     collected_at = datetime.now(UTC)
     bodies: list[bytes] = []
     pages: list[Any] = []
@@ -142,7 +144,7 @@ def _get(
 ) -> bytes:
     import requests
 
-    last = ""
+    last = "no time left (IBOV_HTTP_DEADLINE)"
     for attempt in range(1, policy.attempts + 1):
         remaining = policy.deadline - (time.monotonic() - started)
         if remaining <= 0:
@@ -159,6 +161,8 @@ def _get(
             last = f"timed out after {timeout[1]:.0f}s"
         except requests.exceptions.ConnectionError as exc:
             last = f"connection failed ({_reason(exc)})"
+        except requests.exceptions.RequestException as exc:  # e.g. a body cut off mid-transfer
+            last = f"broken response ({type(exc).__name__})"
         else:
             status = resp.status_code
             content_type = resp.headers.get("Content-Type", "")

@@ -20,6 +20,7 @@ import fcntl
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -73,6 +74,22 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return bool(rc == 0)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -148,9 +165,34 @@ class LocalLake:
                     if time.monotonic() >= deadline:
                         raise LakeBusy(f"the lake {self.root} is locked by another ibov process") from None
                     time.sleep(0.05)
+            self.sweep()
             yield
         finally:
             fh.close()
+
+    def sweep(self) -> None:
+        """Clean what a killed writer may have left (call under the lock: then nothing is in flight).
+
+        Temporary files and staging folders are hidden (dot names, never ``*.parquet`` at a visible
+        path), so readers never saw them; a refined day caught between its two renames is restored.
+        """
+        refined = self.root / layout.REFINED_PREFIX
+        if refined.is_dir():
+            for entry in refined.iterdir():
+                if entry.name.startswith(".staging-"):
+                    shutil.rmtree(entry, ignore_errors=True)
+                elif entry.name.startswith(".trash-"):
+                    day_dir = refined / entry.name[len(".trash-") :].rsplit("-", 1)[0]
+                    if layout.parse_day_partition(day_dir.name) and not day_dir.exists():
+                        os.replace(entry, day_dir)
+                    else:
+                        shutil.rmtree(entry, ignore_errors=True)
+        for zone in (layout.RAW_PREFIX, layout.SNAPSHOT_PREFIX):
+            base = self.root / zone
+            if base.is_dir():
+                for tmp in base.glob("*/.*.tmp"):
+                    with contextlib.suppress(FileNotFoundError):
+                        tmp.unlink()
 
     # -- raw zone --------------------------------------------------------------------------------
 
@@ -272,14 +314,19 @@ class LocalLake:
         return RefineResult(day, int(rows), tuple(indices), int(tickers), time.monotonic() - started)
 
     def _swap_day(self, staging: Path, day: date, day_dir: Path) -> None:
+        """Put the new day in place of the old one; on Linux in one atomic exchange."""
         new = staging / layout.day_partition(day)
-        trash = day_dir.parent / f".trash-{uuid.uuid4().hex}"
-        if day_dir.exists():
-            os.replace(day_dir, trash)
-        if new.exists():
+        if not new.exists():  # the day has no rows any more
+            new.mkdir(parents=True)
+        if day_dir.exists() and _exchange(new, day_dir):
+            shutil.rmtree(new, ignore_errors=True)  # ``new`` now holds the old day
+        else:
+            trash = day_dir.parent / f".trash-{day_dir.name}-{uuid.uuid4().hex}"
+            if day_dir.exists():
+                os.replace(day_dir, trash)
             os.replace(new, day_dir)
+            shutil.rmtree(trash, ignore_errors=True)
         _fsync_dir(day_dir.parent)
-        shutil.rmtree(trash, ignore_errors=True)
 
     def refined_days(self) -> dict[str, list[str]]:
         """Days in the local catalog, per index."""

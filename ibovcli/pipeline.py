@@ -158,11 +158,14 @@ class LocalEngine:
         return self.lake.query(queries.duckdb_statement(q, f'"{self.lake.table}"'), params)
 
     def status(self) -> dict[str, Any]:
+        from ibovcli.calendar import missing_days
+
         raw = self.lake.raw_inventory()
         refined = self.lake.refined_days()
         indices = []
         for index in sorted(set(raw) | set(refined)):
             days = raw.get(index, [])
+            missing = missing_days(days)
             indices.append(
                 {
                     "index": index,
@@ -170,6 +173,8 @@ class LocalEngine:
                     "last": days[-1].isoformat() if days else None,
                     "raw_days": len(days),
                     "refined_days": len(refined.get(index, [])),
+                    "missing": len(missing),
+                    "missing_days": [d.isoformat() for d in missing],
                 }
             )
         return {
@@ -214,7 +219,7 @@ def read_snapshot(path: Path, index: str | None) -> b3.Portfolio:
     return b3.parse_snapshot(data, index=index, source=f"file:{path.name}")
 
 
-def fetch(settings: Settings, index: str, notify: Notify) -> b3.Portfolio:
+def fetch(settings: Settings, index: str, notify: Notify, started: float | None = None) -> b3.Portfolio:
     from ibovcli.fetch import HttpPolicy, fetch_portfolio
 
     policy = HttpPolicy(
@@ -225,7 +230,12 @@ def fetch(settings: Settings, index: str, notify: Notify) -> b3.Portfolio:
     )
     notify(f"fetching {index} from {settings.b3_url}")
     return fetch_portfolio(
-        index, base_url=settings.b3_url, policy=policy, page_size=settings.b3_page_size, on_event=notify
+        index,
+        base_url=settings.b3_url,
+        policy=policy,
+        page_size=settings.b3_page_size,
+        on_event=notify,
+        started=started,
     )
 
 
@@ -240,8 +250,9 @@ def _sources(indices: list[str], from_paths: list[Path]) -> Iterator[tuple[str, 
         for path in from_paths:
             yield str(path), functools.partial(_read_source, path, explicit)
     else:
+        started = time.monotonic()  # IBOV_HTTP_DEADLINE bounds the whole command, not each index
         for index in indices or ["IBOV"]:
-            yield index, functools.partial(_fetch_source, index)
+            yield index, functools.partial(_fetch_source, index, started)
 
 
 Acquire = Callable[[Settings, Notify], b3.Portfolio]
@@ -251,8 +262,8 @@ def _read_source(path: Path, index: str | None, _settings: Settings, _notify: No
     return read_snapshot(path, index)
 
 
-def _fetch_source(index: str, settings: Settings, notify: Notify) -> b3.Portfolio:
-    return fetch(settings, index, notify)
+def _fetch_source(index: str, started: float, settings: Settings, notify: Notify) -> b3.Portfolio:
+    return fetch(settings, index, notify, started)
 
 
 def scrape(

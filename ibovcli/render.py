@@ -107,3 +107,9 @@ def error_line(message: str, hint: str = "") -> None:
 
 def note(message: str) -> None:
     err.print(f"[dim]{escape(message)}[/dim]")
+
+
+def day_list(days: list[str], most: int = 5) -> str:
+    """``'2025-04-29, 2025-05-02'``; after ``most`` days, ``'... (+N more)'``."""
+    shown = ", ".join(days[:most])
+    return f"{shown}, ... (+{len(days) - most} more)" if len(days) > most else shown

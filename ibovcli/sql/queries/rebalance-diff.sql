@@ -2,9 +2,10 @@
 -- param index: index = IBOV | B3 index code, e.g. IBOV
 -- param from: date | the earlier day YYYY-MM-DD (or first, latest)
 -- param to: date = latest | the later day YYYY-MM-DD, or latest
--- Each date is read as the portfolio in force on it: the last stored day on or before it (from_date and
--- to_date say which days were compared). change is entered, left, changed or unchanged;
--- delta_weight_pct = to_weight_pct - from_weight_pct, a missing weight counting as 0.
+-- Each date is read as the portfolio in force on it: the last stored day on or before it (from_date
+-- and to_date say which days were compared; no rows when nothing was stored by then).
+-- change is entered, left, changed or unchanged; delta_weight_pct = to_weight_pct - from_weight_pct,
+-- a missing weight counting as 0.
 WITH bounds AS (
     SELECT
         CASE
@@ -50,6 +51,8 @@ diff AS (
     FROM before AS a
     FULL OUTER JOIN after AS z ON a.ticker = z.ticker
     CROSS JOIN bounds AS b
+    WHERE b.from_dt IS NOT NULL
+        AND b.to_dt IS NOT NULL
 )
 SELECT
     from_date,

@@ -1,0 +1,53 @@
+"""B3 trading days: weekdays that are not B3 (BVMF) market holidays.
+
+The holiday list is the ``holidays`` package's financial calendar for B3 (market code ``BVMF``):
+national holidays, Carnival Monday and Tuesday, Good Friday, Corpus Christi, Christmas Eve and the
+last business day of the year. It is imported lazily, so ``ibov --help`` does not pay for it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+
+#: The ``holidays`` financial market code of B3 (Brasil, Bolsa, Balcão).
+MARKET = "BVMF"
+
+
+@functools.lru_cache(maxsize=64)
+def _holidays(year: int) -> Any:
+    import holidays
+
+    return holidays.financial_holidays(MARKET, years=year)
+
+
+def holiday_name(d: date) -> str | None:
+    """The B3 holiday on ``d`` (e.g. ``'Carnival'``), or None."""
+    name = _holidays(d.year).get(d)
+    return str(name) if name else None
+
+
+def is_trading_day(d: date) -> bool:
+    """True when B3 holds a session on ``d``: a weekday that is not a B3 holiday."""
+    return d.weekday() < 5 and d not in _holidays(d.year)
+
+
+def trading_days(start: date, end: date) -> list[date]:
+    """B3 trading days in ``[start, end]``, in order (empty when ``end < start``)."""
+    out = []
+    d = start
+    while d <= end:
+        if is_trading_day(d):
+            out.append(d)
+        d += timedelta(days=1)
+    return out
+
+
+def missing_days(present_days: Iterable[date]) -> list[date]:
+    """Trading days between the first and the last of ``present_days`` that are not among them."""
+    present = set(present_days)
+    if not present:
+        return []
+    return [d for d in trading_days(min(present), max(present)) if d not in present]

@@ -1,12 +1,12 @@
 # ibov: the two commands that matter are `make run` and `make test`.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # `make run FROM=path/to/snapshot.json` reads a saved snapshot instead of calling B3.
 FROM   ?=
 RUN_ARGS := $(if $(FROM),--from $(FROM),)
 
-.PHONY: run test setup setup-dev lint typecheck infra-lint security clean
+.PHONY: run test setup setup-dev clean
 
 $(BIN)/ibov: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,8 @@ test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/bandit -q -r ibovcli glue_scripts lambda -ll
+	$(BIN)/python tools/audit.py
 	$(BIN)/python -m pytest -q
 
 clean:

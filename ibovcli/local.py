@@ -76,6 +76,11 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def _sql_str(value: object) -> str:
+    """A SQL string literal (for file paths in DuckDB statements that take no parameters)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
     if not sys.platform.startswith("linux"):
@@ -146,7 +151,7 @@ class LocalLake:
 
     def __init__(self, root: Path, table: str = schema.REFINED_TABLE) -> None:
         self.root = Path(root)
-        self.table = table
+        self.table = schema.check_table_name(table)
 
     # -- locking ---------------------------------------------------------------------------------
 
@@ -278,14 +283,13 @@ class LocalLake:
             for shim in DUCKDB_SHIMS:
                 con.execute(shim)
             if files:
-                paths = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+                paths = "[" + ", ".join(_sql_str(f) for f in files) + "]"
+                # the paths are quoted literals of files listed above
+                view = f"CREATE OR REPLACE TEMP VIEW raw_day AS SELECT * FROM read_parquet({paths}, "  # nosec B608
+                con.execute(view + "hive_partitioning = false, union_by_name = true)")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE refined_day AS {refine_sql()}")  # nosec B608
                 con.execute(
-                    f"CREATE OR REPLACE TEMP VIEW raw_day AS SELECT * FROM read_parquet({paths}, "
-                    "hive_partitioning = false, union_by_name = true)"
-                )
-                con.execute(f"CREATE OR REPLACE TEMP TABLE refined_day AS {refine_sql()}")
-                con.execute(
-                    f"COPY refined_day TO '{staging}' (FORMAT parquet, COMPRESSION zstd, "
+                    f"COPY refined_day TO {_sql_str(staging)} (FORMAT parquet, COMPRESSION zstd, "
                     "PARTITION_BY (dt, ticker), FILENAME_PATTERN 'part-{i}')"
                 )
                 rows, indices, tickers = con.execute(
@@ -296,9 +300,9 @@ class LocalLake:
                 rows, indices, tickers = 0, [], 0
             self._swap_day(staging, day, day_dir)
             con.execute("BEGIN TRANSACTION")
-            con.execute(f'DELETE FROM "{self.table}" WHERE dt = ?', [day.isoformat()])
+            con.execute(f'DELETE FROM "{self.table}" WHERE dt = ?', [day.isoformat()])  # nosec B608
             if rows:
-                con.execute(f'INSERT INTO "{self.table}" BY NAME SELECT * FROM refined_day')
+                con.execute(f'INSERT INTO "{self.table}" BY NAME SELECT * FROM refined_day')  # nosec B608
             con.execute("COMMIT")
         except Exception as exc:
             if isinstance(exc, LakeBusy):
@@ -334,9 +338,9 @@ class LocalLake:
             return {}
         con = self.connect(read_only=True)
         try:
-            rows = con.execute(
-                f'SELECT index_code, list(DISTINCT dt ORDER BY dt) FROM "{self.table}" GROUP BY 1 ORDER BY 1'
-            ).fetchall()
+            table = self.table  # a checked identifier (schema.check_table_name)
+            sql = f'SELECT index_code, list(DISTINCT dt ORDER BY dt) FROM "{table}" GROUP BY 1 ORDER BY 1'  # nosec B608
+            rows = con.execute(sql).fetchall()
         finally:
             con.close()
         return {r[0]: list(r[1]) for r in rows}

@@ -275,9 +275,31 @@ def scrape(
     notify: Notify = _quiet,
     on_progress: Callable[[str, bool], None] | None = None,
 ) -> ScrapeResult:
-    """Acquire, validate and store each requested snapshot; carries on past failures."""
+    """Acquire, validate and store each requested snapshot; carries on past failures.
+
+    Called on its own (``engine`` not given), the attempt is recorded in the run log.
+    """
+    standalone = engine is None
     engine = engine or get_engine(settings)
     result = ScrapeResult()
+    started, started_at = time.monotonic(), datetime.now(UTC)
+    try:
+        _scrape_into(result, settings, engine, indices, from_paths, notify, on_progress)
+    finally:
+        if standalone:
+            _log(engine, "scrape", started, started_at, None, result.stored, [], result.failures)
+    return result
+
+
+def _scrape_into(
+    result: ScrapeResult,
+    settings: Settings,
+    engine: Engine,
+    indices: list[str] | None,
+    from_paths: list[Path] | None,
+    notify: Notify,
+    on_progress: Callable[[str, bool], None] | None,
+) -> None:
     for what, acquire in _sources([i.upper() for i in indices or []], list(from_paths or [])):
         try:
             p = quality.validate(acquire(settings, notify))
@@ -293,7 +315,34 @@ def scrape(
             result.failures.append(Failure(what, exc))
             if on_progress:
                 on_progress(what, False)
-    return result
+
+
+def _log(
+    engine: Engine,
+    command: str,
+    started: float,
+    started_at: datetime,
+    error: IbovError | None,
+    stored: list[Stored],
+    refined: list[Refined],
+    failures: list[Failure],
+) -> None:
+    """Append one entry to the engine's run log; logging never hides the real outcome."""
+    first_failure = error or (failures[0].error if failures else None)
+    with contextlib.suppress(Exception):
+        engine.log_run(
+            {
+                "command": command,
+                "engine": engine.name,
+                "started_at": started_at.isoformat(timespec="seconds"),
+                "duration_s": round(time.monotonic() - started, 3),
+                "state": "failed" if first_failure else "succeeded",
+                "error": first_failure.message if first_failure else None,
+                "stored": [s.as_json() for s in stored],
+                "refined": [r.as_json() for r in refined],
+                "failures": [f.as_json() for f in failures],
+            }
+        )
 
 
 def run(
@@ -340,22 +389,7 @@ def run(
         error = exc
         raise
     finally:
-        first_failure = error or (failures[0].error if failures else None)
-        with contextlib.suppress(Exception):
-            engine.log_run(
-                {
-                    "run_id": run_id,
-                    "command": "run",
-                    "engine": engine.name,
-                    "started_at": started_at.isoformat(timespec="seconds"),
-                    "duration_s": round(time.monotonic() - started, 3),
-                    "state": "failed" if first_failure else "succeeded",
-                    "error": first_failure.message if first_failure else None,
-                    "stored": [s.as_json() for s in stored],
-                    "refined": [r.as_json() for r in refined],
-                    "failures": [f.as_json() for f in failures],
-                }
-            )
+        _log(engine, "run", started, started_at, error, stored, refined, failures)
 
 
 def query(

@@ -73,6 +73,15 @@ REFINED_PARTITION_COLUMNS: tuple[Column, ...] = (
 RENAMED = {"asset": "company", "part": "weight_pct", "theoricalQty": "theoretical_qty"}
 
 
+def check_table_name(name: str) -> str:
+    """A Glue/Athena/DuckDB-safe table name (lower case letters, digits, underscores)."""
+    import re
+
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,127}", name):
+        raise ValueError(f"not a valid table name: {name!r} (use lower case letters, digits and _)")
+    return name
+
+
 def refined_columns() -> tuple[Column, ...]:
     """Data columns then partition columns, as the engines expose the table."""
     return REFINED + REFINED_PARTITION_COLUMNS

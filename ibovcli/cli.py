@@ -83,8 +83,8 @@ IndexOpt = Annotated[
     typer.Option(
         "--index",
         "-i",
-        help="B3 index code, e.g. IBOV, IBXX, SMLL; repeat for several. "
-        "Default: IBOV (or the index named in a --from CSV).",
+        help="B3 index code, e.g. IBOV, IBXX, SMLL; repeat for several, or `all` for the 34 B3 "
+        "publishes. Default: IBOV (or the index named in a --from CSV).",
         show_default=False,
     ),
 ]
@@ -158,7 +158,10 @@ def scrape(
     s = _settings(
         lake_dir=lake, engine=engine, bucket=bucket, stack_name=stack_name, region=region, profile=profile
     )
-    result = pipeline.scrape(s, indices=index, from_paths=from_, notify=_notifier(False))
+    with render.progress(_fetch_count(index, from_), "fetching") as on_progress:
+        result = pipeline.scrape(
+            s, indices=index, from_paths=from_, notify=_notifier(False), on_progress=on_progress
+        )
     if json_:
         render.print_json([st.as_json() for st in result.stored])
     elif result.stored:
@@ -204,7 +207,10 @@ def run(
     s = _settings(
         lake_dir=lake, engine=engine, bucket=bucket, stack_name=stack_name, region=region, profile=profile
     )
-    result = pipeline.run(s, indices=index, from_paths=from_, top=top, notify=_notifier(False))
+    with render.progress(_fetch_count(index, from_), "fetching") as on_progress:
+        result = pipeline.run(
+            s, indices=index, from_paths=from_, top=top, notify=_notifier(False), on_progress=on_progress
+        )
     if json_:
         render.print_json(
             {
@@ -323,7 +329,7 @@ def _render_query(result: QueryResult, fmt: str) -> None:
     elif fmt == "csv":
         render.print_csv(result.columns, result.rows)
     else:
-        bar = next((c for c in result.columns if c.endswith("weight_pct")), None)
+        bar = next((c for c in ("weight_pct", "sector_weight_pct") if c in result.columns), None)
         render.print_table(result.columns, result.rows, title=result.name, bar_column=bar)
 
 
@@ -356,6 +362,8 @@ def status(
         render.print_json(info)
         return
     render.note(f"engine: {info.get('engine')}  lake: {info.get('lake', '')}")
+    if info.get("stack"):  # aws: the CloudFormation stack's state
+        render.note(f"stack: {info['stack'].get('name')} {info['stack'].get('status')}")
     render.print_table(
         ["index", "first", "last", "raw_days", "refined_days", "missing", "missing_days"],
         [
@@ -382,6 +390,13 @@ def status(
             ],
             title="last runs",
         )
+
+
+def _fetch_count(index: list[str] | None, from_: list[Path] | None) -> int:
+    """How many snapshots a scrape/run will acquire (for the progress bar)."""
+    from ibovcli import indices
+
+    return len(from_) if from_ else len(indices.expand(index or []))
 
 
 def _fail_on(failures: list[Any], debug: bool = False) -> None:
@@ -428,3 +443,7 @@ def main(argv: list[str] | None = None) -> None:
             "Re-run with --debug for the traceback, and report it if it persists.",
         )
         sys.exit(1)
+
+
+from ibovcli import cli_aws as _cli_aws  # noqa: E402, F401  (registers deploy/destroy)
+from ibovcli import cli_chart as _cli_chart  # noqa: E402, F401  (registers chart)

@@ -240,7 +240,14 @@ def fetch(settings: Settings, index: str, notify: Notify, started: float | None 
 
 
 def _sources(indices: list[str], from_paths: list[Path]) -> Iterator[tuple[str, Acquire]]:
+    from ibovcli import indices as b3_indices
+
     if from_paths:
+        if b3_indices.ALL in indices:
+            raise SnapshotError(
+                "--index all fetches every index from B3; it cannot name the index of a --from file",
+                hint="Leave --index out for CSV files, or give the file's index code.",
+            )
         if len(indices) > 1:
             raise SnapshotError(
                 "--index takes one code with --from (the CSV title or --index names the index)",
@@ -251,7 +258,7 @@ def _sources(indices: list[str], from_paths: list[Path]) -> Iterator[tuple[str, 
             yield str(path), functools.partial(_read_source, path, explicit)
     else:
         started = time.monotonic()  # IBOV_HTTP_DEADLINE bounds the whole command, not each index
-        for index in indices or ["IBOV"]:
+        for index in b3_indices.expand(indices) or ["IBOV"]:
             yield index, functools.partial(_fetch_source, index, started)
 
 

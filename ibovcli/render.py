@@ -5,18 +5,25 @@ Data goes to stdout; talk (progress, warnings, errors) goes to stderr.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+#: Widest and narrowest bar drawn next to a weight column on a terminal (in characters).
+BAR_WIDTH, MIN_BAR_WIDTH = 24, 8
 
 _no_color = bool(os.environ.get("NO_COLOR"))
 out = Console(no_color=_no_color, highlight=False, soft_wrap=True)
@@ -78,25 +85,92 @@ def print_table(
             sys.stdout.write("\t".join(text(v) for v in r) + "\n")
         sys.stdout.flush()
         return
-    table = Table(title=escape(title) if title else None, title_justify="left")
     numeric = [
         bool(rows) and all(isinstance(r[i], int | float | Decimal) or r[i] is None for r in rows)
         for i in range(len(columns))
     ]
-    for name, is_num in zip(columns, numeric, strict=True):
-        table.add_column(escape(name), justify="right" if is_num else "left")
-    bar_at = columns.index(bar_column) if bar_column in columns else None
+    layout = _layout(columns, rows, numeric, bar=bar_column in columns, width=out.width)
+    table = Table(
+        title=escape(title) if title else None,
+        title_justify="left",
+        box=box.HEAVY_HEAD if layout.boxed else box.SIMPLE_HEAD,
+        padding=(0, 1) if layout.boxed else (0, 0),
+        show_edge=layout.boxed,
+    )
+    for header, is_num, is_short, fixed in zip(
+        layout.headers, numeric, layout.short, layout.widths, strict=True
+    ):
+        table.add_column(
+            escape(header),
+            justify="right" if is_num else "left",
+            no_wrap=is_short and layout.fits and fixed is None,
+            width=fixed,  # a folded header wraps inside its column's values' width
+            overflow="ellipsis" if is_short else "fold",
+        )
+    bar_at = columns.index(bar_column) if bar_column in columns and layout.bar_width else None
     scale = 0.0
     if bar_at is not None:
         scale = max((float(r[bar_at] or 0) for r in rows), default=0.0)
-        table.add_column("", justify="left", no_wrap=True)
+        table.add_column("", justify="left", no_wrap=True, width=layout.bar_width)
     for r in rows:
         cells = [escape(text(v)) for v in r]
         if bar_at is not None:
-            width = round(24 * float(r[bar_at] or 0) / scale) if scale > 0 else 0
-            cells.append("[cyan]" + "█" * width + "[/cyan]")
+            width = round(layout.bar_width * float(r[bar_at] or 0) / scale) if scale > 0 else 0
+            cells.append("[cyan]" + "█" * max(width, 0) + "[/cyan]")
         table.add_row(*cells)
-    out.print(table)
+    out.print(table, soft_wrap=False)  # fit the terminal: wrap long text cells, never the lines
+
+
+@dataclass(frozen=True)
+class _Layout:
+    headers: list[str]
+    short: list[bool]
+    boxed: bool
+    fits: bool
+    bar_width: int
+    widths: list[int | None]
+
+
+def _layout(
+    columns: list[str], rows: list[tuple[Any, ...]], numeric: list[bool], *, bar: bool, width: int
+) -> _Layout:
+    """How to fit a table in ``width`` columns without cutting numbers, dates or tickers.
+
+    In order: boxed with full headers and bars; boxed with headers wrapped at their underscores
+    ("delta weight pct") and bars; the same two without bars; compact (no borders). Long text (company,
+    sector) wraps in every layout. Only when even the compact table is too wide does Rich shrink
+    every column.
+    """
+    cells = [max((len(text(r[i])) for r in rows), default=0) for i in range(len(columns))]
+    short = [is_num or w <= 12 for is_num, w in zip(numeric, cells, strict=True)]
+
+    def needed(fold: bool, wrap_to: int) -> list[int]:
+        return [
+            (max([w, *map(len, name.split("_"))]) if fold else max(len(name), w))
+            if is_short
+            else min(max(len(name), w), wrap_to)
+            for name, w, is_short in zip(columns, cells, short, strict=True)
+        ]
+
+    full = needed(False, 16)
+    boxed_full = sum(w + 3 for w in full) + 1  # padding and a border per column, and the last border
+    spare = width - boxed_full - 3
+    free: list[int | None] = [None] * len(columns)
+    if bar and spare >= MIN_BAR_WIDTH:
+        return _Layout(list(columns), short, True, True, min(BAR_WIDTH, spare), free)
+    folded = needed(True, 12)
+    headers = [name.replace("_", " ") for name in columns]
+    fixed: list[int | None] = [w if is_short else None for w, is_short in zip(folded, short, strict=True)]
+    spare = width - sum(w + 3 for w in needed(True, 10)) - 4
+    if bar and spare >= MIN_BAR_WIDTH:
+        return _Layout(headers, short, True, True, min(BAR_WIDTH, spare), fixed)
+    if boxed_full <= width:
+        return _Layout(list(columns), short, True, True, 0, free)
+    if sum(w + 3 for w in folded) + 1 <= width:
+        return _Layout(headers, short, True, True, 0, fixed)
+    if sum(w + 1 for w in folded) <= width:
+        return _Layout(headers, short, False, True, 0, fixed)
+    return _Layout(headers, short, False, False, 0, free)
 
 
 def error_line(message: str, hint: str = "") -> None:
@@ -113,3 +187,34 @@ def day_list(days: list[str], most: int = 5) -> str:
     """``'2025-04-29, 2025-05-02'``; after ``most`` days, ``'... (+N more)'``."""
     shown = ", ".join(days[:most])
     return f"{shown}, ... (+{len(days) - most} more)" if len(days) > most else shown
+
+
+@contextlib.contextmanager
+def progress(total: int, what: str) -> Iterator[Callable[[str, bool], None] | None]:
+    """A progress bar on stderr for ``total`` steps, when there are several and stderr is a terminal.
+
+    Yields the callback that reports each finished step (``name, ok``), or None when there is no bar.
+    """
+    if total < 2 or not err.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    failed = 0
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"),
+    )
+    with Progress(*columns, console=err) as bar:
+        task = bar.add_task(what, total=total, last="")
+
+        def step(name: str, ok: bool) -> None:
+            nonlocal failed
+            failed += 0 if ok else 1
+            tail = f"  [red]{failed} failed[/red]" if failed else ""
+            bar.update(task, advance=1, last=f"{escape(name)} {'ok' if ok else '[red]failed[/red]'}{tail}")
+
+        yield step

@@ -114,7 +114,7 @@ def build(root: Path, snapshots: dict[tuple[str, date], dict[str, str]] | None =
 
 
 def synthetic_history(
-    days: int = 60, start: date = date(2025, 2, 3), seed: int = 7
+    days: int = 80, start: date = date(2025, 2, 3), seed: int = 7
 ) -> dict[tuple[str, date], dict[str, str]]:
     """IBOV over ``days`` B3 trading days: weights drift like prices; MGLU3 -> RDOR3 on 2025-05-05."""
     from ibovcli.calendar import trading_days

@@ -1,0 +1,158 @@
+"""``ibov chart ...``: draw charts of the refined data (the drawing lives in :mod:`ibovcli.charts`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ibovcli.cli import (
+    BucketOpt,
+    DebugOpt,
+    EngineOpt,
+    JsonOpt,
+    LakeOpt,
+    ProfileOpt,
+    RegionOpt,
+    StackOpt,
+    _settings,
+    app,
+)
+
+chart_app = typer.Typer(
+    name="chart",
+    help="Draw charts of the refined data: PNG, or SVG when --out ends in .svg.\n\n"
+    "The data comes from the saved queries, so charts work on both engines.",
+    no_args_is_help=True,
+)
+app.add_typer(chart_app, name="chart")
+
+OutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Image file to write, .png or .svg. Default: <chart>-<index>[-<ticker>].png here.",
+        show_default=False,
+    ),
+]
+ChartIndexOpt = Annotated[str, typer.Option("--index", "-i", help="B3 index code.")]
+FromDateOpt = Annotated[
+    str | None,
+    typer.Option("--from", help="First session YYYY-MM-DD (default: the first stored).", show_default=False),
+]
+ToDateOpt = Annotated[
+    str | None,
+    typer.Option("--to", help="Last session YYYY-MM-DD (default: the latest stored).", show_default=False),
+]
+
+
+def _finish(chart: Any, json_: bool) -> None:
+    from ibovcli import render
+
+    if json_:
+        render.print_json({"path": str(chart.path), "points": chart.points, "kind": chart.kind})
+    else:
+        render.note(f"{chart.kind}: {chart.points} data point{'s' if chart.points != 1 else ''}")
+        print(chart.path)
+
+
+@chart_app.command("weight-history")
+def weight_history(
+    ticker: Annotated[str, typer.Option("--ticker", "-t", help="Ticker, e.g. PETR4.", show_default=False)],
+    index: ChartIndexOpt = "IBOV",
+    from_date: FromDateOpt = None,
+    to_date: ToDateOpt = None,
+    out: OutOpt = None,
+    lake: LakeOpt = None,
+    engine: EngineOpt = None,
+    bucket: BucketOpt = None,
+    stack_name: StackOpt = None,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    json_: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """A ticker's weight in an index over time (line), with the last value, high and low marked.
+
+    Examples:
+
+      ibov chart weight-history --ticker PETR4 --out petr4.png
+
+      ibov chart weight-history -t VALE3 -i IBXX --from 2025-01-01 --out vale3.svg
+    """
+    from ibovcli import charts
+
+    s = _settings(
+        lake_dir=lake, engine=engine, bucket=bucket, stack_name=stack_name, region=region, profile=profile
+    )
+    target = out or Path(f"weight-history-{index.upper()}-{ticker.upper()}.png")
+    chart = charts.weight_history(s, target, ticker=ticker, index=index, from_=from_date, to=to_date)
+    _finish(chart, json_)
+
+
+@chart_app.command("sectors")
+def sectors(
+    index: ChartIndexOpt = "IBOV",
+    date: Annotated[
+        str | None,
+        typer.Option("--date", help="Session date YYYY-MM-DD (default: latest).", show_default=False),
+    ] = None,
+    out: OutOpt = None,
+    lake: LakeOpt = None,
+    engine: EngineOpt = None,
+    bucket: BucketOpt = None,
+    stack_name: StackOpt = None,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    json_: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Each sector's weight in an index on a day: horizontal bars, largest on top.
+
+    Examples:
+
+      ibov chart sectors --out sectors.png
+
+      ibov chart sectors -i SMLL --date 2025-05-05 --out smll.svg
+    """
+    from ibovcli import charts
+
+    s = _settings(
+        lake_dir=lake, engine=engine, bucket=bucket, stack_name=stack_name, region=region, profile=profile
+    )
+    target = out or Path(f"sectors-{index.upper()}.png")
+    _finish(charts.sectors(s, target, index=index, date=date), json_)
+
+
+@chart_app.command("concentration")
+def concentration(
+    index: ChartIndexOpt = "IBOV",
+    from_date: FromDateOpt = None,
+    to_date: ToDateOpt = None,
+    out: OutOpt = None,
+    lake: LakeOpt = None,
+    engine: EngineOpt = None,
+    bucket: BucketOpt = None,
+    stack_name: StackOpt = None,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    json_: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """How concentrated an index is over time: top-5/top-10 share and the HHI (0-10,000).
+
+    Examples:
+
+      ibov chart concentration --out concentration.png
+
+      ibov chart concentration -i SMLL --from 2025-01-01 --json
+    """
+    from ibovcli import charts
+
+    s = _settings(
+        lake_dir=lake, engine=engine, bucket=bucket, stack_name=stack_name, region=region, profile=profile
+    )
+    target = out or Path(f"concentration-{index.upper()}.png")
+    _finish(charts.concentration(s, target, index=index, from_=from_date, to=to_date), json_)

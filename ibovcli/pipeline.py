@@ -96,6 +96,7 @@ class QueryResult:
 class ScrapeResult:
     stored: list[Stored] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    refined: list[Refined] = field(default_factory=list)
 
 
 @dataclass
@@ -110,6 +111,9 @@ class RunResult:
 
 class Engine(Protocol):
     name: str
+    #: True when writing raw data runs the trigger (and so the refine) in this process, as the local
+    #: engine does; False when the platform does it (S3 -> Lambda -> Glue) and :meth:`process` follows it.
+    triggers_in_process: bool
 
     def lock(self) -> contextlib.AbstractContextManager[None]: ...
 
@@ -131,6 +135,7 @@ class LocalEngine:
 
     name = "local"
     bucket = "local"
+    triggers_in_process = True
 
     def __init__(self, settings: Settings) -> None:
         from ibovcli.local import LocalLake
@@ -294,7 +299,7 @@ def scrape(
         _scrape_into(result, settings, engine, indices, from_paths, notify, on_progress)
     finally:
         if standalone:
-            _log(engine, "scrape", started, started_at, None, result.stored, [], result.failures)
+            _log(engine, "scrape", started, started_at, None, result.stored, result.refined, result.failures)
     return result
 
 
@@ -322,6 +327,10 @@ def _scrape_into(
             result.failures.append(Failure(what, exc))
             if on_progress:
                 on_progress(what, False)
+    if result.stored and engine.triggers_in_process:
+        # the local mirror of S3 -> Lambda: the same trigger decision, run here, right after the writes
+        with engine.lock():
+            result.refined = engine.process([s.key for s in result.stored], notify)
 
 
 def _log(
@@ -379,10 +388,9 @@ def run(
             notify=notify,
             on_progress=on_progress,
         )
-        stored, failures = scraped.stored, scraped.failures
-        if stored:
-            with engine.lock():
-                refined = engine.process([s.key for s in stored], notify)
+        stored, failures, refined = scraped.stored, scraped.failures, scraped.refined
+        if stored and not engine.triggers_in_process:
+            refined = engine.process([s.key for s in stored], notify)
         summary: dict[str, QueryResult] = {}
         for s in stored:
             summary[f"{s.index} {s.date}"] = query(

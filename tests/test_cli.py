@@ -203,3 +203,25 @@ def test_scrape_over_http_follows_pagination(lake: Path) -> None:
     res2 = run_ibov("scrape", "--from", str(snap), "--lake", str(lake), "--json")
     assert res2.code == 0, res2.stderr
     assert json.loads(res2.stdout)[0]["rows"] == 14
+
+
+def test_scrape_alone_triggers_the_refine_locally(lake: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # locally, the trigger runs in-process after every raw write, as S3 -> Lambda -> Glue does on AWS
+    assert call(capsys, "scrape", "--from", str(FIX / "IBOVDia_05-05-25_lf.csv"), "--lake", str(lake))[0] == 0
+    assert len(list((lake / "refined" / "dt=2025-05-05").glob("ticker=*/*.parquet"))) == 14
+    code, out, _ = call(
+        capsys,
+        "query",
+        "top-weights",
+        "--index",
+        "IBOV",
+        "--date",
+        "2025-05-05",
+        "--limit",
+        "2",
+        "--json",
+        "--lake",
+        str(lake),
+    )
+    assert code == 0
+    assert [(r["ticker"], r["weight_pct"]) for r in json.loads(out)] == [("VALE3", 16.5), ("ITUB4", 14.75)]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 import uuid
@@ -108,9 +109,10 @@ def refine_day(spark: SparkSession, raw: DataFrame | Sequence[str]) -> DataFrame
     ``schema.REFINED`` + partition columns, in that order, and the rows are hash-partitioned by
     (dt, ticker) so that each partition folder gets exactly one file.
     """
+    from pyspark.sql import DataFrame as SparkFrame
     from pyspark.sql import functions as F
 
-    frame = raw if not isinstance(raw, (list, tuple)) else read_raw(spark, raw)
+    frame = raw if isinstance(raw, SparkFrame) else read_raw(spark, raw)
     frame.createOrReplaceTempView(RAW_VIEW)
     refined = spark.sql(refine_sql())
     typed = refined.select(*[F.col(c.name).cast(c.type).alias(c.name) for c in schema.refined_columns()])
@@ -142,17 +144,17 @@ def summarize(df: DataFrame, day: date) -> DaySummary:
 
 
 def write_day(df: DataFrame, refined_root: Path, day: date) -> Path:
-    """Write one refined day under a local ``refined_root`` and swap it in; returns the day folder.
+    """Write one refined day under a local ``refined_root`` (``LAKE/refined``) and swap it in.
 
     Spark writes ``<staging>/dt=D/ticker=T/part-*.parquet``; then ``refined/dt=D`` is replaced in one
     rename, as ``ibovcli.local`` does for DuckDB, so readers never see half a day and other days are
-    never touched. Rerunning it replaces the day again (no duplicated rows).
+    never touched. Rerunning it replaces the day again (no duplicated rows). Returns the day folder.
     """
     from ibovcli.local import LocalLake
 
     refined_root.mkdir(parents=True, exist_ok=True)
     staging = refined_root / f".staging-{uuid.uuid4().hex}"
-    day_dir = refined_root.parent / layout.refined_day_prefix(day)
+    day_dir = refined_root / layout.day_partition(day)
     try:
         (
             df.write.mode("errorifexists")
@@ -168,8 +170,6 @@ def write_day(df: DataFrame, refined_root: Path, day: date) -> Path:
             junk.unlink()
         LocalLake(refined_root.parent)._swap_day(staging, day, day_dir)
     finally:
-        import shutil
-
         shutil.rmtree(staging, ignore_errors=True)
     return day_dir
 
@@ -200,15 +200,39 @@ def update_local_catalog(lake_root: Path, day: date, table: str) -> None:
         con.close()
 
 
+def local_raw_files(lake_root: Path, day: date) -> list[Path]:
+    """The raw files of ``day`` in a local lake; refuses a day with none (nothing to refine)."""
+    from ibovcli.local import LocalLake
+
+    if not lake_root.is_dir():
+        raise JobFailed(f"no lake at {lake_root}", hint="Pass the directory given to `ibov --lake`.")
+    files = LocalLake(lake_root).raw_files(day)
+    if not files:
+        raise JobFailed(
+            f"no raw files for {day} under {lake_root / layout.raw_day_prefix(day)}",
+            hint="Store that day first: `ibov scrape --from FILE --lake DIR`.",
+        )
+    return files
+
+
 def local_session(master: str = "local[*]") -> SparkSession:
     """A small local Spark session configured like the Glue job's."""
+    import os
+
     from pyspark.sql import SparkSession
 
+    # A local run talks to nothing but itself: bind the driver to loopback, not the host's interface.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = (
         SparkSession.builder.master(master)
         .appName("ibov-refine")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
+        # a day is a few hundred rows: compiling whole-stage code costs more than it saves
+        .config("spark.sql.codegen.wholeStage", "false")
     )
     for key, value in SPARK_CONF.items():
         builder = builder.config(key, value)
@@ -231,12 +255,7 @@ def run_local(
     started = time.monotonic()
     configure(spark)
     lake = LocalLake(lake_root, table=table)
-    files = lake.raw_files(day)
-    if not files:
-        raise JobFailed(
-            f"no raw files for {day} under {lake_root / layout.raw_day_prefix(day)}",
-            hint="Store that day first: `ibov scrape --from FILE --lake DIR`.",
-        )
+    files = local_raw_files(lake_root, day)
     refined = refine_day(spark, [f"file://{f}" for f in files]).cache()
     try:
         summary = summarize(refined, day)
@@ -264,8 +283,7 @@ def local_main(argv: Sequence[str]) -> int:
     try:
         day = parse_day(args.dt)
         lake_root = args.lake.expanduser().resolve()
-        if not lake_root.is_dir():
-            raise JobFailed(f"no lake at {lake_root}", hint="Pass the directory given to `ibov --lake`.")
+        local_raw_files(lake_root, day)  # fail fast, before a JVM starts
         try:
             spark = local_session(args.master)
         except Exception as exc:  # no Java, or a JVM that cannot start
@@ -313,7 +331,7 @@ def glue_main(argv: Sequence[str]) -> None:
     from pyspark.errors import AnalysisException
 
     optional = {"refined_table": schema.REFINED_TABLE, "database": schema.CATALOG_DATABASE}
-    present = [name for name in optional if f"--{name}" in argv]
+    present = [name for name in optional if any(a.split("=")[0] == f"--{name}" for a in argv)]
     args = getResolvedOptions(list(argv), ["JOB_NAME", "bucket", "dt", *present])
     table = args.get("refined_table", optional["refined_table"])
     database = args.get("database", optional["database"])

@@ -1,0 +1,269 @@
+"""AWS Lambda (Python 3.12): S3 ``ObjectCreated`` on ``raw/*.parquet`` -> ``glue:StartJobRun`` (refine job).
+
+Deployed as a zip holding this file (handler ``trigger.handler``) next to the stdlib-only modules
+``ibovcli/__init__.py``, ``ibovcli/layout.py`` and ``ibovcli/trigger.py``; boto3 comes with the runtime.
+Environment: ``GLUE_JOB_NAME`` (required), ``START_RETRY_SECONDS`` (optional, default 60).
+
+Which days to refine is decided by :func:`ibovcli.trigger.refine_requests` (the same call the local
+engine makes): URL-decoded keys under ``raw/dt=YYYY-MM-DD/`` ending in ``.parquet``, one request per
+bucket and day, however many files of that day the event carries. Every other key is ignored.
+
+For each day, the Lambda starts one job run with ``--dt`` and ``--bucket`` unless a run for the same
+day is already active and will see the new files anyway:
+
+* ``STARTING`` or ``WAITING``: the script has not listed the raw files yet, so it will read them;
+* ``RUNNING`` and started at or after the newest object in the event landed (``eventTime``): it lists
+  the raw zone after that object existed (S3 lists are strongly consistent).
+
+A ``RUNNING`` run started *before* the new file landed may already have read the day without it, so a
+new run is started (Glue queues it, or it waits below). Only the first two pages of ``GetJobRuns``
+(up to 400 runs, newest first) are examined: active runs are the newest ones, and the job runs with
+``MaxConcurrentRuns: 1`` + queuing, so 400 runs that are still active would mean a backlog of 400 days.
+
+``ConcurrentRunsExceededException`` and ``ThrottlingException`` are retried with full-jitter exponential
+backoff until ``START_RETRY_SECONDS`` (or the invocation's remaining time, less a margin) runs out; then
+the error is raised, like every other failure, so Lambda's async retries and the ``Errors`` metric see
+it. There is no fake success: a failed invocation raises.
+
+Log lines are JSON objects, one per line, on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ibovcli.trigger import RefineRequest, object_keys, refine_requests
+
+ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "WAITING"})
+#: Active states in which the job script has not started reading the raw zone yet.
+NOT_YET_READING = frozenset({"STARTING", "WAITING"})
+RETRYABLE_ERRORS = frozenset({"ConcurrentRunsExceededException", "ThrottlingException"})
+RUN_PAGES = 2
+RUN_PAGE_SIZE = 200  # GetJobRuns' maximum
+DEFAULT_RETRY_SECONDS = 60.0
+FIRST_BACKOFF = 1.0
+MAX_BACKOFF = 20.0
+#: Time kept for logging and returning when the retry budget is cut by the Lambda timeout.
+TIMEOUT_MARGIN = 5.0
+
+
+class _JsonLines(logging.Handler):
+    """One JSON object per line on stdout (CloudWatch keeps each line as one event)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "msg": record.getMessage(),
+        }
+        if _request_id:
+            entry["request_id"] = _request_id
+        entry.update(getattr(record, "fields", {}))
+        try:
+            sys.stdout.write(json.dumps(entry, default=str) + "\n")
+            sys.stdout.flush()
+        except Exception:  # pragma: no cover - logging must never break the handler
+            self.handleError(record)
+
+
+log = logging.getLogger("ibov.trigger")
+for _old in [h for h in log.handlers if h.get_name() == "json-lines"]:  # module loaded again
+    log.removeHandler(_old)
+_handler = _JsonLines()
+_handler.set_name("json-lines")
+log.addHandler(_handler)
+log.setLevel(logging.INFO)
+log.propagate = False  # the runtime's root handler would print the same line again, not as JSON
+
+
+def _log(level: int, msg: str, **fields: Any) -> None:
+    log.log(level, msg, extra={"fields": fields})
+
+
+_glue: Any = None
+_request_id: str | None = None  # the current invocation's, added to every log line
+
+
+def glue_client() -> Any:
+    """The Glue client, created on first use (tests replace ``_glue`` or run under moto)."""
+    global _glue
+    if _glue is None:
+        import boto3
+        from botocore.config import Config
+
+        _glue = boto3.client("glue", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    return _glue
+
+
+def newest_event_time(event: Mapping[str, Any]) -> datetime | None:
+    """The latest ``eventTime`` among the event's records (None if no record carries one)."""
+    times = []
+    for record in event.get("Records") or []:
+        raw = record.get("eventTime") if isinstance(record, Mapping) else None
+        if isinstance(raw, str):
+            try:
+                times.append(_aware(datetime.fromisoformat(raw.replace("Z", "+00:00"))))
+            except ValueError:
+                continue
+    return max(times) if times else None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def covering_run(
+    glue: Any, job_name: str, arguments: Mapping[str, str], newest_object: datetime | None
+) -> dict[str, Any] | None:
+    """An active run of ``job_name`` for the same day (and bucket) that will read the new files."""
+    token: str | None = None
+    for _ in range(RUN_PAGES):
+        kwargs: dict[str, Any] = {"JobName": job_name, "MaxResults": RUN_PAGE_SIZE}
+        if token:
+            kwargs["NextToken"] = token
+        page = glue.get_job_runs(**kwargs)
+        for run in page.get("JobRuns", []):
+            state = run.get("JobRunState")
+            run_args = run.get("Arguments") or {}
+            if state not in ACTIVE_STATES or run_args.get("--dt") != arguments["--dt"]:
+                continue
+            if run_args.get("--bucket", arguments["--bucket"]) != arguments["--bucket"]:
+                continue
+            if state in NOT_YET_READING:
+                return dict(run)
+            started = run.get("StartedOn")
+            if newest_object and isinstance(started, datetime) and _aware(started) >= newest_object:
+                return dict(run)
+        token = page.get("NextToken")
+        if not token:
+            break
+    return None
+
+
+def start_run(
+    glue: Any,
+    job_name: str,
+    arguments: dict[str, str],
+    *,
+    deadline: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: random.Random | None = None,
+) -> str:
+    """``StartJobRun``, retrying concurrency/throttling errors with full-jitter backoff until ``deadline``."""
+    rng = rng or random.Random()
+    backoff = FIRST_BACKOFF
+    attempt = 1
+    while True:
+        try:
+            run_id: str = glue.start_job_run(JobName=job_name, Arguments=arguments)["JobRunId"]
+            return run_id
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            remaining = deadline - clock()
+            if code not in RETRYABLE_ERRORS or remaining <= 0:
+                raise
+            pause = min(remaining, rng.uniform(0, backoff))
+            _log(
+                logging.WARNING,
+                "start retry",
+                dt=arguments.get("--dt"),
+                error=code,
+                attempt=attempt,
+                sleep_s=round(pause, 3),
+            )
+            sleep(pause)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+            attempt += 1
+
+
+def process(
+    event: Mapping[str, Any],
+    *,
+    glue: Any,
+    job_name: str,
+    deadline: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Start (or skip) one refine run per day of the event; returns what was started and skipped."""
+    requests = refine_requests(event)
+    wanted = {(r.bucket, key) for r in requests for key in r.keys}
+    ignored = [key for bucket, key in object_keys(event) if (bucket, key) not in wanted]
+    for key in ignored:
+        _log(logging.INFO, "ignored key", key=key)
+    newest = newest_event_time(event)
+    summary: dict[str, Any] = {"job": job_name, "started": [], "skipped": [], "ignored": ignored}
+    for request in requests:
+        summary_entry = _one_day(request, glue, job_name, newest, deadline, clock, sleep)
+        summary["started" if "run_id" in summary_entry else "skipped"].append(summary_entry)
+    return summary
+
+
+def _one_day(
+    request: RefineRequest,
+    glue: Any,
+    job_name: str,
+    newest: datetime | None,
+    deadline: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> dict[str, Any]:
+    arguments = request.job_arguments()
+    base = {"dt": arguments["--dt"], "bucket": request.bucket, "keys": list(request.keys)}
+    try:
+        active = covering_run(glue, job_name, arguments, newest)
+        if active is not None:
+            entry = {**base, "active_run_id": active.get("Id"), "state": active.get("JobRunState")}
+            _log(logging.INFO, "skipped: a run for this day is active", job=job_name, **entry)
+            return entry
+        run_id = start_run(glue, job_name, arguments, deadline=deadline, clock=clock, sleep=sleep)
+    except Exception as exc:
+        error = exc.response.get("Error", {}) if isinstance(exc, ClientError) else {}
+        _log(
+            logging.ERROR,
+            "start failed",
+            job=job_name,
+            error=error.get("Code") or type(exc).__name__,
+            detail=error.get("Message") or str(exc),
+            **base,
+        )
+        raise
+    entry = {**base, "run_id": run_id}
+    _log(logging.INFO, "started", job=job_name, arguments=arguments, **entry)
+    return entry
+
+
+def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point. Raises on any failure (so Lambda retries and counts an error)."""
+    global _request_id
+    _request_id = getattr(context, "aws_request_id", None)
+    started = time.monotonic()
+    job_name = os.environ.get("GLUE_JOB_NAME", "").strip()
+    if not job_name:
+        _log(logging.ERROR, "GLUE_JOB_NAME is not set")
+        raise RuntimeError("GLUE_JOB_NAME is not set: the Lambda does not know which Glue job to start")
+    budget = float(os.environ.get("START_RETRY_SECONDS") or DEFAULT_RETRY_SECONDS)
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining_ms):
+        budget = min(budget, remaining_ms() / 1000.0 - TIMEOUT_MARGIN)
+    summary = process(event, glue=glue_client(), job_name=job_name, deadline=started + budget)
+    _log(
+        logging.INFO,
+        "done",
+        started=len(summary["started"]),
+        skipped=len(summary["skipped"]),
+        ignored=len(summary["ignored"]),
+        seconds=round(time.monotonic() - started, 3),
+    )
+    return summary

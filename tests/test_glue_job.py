@@ -1,0 +1,482 @@
+"""The Glue refine job (glue_scripts/refine_job.py) on local Spark: parity with DuckDB, idempotency, CLI.
+
+The reference is the local engine's DuckDB refine (``LocalLake.refine_day``) run on the same raw files,
+written from the project's B3 fixtures: IBOV and IBXX on 2025-04-30 (two indices sharing tickers on one
+day) and IBOV on 2025-05-05.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import types
+import zipfile
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ibovcli import b3, layout, quality, schema
+from ibovcli.errors import JobFailed
+from ibovcli.local import LocalLake
+
+pytestmark = pytest.mark.spark
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "glue_scripts" / "refine_job.py"
+FIXTURES = ROOT / "tests" / "fixtures" / "b3"
+DAY1, DAY2 = date(2025, 4, 30), date(2025, 5, 5)
+SNAPSHOTS = {
+    "ibov_2025-04-30_ptbr_seg2.json": "IBOV",  # IBOV, with sectors
+    "IBXXDia_30-04-25.csv": None,  # IBXX, same day, no sectors, tickers shared with IBOV
+    "ibov_2025-05-05_ptbr_seg2.json": "IBOV",  # the next period's first day
+}
+
+
+def load_job() -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location("refine_job", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+job = load_job()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("ibov-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.codegen.wholeStage", "false")  # tiny data: compiling costs more than it saves
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def raw_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lake holding only raw files (and their snapshots), written the way `ibov scrape` writes them."""
+    root = tmp_path_factory.mktemp("raw") / "lake"
+    lake = LocalLake(root)
+    with lake.lock():
+        for name, index in SNAPSHOTS.items():
+            data = (FIXTURES / name).read_bytes()
+            lake.write_raw(quality.validate(b3.parse_snapshot(data, index=index, source=f"file:{name}")))
+    assert [f.name for f in lake.raw_files(DAY1)] == ["IBOV.parquet", "IBXX.parquet"]
+    return root
+
+
+@pytest.fixture(scope="module")
+def duckdb_lake(raw_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reference: the same raw lake refined by the local engine (DuckDB), both days."""
+    root = tmp_path_factory.mktemp("duck") / "lake"
+    shutil.copytree(raw_lake, root)
+    lake = LocalLake(root)
+    with lake.lock():
+        for day in (DAY1, DAY2):
+            assert lake.refine_day(day).rows > 0
+    return root
+
+
+@pytest.fixture
+def spark_lake(raw_lake: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "spark-lake"
+    shutil.copytree(raw_lake, root)
+    return root
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def refined_files(root: Path, day: date | None = None) -> dict[str, list[Path]]:
+    """``{"dt=D/ticker=T": [files]}`` under refined/ (one day or all)."""
+    base = root / layout.REFINED_PREFIX
+    pattern = f"{layout.day_partition(day)}/ticker=*" if day else "dt=*/ticker=*"
+    return {
+        str(d.relative_to(base)): sorted(f for f in d.iterdir() if f.is_file())
+        for d in sorted(base.glob(pattern))
+        if d.is_dir()
+    }
+
+
+def refined_rows(root: Path, day: date | None = None) -> list[tuple[Any, ...]]:
+    """Every refined row, data columns then dt and ticker taken from the folder names, sorted."""
+    rows = []
+    for part, files in refined_files(root, day).items():
+        dt_dir, ticker_dir = part.split("/")
+        for f in files:
+            for row in pq.ParquetFile(f).read().to_pylist():
+                rows.append((*row.values(), dt_dir.removeprefix("dt="), ticker_dir.removeprefix("ticker=")))
+    return sorted(rows, key=repr)
+
+
+def comparable_schema(path: Path) -> list[tuple[str, pa.DataType]]:
+    """A file's columns as (name, arrow type).
+
+    Normalised away, because each is provably the same table to every reader:
+    * key/value metadata: Spark stores its own row schema and version there, DuckDB stores nothing;
+      no reader of the refined zone (Athena, DuckDB, pyarrow) takes types from it;
+    * the nullable flag: DuckDB marks every column optional; Spark marks a column required when its
+      plan proves it never null (COUNT/ROW_NUMBER results). The values are compared separately, and
+      :func:`check_required_columns` makes sure Spark is never stricter than ``schema.REFINED``.
+    Physical encodings (decimal(20,8) as 9- vs 16-byte FIXED_LEN_BYTE_ARRAY, INT64 with or without the
+    signed-int annotation) do not show here at all: pyarrow decodes them to the same logical type.
+    """
+    return [(f.name, f.type) for f in pq.read_schema(path)]
+
+
+def check_required_columns(path: Path) -> None:
+    contract = {c.name: c.nullable for c in schema.REFINED}
+    for f in pq.read_schema(path):
+        if not f.nullable:
+            assert contract[f.name] is False, f"{f.name} is required in {path} but nullable in schema.REFINED"
+
+
+def expected_schema() -> list[tuple[str, pa.DataType]]:
+    arrow = {
+        "string": pa.string(),
+        "date": pa.date32(),
+        "bigint": pa.int64(),
+        "int": pa.int32(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+    }
+
+    def to_arrow(t: str) -> pa.DataType:
+        if t.startswith("decimal("):
+            p, s = (int(x) for x in t[len("decimal(") : -1].split(","))
+            return pa.decimal128(p, s)
+        return arrow[t]
+
+    return [(c.name, to_arrow(c.type)) for c in schema.REFINED]
+
+
+def fingerprint(root: Path, day: date) -> dict[str, tuple[str, int]]:
+    """Content hash and inode of every file of a refined day (to prove it was not rewritten)."""
+    base = root / layout.refined_day_prefix(day)
+    return {
+        str(f.relative_to(base)): (hashlib.sha256(f.read_bytes()).hexdigest(), f.stat().st_ino)
+        for f in sorted(base.rglob("*"))
+        if f.is_file()
+    }
+
+
+def assert_same_as_duckdb(spark_root: Path, duck_root: Path, day: date) -> None:
+    spark_parts, duck_parts = refined_files(spark_root, day), refined_files(duck_root, day)
+    assert list(spark_parts) == list(duck_parts)  # same dt=/ticker= partition paths
+    for part, files in spark_parts.items():
+        assert len(files) == 1 and files[0].suffix == ".parquet", f"{part}: {files}"  # one file, no .crc
+        assert comparable_schema(files[0]) == comparable_schema(duck_parts[part][0]) == expected_schema()
+        check_required_columns(files[0])
+    assert refined_rows(spark_root, day) == refined_rows(duck_root, day)
+
+
+# ---------------------------------------------------------------------------------------------- tests
+
+
+def test_refine_day_returns_the_refined_schema(spark: Any, raw_lake: Path) -> None:
+    files = [str(f) for f in LocalLake(raw_lake).raw_files(DAY1)]
+    df = job.refine_day(spark, job.read_raw(spark, files))
+    assert [(f.name, f.dataType.simpleString()) for f in df.schema.fields] == [
+        (c.name, c.type) for c in schema.refined_columns()
+    ]
+    summary = job.summarize(df, DAY1)
+    assert (summary.rows, summary.indices) == (14 + 8, ("IBOV", "IBXX"))
+    # the three renames of R5-B exist, the raw names do not
+    assert {"company", "weight_pct", "theoretical_qty"} <= set(df.columns)
+    assert not {"asset", "part", "theoricalQty"} & set(df.columns)
+
+
+def test_local_run_matches_duckdb(spark: Any, spark_lake: Path, duckdb_lake: Path) -> None:
+    for day in (DAY1, DAY2):
+        summary = job.run_local(spark, spark_lake, day)
+        assert summary.location == str(spark_lake / layout.refined_day_prefix(day))
+        assert_same_as_duckdb(spark_lake, duckdb_lake, day)
+    assert summary.rows == 14 and summary.indices == ("IBOV",)
+    # 2025-04-30 has both indices; PETR4 is in both, so its partition holds two rows
+    petr4 = [r for r in refined_rows(spark_lake, DAY1) if r[-1] == "PETR4"]
+    assert sorted(r[0] for r in petr4) == ["IBOV", "IBXX"]
+    # nothing but the day folders under refined/ (no staging, no _SUCCESS, no checksums)
+    assert sorted(p.name for p in (spark_lake / "refined").iterdir()) == ["dt=2025-04-30", "dt=2025-05-05"]
+    # the local catalog got the same rows as the DuckDB run's
+    sql = 'SELECT * FROM "ibov_refined" ORDER BY dt, index_code, ticker'
+    assert LocalLake(spark_lake).query(sql) == LocalLake(duckdb_lake).query(sql)
+
+
+def test_rerun_replaces_only_that_day(spark: Any, spark_lake: Path, duckdb_lake: Path) -> None:
+    job.run_local(spark, spark_lake, DAY1)
+    job.run_local(spark, spark_lake, DAY2)
+    day2_before = fingerprint(spark_lake, DAY2)
+    rows_before = refined_rows(spark_lake, DAY1)
+
+    job.run_local(spark, spark_lake, DAY1)  # the same day again
+    assert refined_rows(spark_lake, DAY1) == rows_before  # no duplicated rows
+    assert_same_as_duckdb(spark_lake, duckdb_lake, DAY1)
+    assert fingerprint(spark_lake, DAY2) == day2_before  # the other day: same bytes, same inodes
+
+    # a ticker that leaves the day's raw data leaves the refined day too (no stale partition)
+    (spark_lake / layout.raw_key("IBXX", DAY1)).unlink()
+    job.run_local(spark, spark_lake, DAY1)
+    parts = refined_files(spark_lake, DAY1)
+    assert "dt=2025-04-30/ticker=RENT3" not in parts  # RENT3 is in IBXX only
+    assert {r[0] for r in refined_rows(spark_lake, DAY1)} == {"IBOV"}
+    assert len(parts) == 14
+    assert fingerprint(spark_lake, DAY2) == day2_before
+
+
+def test_rows_of_another_day_are_refused_before_anything_changes(spark: Any, spark_lake: Path) -> None:
+    job.run_local(spark, spark_lake, DAY1)
+    before = fingerprint(spark_lake, DAY1)
+    # a raw file filed under the wrong day: its rows say 2025-05-05
+    shutil.copy(
+        spark_lake / layout.raw_key("IBOV", DAY2), spark_lake / layout.raw_day_prefix(DAY1) / "SMLL.parquet"
+    )
+    with pytest.raises(JobFailed, match="hold rows for 2025-04-30, 2025-05-05"):
+        job.run_local(spark, spark_lake, DAY1)
+    assert fingerprint(spark_lake, DAY1) == before
+    assert not list((spark_lake / "refined").glob(".staging-*"))
+
+
+def test_no_raw_files_is_an_error(spark: Any, spark_lake: Path) -> None:
+    with pytest.raises(JobFailed, match="no raw files for 2025-05-06"):
+        job.run_local(spark, spark_lake, date(2025, 5, 6))
+
+
+# ---------------------------------------------------------------------------------------------- Glue mode
+
+
+class FakeGlue:
+    """Just enough of ``awsglue`` to drive :func:`glue_main` on local Spark.
+
+    It records what the job asks of Glue and behaves like the Glue S3 sink where it matters here: the
+    sink *appends* (so only the job's purge makes a rerun idempotent), partitions by ``partitionKeys``
+    and leaves no checksum or marker files. The test maps ``s3://BUCKET/`` to a local folder.
+    """
+
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
+        self.calls: list[tuple[str, Any]] = []
+
+    @staticmethod
+    def local(uri: str) -> Path:
+        assert uri.startswith("file:///"), uri
+        return Path(uri.removeprefix("file://"))
+
+    def modules(self) -> dict[str, types.ModuleType]:
+        fake = self
+
+        class GlueContext:
+            def __init__(self, sc: Any) -> None:
+                self.spark_session = fake.spark
+
+            def purge_s3_path(self, path: str, options: dict[str, Any]) -> None:
+                fake.calls.append(("purge", (path, dict(options))))
+                assert options.get("retentionPeriod") == 0
+                shutil.rmtree(fake.local(path), ignore_errors=True)
+
+            def getSink(self, **kwargs: Any) -> Sink:
+                fake.calls.append(("getSink", kwargs))
+                return Sink(kwargs)
+
+        class Sink:
+            def __init__(self, options: dict[str, Any]) -> None:
+                self.options = options
+
+            def setFormat(self, fmt: str, **options: Any) -> None:
+                fake.calls.append(("setFormat", (fmt, options)))
+
+            def setCatalogInfo(self, *, catalogDatabase: str, catalogTableName: str) -> None:
+                fake.calls.append(("setCatalogInfo", (catalogDatabase, catalogTableName)))
+
+            def writeFrame(self, frame: DynamicFrame) -> None:
+                fake.calls.append(("writeFrame", frame.name))
+                target = fake.local(self.options["path"])
+                frame.df.write.mode("append").partitionBy(*self.options["partitionKeys"]).parquet(
+                    f"file://{target}"
+                )
+                for junk in [*target.rglob(".*.crc"), *target.rglob("_SUCCESS")]:  # S3 has neither
+                    junk.unlink()
+
+        class DynamicFrame:
+            def __init__(self, df: Any, name: str) -> None:
+                self.df, self.name = df, name
+
+            @classmethod
+            def fromDF(cls, df: Any, ctx: Any, name: str) -> DynamicFrame:
+                return cls(df, name)
+
+        class Job:
+            def __init__(self, ctx: Any) -> None:
+                pass
+
+            def init(self, name: str, args: dict[str, Any]) -> None:
+                fake.calls.append(("init", (name, dict(args))))
+
+            def commit(self) -> None:
+                fake.calls.append(("commit", None))
+
+        def getResolvedOptions(argv: list[str], names: list[str]) -> dict[str, str]:
+            import argparse
+
+            parser = argparse.ArgumentParser()
+            for name in names:
+                parser.add_argument(f"--{name}", required=True)
+            parsed, _ = parser.parse_known_args(argv[1:])
+            return vars(parsed)
+
+        mods = {
+            name: types.ModuleType(name) for name in ("awsglue", "awsglue.context", "awsglue.dynamicframe")
+        }
+        mods.update({name: types.ModuleType(name) for name in ("awsglue.job", "awsglue.utils")})
+        mods["awsglue.context"].GlueContext = GlueContext  # type: ignore[attr-defined]
+        mods["awsglue.dynamicframe"].DynamicFrame = DynamicFrame  # type: ignore[attr-defined]
+        mods["awsglue.job"].Job = Job  # type: ignore[attr-defined]
+        mods["awsglue.utils"].getResolvedOptions = getResolvedOptions  # type: ignore[attr-defined]
+        return mods
+
+
+def test_glue_entry_point_purges_the_day_then_writes_through_the_catalog_sink(
+    spark: Any, raw_lake: Path, duckdb_lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = "ibov-data"
+    s3_root = tmp_path / "s3"
+    shutil.copytree(raw_lake / "raw", s3_root / bucket / "raw")
+    glue = FakeGlue(spark)
+    for name, module in glue.modules().items():
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(job, "s3_uri", lambda b, key: f"file://{s3_root}/{b}/{key}")
+    argv = ["refine_job.py", "--JOB_NAME", "ibov-refine", "--bucket", bucket, "--dt", "2025-04-30"]
+
+    job.glue_main(argv)
+    job.glue_main([*argv[:-1], "2025-05-05", "--refined_table", "other", "--database", "analytics"])
+    assert dict(glue.calls)["setCatalogInfo"] == ("analytics", "other")
+    day2_before = fingerprint(s3_root / bucket, DAY2)
+    glue.calls.clear()
+    job.glue_main(argv)  # a rerun of the first day (e.g. a duplicate S3 event)
+
+    names = [name for name, _ in glue.calls]
+    assert names == ["init", "purge", "getSink", "setFormat", "setCatalogInfo", "writeFrame", "commit"]
+    calls = dict(glue.calls)
+    assert calls["purge"] == (f"file://{s3_root / bucket}/refined/dt=2025-04-30/", {"retentionPeriod": 0})
+    assert calls["getSink"] == {
+        "connection_type": "s3",
+        "path": f"file://{s3_root / bucket}/refined/",
+        "enableUpdateCatalog": True,
+        "updateBehavior": "UPDATE_IN_DATABASE",
+        "partitionKeys": ["dt", "ticker"],
+        "transformation_ctx": "refined_sink",
+    }
+    assert calls["setFormat"][0] == "glueparquet"
+    assert calls["setCatalogInfo"] == ("default", "ibov_refined")
+    assert spark.conf.get("spark.sql.parquet.outputTimestampType") == "TIMESTAMP_MICROS"
+    assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+    for day in (DAY1, DAY2):
+        assert_same_as_duckdb(s3_root / bucket, duckdb_lake, day)
+    assert fingerprint(s3_root / bucket, DAY2) == day2_before
+
+
+def test_awsglue_is_imported_only_inside_the_glue_entry_point() -> None:
+    tree = ast.parse(SCRIPT.read_text(encoding="utf-8"))
+    entry = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "glue_main")
+    inside = {id(n) for n in ast.walk(entry)}
+    glue_imports = [
+        n
+        for n in ast.walk(tree)
+        if (isinstance(n, ast.ImportFrom) and (n.module or "").startswith("awsglue"))
+        or (isinstance(n, ast.Import) and any(a.name.startswith("awsglue") for a in n.names))
+    ]
+    assert len(glue_imports) == 4
+    assert all(id(n) in inside for n in glue_imports)
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+
+def run_script(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the script as a user would, from another folder and with ``ibovcli`` not installed.
+
+    ``-S`` skips site-packages' .pth files (so the editable install of ibovcli is not importable);
+    PYTHONPATH then gives back the third-party packages only.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONPATH"] = sysconfig.get_paths()["purelib"]
+    env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    return subprocess.run(
+        [sys.executable, "-S", str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=180,
+    )
+
+
+def test_local_cli_mode(spark_lake: Path, duckdb_lake: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    proc = run_script("--lake", str(spark_lake), "--dt", "2025-04-30", "--json", cwd=elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert (
+        summary["date"] == "2025-04-30" and summary["rows"] == 22 and summary["indices"] == ["IBOV", "IBXX"]
+    )
+    assert summary["location"] == str(spark_lake / "refined" / "dt=2025-04-30")
+    assert_same_as_duckdb(spark_lake, duckdb_lake, DAY1)
+    assert not (elsewhere / "spark-warehouse").exists()
+
+
+def test_local_cli_errors_are_one_line(spark_lake: Path, tmp_path: Path) -> None:
+    proc = run_script("--lake", str(spark_lake), "--dt", "2025-05-06", cwd=tmp_path)
+    assert proc.returncode == JobFailed.exit_code
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("error: no raw files for 2025-05-06") and proc.stderr.count("\n") == 1
+    assert "Traceback" not in proc.stderr
+
+    proc = run_script("--lake", str(spark_lake), "--dt", "30/04/2025", cwd=tmp_path)
+    assert proc.returncode == 5 and "YYYY-MM-DD" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_script_reads_refine_sql_from_the_zip_glue_is_given(tmp_path: Path) -> None:
+    """On Glue, ibovcli arrives as a zip through --extra-py-files: the SQL must load from inside it."""
+    archive = tmp_path / "ibovcli.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in sorted((ROOT / "ibovcli").rglob("*")):
+            if f.is_file() and "__pycache__" not in f.parts:
+                zf.write(f, f.relative_to(ROOT).as_posix())
+    code = (
+        "import json, runpy, sys\n"
+        f"sys.path.insert(0, {str(archive)!r})\n"
+        f"g = runpy.run_path({str(SCRIPT)!r})\n"
+        "print(json.dumps({'sql': g['refine_sql'](), 'from': sys.modules['ibovcli'].__file__}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["from"] == str(archive / "ibovcli" / "__init__.py")
+    assert out["sql"] == (ROOT / "ibovcli" / "sql" / "refine.sql").read_text(encoding="utf-8")

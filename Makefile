@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 FROM   ?=
 RUN_ARGS := $(if $(FROM),--from $(FROM),)
 
-.PHONY: run test setup setup-dev clean
+.PHONY: run test setup setup-dev clean infra-lint
 
 $(BIN)/ibov: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,19 @@ test: $(VENV)/.dev
 	$(BIN)/bandit -q -r ibovcli glue_scripts lambda -ll
 	$(BIN)/python tools/audit.py
 	$(BIN)/python -m pytest -q
+
+# cfn-lint (dev deps) + checkov (heavy: its own venv, created on first use) on the CloudFormation template.
+TOOLS ?= .venv-tools
+CHECKOV_VERSION ?= 3.3.30
+$(TOOLS)/bin/checkov:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q --upgrade pip
+	$(TOOLS)/bin/python -m pip install -q checkov==$(CHECKOV_VERSION)
+
+infra-lint: $(VENV)/.dev $(TOOLS)/bin/checkov
+	$(BIN)/python -m ibovcli.aws.namedqueries --check
+	$(BIN)/cfn-lint infra/cloudformation.yaml
+	$(TOOLS)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f infra/cloudformation.yaml
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

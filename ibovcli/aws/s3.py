@@ -1,0 +1,218 @@
+"""S3: lake objects (raw writes, inventories, refined footers) and bucket housekeeping for deploy/destroy."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from ibovcli import layout
+from ibovcli.aws.clients import error_code
+from ibovcli.errors import ConfigError, NotDeployed
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_MISSING_BUCKET = {"NoSuchBucket", "404", "NotFound"}
+
+
+def put(client: S3Client, bucket: str, key: str, body: bytes, content_type: str) -> datetime | None:
+    """Store ``body`` at ``key``; returns the server's time of the write (its ``Date`` header) if sent.
+
+    The server's clock, not ours, is what the Glue run that this upload triggers is compared with.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        response = client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+    except ClientError as exc:
+        if error_code(exc) in _MISSING_BUCKET:
+            raise NotDeployed(f"the bucket {bucket} does not exist") from None
+        raise
+    header = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    if not header:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+
+
+def keys(client: S3Client, bucket: str, prefix: str) -> list[str]:
+    """Every key under ``prefix``."""
+    from botocore.exceptions import ClientError
+
+    out: list[str] = []
+    try:
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            out.extend(obj["Key"] for obj in page.get("Contents", []))
+    except ClientError as exc:
+        if error_code(exc) in _MISSING_BUCKET:
+            raise NotDeployed(f"the bucket {bucket} does not exist") from None
+        raise
+    return out
+
+
+def raw_inventory(client: S3Client, bucket: str) -> dict[str, list[date]]:
+    """Days present in the raw zone, per index (as :meth:`ibovcli.local.LocalLake.raw_inventory`)."""
+    out: dict[str, list[date]] = {}
+    for key in keys(client, bucket, layout.RAW_PREFIX):
+        parsed = layout.parse_raw_key(key)
+        if parsed:
+            out.setdefault(parsed.index, []).append(parsed.day)
+    return {k: sorted(set(v)) for k, v in sorted(out.items())}
+
+
+@dataclass(frozen=True)
+class RefinedDay:
+    """What the refined zone holds for one day, read from the parquet files themselves."""
+
+    day: date
+    rows: int
+    indices: tuple[str, ...]
+    tickers: int
+    files: int
+
+
+def refined_day(client: S3Client, bucket: str, day: date, *, threads: int = 16) -> RefinedDay:
+    """Count the rows, indices and tickers of ``refined/dt=<day>/`` (files are small: one per ticker)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    files = [k for k in keys(client, bucket, layout.refined_day_prefix(day)) if k.endswith(".parquet")]
+
+    def read(key: str) -> tuple[int, set[str]]:
+        body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        table = pq.read_table(io.BytesIO(body), columns=["index_code"])
+        return table.num_rows, {str(v) for v in table.column("index_code").to_pylist()}
+
+    rows = 0
+    indices: set[str] = set()
+    tickers: set[str] = set()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for key, (n, idx) in zip(files, pool.map(read, files), strict=True):
+            rows += n
+            indices |= idx
+            ticker = next((p[len("ticker=") :] for p in key.split("/") if p.startswith("ticker=")), None)
+            if ticker:
+                tickers.add(ticker)
+    return RefinedDay(day, rows, tuple(sorted(indices)), len(tickers), len(files))
+
+
+def bucket_state(client: S3Client, bucket: str) -> str:
+    """``'ours'`` (exists, we can reach it), ``'missing'``, or ``'taken'`` (someone else's)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        code = error_code(exc)
+        if code in _MISSING_BUCKET:
+            return "missing"
+        if code in ("403", "AccessDenied", "Forbidden"):
+            return "taken"
+        raise
+    return "ours"
+
+
+def ensure_private_bucket(client: S3Client, bucket: str, region: str) -> bool:
+    """Create ``bucket`` (private, encrypted, TLS-only) unless it exists; True when it was created."""
+    state = bucket_state(client, bucket)
+    if state == "taken":
+        raise ConfigError(
+            f"the bucket name {bucket} belongs to another account",
+            hint="Bucket names are global; pass another name.",
+        )
+    if state == "ours":
+        return False
+    if region == "us-east-1":
+        client.create_bucket(Bucket=bucket)
+    else:
+        client.create_bucket(
+            Bucket=bucket,
+            CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
+        )
+    client.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    client.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    if not client.meta.endpoint_url.startswith("https://"):
+        return True  # a plain-http test endpoint (moto, LocalStack): a TLS-only policy would lock us out
+    arn = f"arn:{client.meta.partition}:s3:::{bucket}"
+    client.put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [f"{arn}", f"{arn}/*"],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ],
+            }
+        ),
+    )
+    return True
+
+
+def exists(client: S3Client, bucket: str, key: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        client.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
+
+
+def delete_bucket(client: S3Client, bucket: str, on_progress: Callable[[str], None]) -> int:
+    """Delete every object version and delete marker of ``bucket``, then the bucket; returns the count.
+
+    A missing bucket deletes nothing (0).
+    """
+    if bucket_state(client, bucket) == "missing":
+        return 0
+    deleted = 0
+    paginator = client.get_paginator("list_object_versions")
+    for page in paginator.paginate(Bucket=bucket):
+        batch = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+        ]
+        for start in range(0, len(batch), 1000):
+            chunk = batch[start : start + 1000]
+            result = client.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})  # type: ignore[typeddict-item]
+            errors = result.get("Errors", [])
+            if errors:
+                first = errors[0]
+                raise ConfigError(
+                    f"could not delete s3://{bucket}/{first.get('Key')}: {first.get('Message')}",
+                    hint="Check the bucket's policies (object lock, MFA delete) and retry.",
+                )
+            deleted += len(chunk)
+        on_progress(f"s3://{bucket}: {deleted} object versions deleted")
+    client.delete_bucket(Bucket=bucket)
+    return deleted

@@ -1,0 +1,201 @@
+"""Saved queries on Athena: statement, parameters, polling, paging, typing; output identical to local."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+from moto.athena.models import QueryResults, athena_backends
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from ibovcli import pipeline, queries
+from ibovcli.aws import athena
+from ibovcli.errors import JobFailed, NotDeployed
+from ibovcli.settings import Settings
+from tests.aws_helpers import (
+    BUCKET,
+    REGION,
+    WORKGROUP,
+    athena_rows,
+    client,
+    moto_server,  # noqa: F401 - fixture
+    queue_athena_result,
+    refined_column_info,
+)
+from tests.aws_helpers import _moto_server_session as _moto_server_session
+from tests.conftest import FIXTURES, run_ibov
+
+TOP_COLUMNS = ["session_date", "weight_rank", "ticker", "company", "sector", "weight_pct"]
+
+
+@pytest.mark.parametrize(
+    ("text", "athena_type", "expected"),
+    [
+        ("PETR4", "varchar", "PETR4"),
+        ("18.250", "decimal", Decimal("18.250")),
+        ("3", "integer", 3),
+        ("1481593024", "bigint", 1481593024),
+        ("0.5", "double", 0.5),
+        ("true", "boolean", True),
+        ("2025-04-30", "date", date(2025, 4, 30)),
+        ("2025-04-30 21:03:12.123", "timestamp", datetime(2025, 4, 30, 21, 3, 12, 123000, tzinfo=UTC)),
+        (
+            "2025-04-30 21:03:12.123 UTC",
+            "timestamp with time zone",
+            datetime(2025, 4, 30, 21, 3, 12, 123000, UTC),
+        ),
+        ("[1, 2]", "array", "[1, 2]"),
+        (None, "decimal", None),
+    ],
+)
+def test_convert_types_values_like_duckdb(text: str | None, athena_type: str, expected: Any) -> None:
+    value = athena.convert(text, athena_type)
+    assert value == expected and type(value) is type(expected)
+
+
+def stubbed() -> tuple[Any, Stubber]:
+    client = boto3.client("athena", region_name=REGION)
+    return client, Stubber(client)
+
+
+def execution(state: str, reason: str | None = None) -> dict[str, Any]:
+    status: dict[str, Any] = {"State": state}
+    if reason:
+        status["StateChangeReason"] = reason
+    return {"QueryExecution": {"QueryExecutionId": "q-1", "Status": status}}
+
+
+class Pauses:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_saved_query_polls_with_backoff_and_pages_through_results() -> None:
+    q = queries.get("top-weights")
+    params = queries.bind(q, {"index": "ibov", "limit": "3"})
+    sql, order = queries.athena_statement(q, "ibov_refined")
+    expected_start = {
+        "QueryString": sql,
+        "WorkGroup": WORKGROUP,
+        "QueryExecutionContext": {"Database": "default"},
+        "ExecutionParameters": ["'IBOV'", "''", "'IBOV'", "3"],
+    }
+    assert order == ["index", "date", "index", "limit"]
+    assert "${table}" not in sql and "FROM ibov_refined AS t" in sql
+    info = refined_column_info(TOP_COLUMNS)
+    data = [
+        (date(2025, 4, 30), 1, "VALE3", "VALE", None, Decimal("18.250")),
+        (date(2025, 4, 30), 2, "ITUB4", "ITAUUNIBANCO", "Financeiro", Decimal("14.500")),
+        (date(2025, 4, 30), 3, "PETR4", "PETROBRAS", None, Decimal("12.750")),
+    ]
+    rows = athena_rows(TOP_COLUMNS, data, info)
+    client, stub = stubbed()
+    stub.add_response("start_query_execution", {"QueryExecutionId": "q-1"}, expected_start)
+    for state in ("QUEUED", "RUNNING", "RUNNING", "RUNNING", "SUCCEEDED"):
+        stub.add_response("get_query_execution", execution(state), {"QueryExecutionId": "q-1"})
+    page1 = {"ResultSet": {"Rows": rows[:2], "ResultSetMetadata": {"ColumnInfo": info}}, "NextToken": "t2"}
+    page2 = {"ResultSet": {"Rows": rows[2:], "ResultSetMetadata": {"ColumnInfo": info}}}
+    stub.add_response("get_query_results", page1, {"QueryExecutionId": "q-1"})
+    stub.add_response("get_query_results", page2, {"QueryExecutionId": "q-1", "NextToken": "t2"})
+    pauses = Pauses()
+    with stub:
+        columns, got = athena.run_saved_query(
+            client,
+            q,
+            params,
+            workgroup=WORKGROUP,
+            database="default",
+            table="ibov_refined",
+            sleep=pauses.sleep,
+            clock=pauses,
+        )
+    stub.assert_no_pending_responses()
+    assert columns == TOP_COLUMNS
+    assert got == data  # the header row is dropped once, the rows of page 2 are kept
+    assert [[type(v) for v in r] for r in got] == [[type(v) for v in r] for r in data]  # 18.25 == Decimal
+    assert pauses.sleeps == pytest.approx([0.2, 0.3, 0.45, 0.675])
+
+
+def test_a_failed_query_carries_athenas_reason() -> None:
+    client, stub = stubbed()
+    stub.add_response("start_query_execution", {"QueryExecutionId": "q-1"}, None)
+    reason = "TABLE_NOT_FOUND: line 12:6: Table 'awsdatacatalog.default.ibov_refined' does not exist"
+    stub.add_response("get_query_execution", execution("FAILED", reason), None)
+    q = queries.get("top-weights")
+    with stub, pytest.raises(JobFailed) as caught:
+        athena.run_saved_query(
+            client,
+            q,
+            queries.bind(q, {}),
+            workgroup=WORKGROUP,
+            database="default",
+            table="ibov_refined",
+            sleep=lambda _s: None,
+        )
+    assert str(caught.value) == f"Athena query top-weights FAILED: {reason}"
+    assert "first successful Glue run" in caught.value.hint
+
+
+def test_runs_against_moto_with_canned_results() -> None:
+    with mock_aws():
+        athena_client = boto3.client("athena", region_name=REGION)
+        athena_client.create_work_group(Name=WORKGROUP)
+        info = refined_column_info(TOP_COLUMNS)
+        data = [(date(2025, 4, 30), 1, "VALE3", "VALE", None, Decimal("18.250"))]
+        athena_backends[DEFAULT_ACCOUNT_ID][REGION].query_results_queue.append(
+            QueryResults(rows=athena_rows(TOP_COLUMNS, data, info), column_info=info)
+        )
+        q = queries.get("top-weights")
+        columns, rows = athena.run_saved_query(
+            athena_client,
+            q,
+            queries.bind(q, {"date": "2025-04-30"}),
+            workgroup=WORKGROUP,
+            database="default",
+            table="ibov_refined",
+            sleep=lambda _s: None,
+        )
+        assert (columns, rows) == (TOP_COLUMNS, data)
+        [execution_id] = athena_client.list_query_executions(WorkGroup=WORKGROUP)["QueryExecutionIds"]
+        started = athena_client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
+        assert started["QueryExecutionContext"]["Database"] == "default"
+        with pytest.raises(NotDeployed, match="the Athena workgroup nope cannot be used"):
+            athena.start(athena_client, "SELECT 1", [], workgroup="nope", database="default")
+
+
+def test_query_on_aws_prints_exactly_like_local(tmp_path: Path, moto_server: str) -> None:  # noqa: F811
+    """`ibov query top-weights` on Athena (moto, with the local engine's rows as Athena would print them)
+    gives the same JSON and the same table as the local engine on the same data."""
+    client("athena").create_work_group(Name=WORKGROUP)
+    lake = tmp_path / "lake"
+    loaded = run_ibov(
+        "run", "--from", str(FIXTURES / "b3" / "IBOVDia_30-04-25_crlf.csv"), "--lake", str(lake)
+    )
+    assert loaded.code == 0, loaded.stderr
+    aws_env = {"AWS_ENDPOINT_URL": moto_server, "IBOV_BUCKET": BUCKET, "IBOV_WORKGROUP": WORKGROUP}
+    for args in (["--json"], ["--limit", "4"], ["--format", "csv", "--date", "2025-04-30"]):
+        local = run_ibov("query", "top-weights", "--lake", str(lake), *args)
+        assert local.code == 0, local.stderr
+        given = dict(zip(args[::2], args[1::2], strict=False))
+        params = {k.lstrip("-"): v for k, v in given.items() if k in ("--limit", "--date")}
+        expected = pipeline.query(Settings.load(lake_dir=lake), "top-weights", params)
+        assert expected.columns == TOP_COLUMNS and expected.rows
+        local_rows = expected.rows
+        queue_athena_result(moto_server, TOP_COLUMNS, local_rows)
+        remote = run_ibov("query", "top-weights", "--engine", "aws", *args, env=aws_env)
+        assert remote.code == 0, remote.stderr
+        assert remote.stdout == local.stdout

@@ -1,0 +1,287 @@
+"""The AWS engine end to end on moto: raw upload at the layout's key, the Lambda starting the job for that
+day, ibov following the triggered Glue run, the summary from Athena, and `ibov status`."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ibovcli import layout, schema
+from ibovcli.aws.clients import Aws
+from ibovcli.aws.engine import AwsEngine
+from ibovcli.errors import NotDeployed
+from ibovcli.local import LocalLake
+from ibovcli.pipeline import read_snapshot
+from ibovcli.settings import Settings
+from tests.aws_helpers import (
+    BUCKET,
+    JOB,
+    REGION,
+    WORKGROUP,
+    LambdaContext,
+    client,
+    create_job,
+    load_lambda,
+    moto_server,  # noqa: F401 - fixture
+    queue_athena_result,
+    s3_event,
+)
+from tests.aws_helpers import _moto_server_session as _moto_server_session
+from tests.conftest import FIXTURES, run_ibov
+
+SNAPSHOT = FIXTURES / "b3" / "IBOVDia_30-04-25_crlf.csv"
+DAY = date(2025, 4, 30)
+
+
+def test_scrape_uploads_raw_and_its_s3_event_starts_the_job_for_that_day(
+    moto_server: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s3, glue = client("s3"), client("glue")
+    s3.create_bucket(Bucket=BUCKET)
+    create_job(glue)
+
+    result = run_ibov(
+        "scrape", "--from", str(SNAPSHOT), "--engine", "aws", "--bucket", BUCKET, "--json",
+        env={"AWS_ENDPOINT_URL": moto_server},
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    [stored] = json.loads(result.stdout)
+    key = layout.raw_key("IBOV", DAY)
+    assert (stored["key"], stored["date"], stored["rows"]) == (key, "2025-04-30", 14)
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"])
+    assert keys == [key, layout.snapshot_key("IBOV", DAY, "csv")]
+    assert s3.get_object(Bucket=BUCKET, Key=layout.snapshot_key("IBOV", DAY, "csv"))["Body"].read() == (
+        SNAPSHOT.read_bytes()
+    )
+    import pyarrow.parquet as pq
+
+    raw = pq.read_table(io.BytesIO(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()))
+    assert raw.schema.equals(schema.arrow_raw_schema())  # type: ignore[arg-type]
+    assert raw.num_rows == 14
+
+    lam = load_lambda(monkeypatch)
+    summary = lam.handler(s3_event(s3, BUCKET, key), LambdaContext())
+    [run] = glue.get_job_runs(JobName=JOB)["JobRuns"]
+    assert run["Arguments"]["--dt"] == "2025-04-30"
+    assert run["Arguments"]["--bucket"] == BUCKET
+    assert [s["run_id"] for s in summary["started"]] == [run["Id"]]
+
+
+class FakeAws(threading.Thread):
+    """What AWS does after a raw upload, done by hand: S3 notifies the trigger Lambda (lambda/trigger.py,
+    called here), and the Glue job's output appears under refined/ (produced with the local engine's
+    refine, the same refine.sql the job runs). moto itself does not run Lambda code or Glue scripts."""
+
+    def __init__(self, lam: ModuleType, workdir: Path) -> None:
+        super().__init__(daemon=True)
+        self.lam = lam
+        self.lake = LocalLake(workdir)
+        self.halt = threading.Event()
+        self.errors: list[BaseException] = []
+        self.events = 0
+
+    def run(self) -> None:
+        s3 = client("s3")
+        seen: set[str] = set()
+        while not self.halt.is_set():
+            try:
+                listing = s3.list_objects_v2(Bucket=BUCKET, Prefix=layout.RAW_PREFIX).get("Contents", [])
+                for key in sorted(o["Key"] for o in listing if o["Key"] not in seen):
+                    seen.add(key)
+                    parsed = layout.parse_raw_key(key)
+                    assert parsed is not None
+                    local = self.lake.root / key
+                    local.parent.mkdir(parents=True, exist_ok=True)
+                    local.write_bytes(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+                    self.lake.refine_day(parsed.day)
+                    refined = self.lake.root / layout.refined_day_prefix(parsed.day)
+                    for f in sorted(refined.rglob("*.parquet")):
+                        s3.put_object(
+                            Bucket=BUCKET, Key=f.relative_to(self.lake.root).as_posix(), Body=f.read_bytes()
+                        )
+                    self.lam.handler(s3_event(s3, BUCKET, key), LambdaContext())
+                    self.events += 1
+            except BaseException as exc:  # reported by the test
+                self.errors.append(exc)
+                return
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def fake_aws(moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeAws]:  # noqa: F811
+    client("s3").create_bucket(Bucket=BUCKET)
+    create_job(client("glue"))
+    client("athena").create_work_group(Name=WORKGROUP)
+    thread = FakeAws(load_lambda(monkeypatch), tmp_path / "glue-standin")
+    thread.start()
+    yield thread
+    thread.halt.set()
+    thread.join(timeout=10)
+
+
+def test_run_on_aws_follows_the_triggered_glue_run_and_summarises_with_athena(
+    fake_aws: FakeAws,
+    moto_server: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    local = run_ibov("run", "--from", str(SNAPSHOT), "--lake", str(tmp_path / "local"), "--json")
+    assert local.code == 0, local.stderr
+    expected = json.loads(local.stdout)
+    top = expected["top"]["IBOV 2025-04-30"]
+    columns = list(top[0])
+    queue_athena_result(
+        moto_server,
+        columns,
+        [
+            tuple(
+                date.fromisoformat(v) if c == "session_date" else Decimal(str(v)) if c == "weight_pct" else v
+                for c, v in r.items()
+            )
+            for r in top
+        ],
+    )
+
+    env = {
+        "AWS_ENDPOINT_URL": moto_server,
+        "IBOV_BUCKET": BUCKET,
+        "IBOV_GLUE_JOB": JOB,
+        "IBOV_WORKGROUP": WORKGROUP,
+    }
+    result = run_ibov("run", "--from", str(SNAPSHOT), "--engine", "aws", "--json", env=env, timeout=300)
+    assert not fake_aws.errors, fake_aws.errors
+    assert result.code == 0, result.stderr
+    got = json.loads(result.stdout)
+    [run] = client("glue").get_job_runs(JobName=JOB)["JobRuns"]
+    [refined] = got["refined"]
+    assert refined["run_id"] == run["Id"]  # the run the Lambda started, not one of ibov's own
+    assert (refined["date"], refined["rows"], refined["indices"]) == ("2025-04-30", 14, ["IBOV"])
+    assert refined["seconds"] == run["ExecutionTime"]
+    assert got["stored"] == expected["stored"]
+    assert got["top"] == expected["top"]
+    assert "waiting for the Glue run that the upload of 2025-04-30 triggers" in result.stderr
+    assert f"Glue run {run['Id']} (dt=2025-04-30): SUCCEEDED" in result.stderr
+    assert fake_aws.events == 1
+
+
+STACK_TEMPLATE = {
+    "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+    "Outputs": {
+        "DataBucket": {"Value": BUCKET},
+        "GlueJobName": {"Value": JOB},
+        "WorkGroup": {"Value": WORKGROUP},
+        "Database": {"Value": "default"},
+        "RefinedTable": {"Value": "ibov_refined"},
+    },
+}
+
+
+@pytest.fixture
+def mocked() -> Iterator[Aws]:
+    with mock_aws():
+        yield Aws.connect(region=REGION)
+
+
+def test_names_come_from_the_stack_outputs_and_status_reads_them(mocked: Aws) -> None:
+    engine = AwsEngine(mocked, Settings.load(engine="aws"))
+    with pytest.raises(NotDeployed, match="the stack 'ibov' is not deployed and --bucket"):
+        _ = engine.bucket
+    mocked.cloudformation().create_stack(StackName="ibov", TemplateBody=json.dumps(STACK_TEMPLATE))
+    mocked.s3().create_bucket(Bucket=BUCKET)
+    glue = mocked.glue()
+    create_job(glue)
+    engine = AwsEngine(mocked, Settings.load(engine="aws"))
+    assert (engine.bucket, engine.glue_job, engine.workgroup, engine.table, engine.database) == (
+        BUCKET, JOB, WORKGROUP, "ibov_refined", "default",
+    )  # fmt: skip
+    for path in (FIXTURES / "b3" / "IBOVDia_30-04-25_crlf.csv", FIXTURES / "b3" / "IBOVDia_05-05-25_lf.csv"):
+        engine.write_raw(read_snapshot(path, None))
+    engine.write_raw(read_snapshot(FIXTURES / "b3" / "IBXXDia_30-04-25.csv", None))
+    glue.start_job_run(JobName=JOB, Arguments={"--dt": "2025-04-30", "--bucket": BUCKET})
+    glue.create_database(DatabaseInput={"Name": "default"})
+    glue.create_table(
+        DatabaseName="default",
+        TableInput={"Name": "ibov_refined", "PartitionKeys": [{"Name": "dt", "Type": "string"}]},
+    )
+    glue.create_partition(
+        DatabaseName="default",
+        TableName="ibov_refined",
+        PartitionInput={"Values": ["2025-04-30", "VALE3"], "StorageDescriptor": {"Columns": []}},
+    )
+
+    info = engine.status()
+    assert info["engine"] == "aws" and info["lake"] == f"s3://{BUCKET}/"
+    assert info["stack"]["status"] == "CREATE_COMPLETE" and info["stack"]["name"] == "ibov"
+    assert info["indices"] == [
+        {"index": "IBOV", "first": "2025-04-30", "last": "2025-05-05", "raw_days": 2, "refined_days": 1},
+        {"index": "IBXX", "first": "2025-04-30", "last": "2025-04-30", "raw_days": 1, "refined_days": 1},
+    ]
+    [run] = info["runs"]
+    assert (run["command"], run["state"], run["error"]) == ("glue refine dt=2025-04-30", "succeeded", None)
+
+
+def test_settings_override_the_stack_and_bad_table_names_are_refused(mocked: Aws) -> None:
+    mocked.cloudformation().create_stack(StackName="ibov", TemplateBody=json.dumps(STACK_TEMPLATE))
+    engine = AwsEngine(mocked, Settings.load(engine="aws", bucket="elsewhere", glue_job="job2", table="t2"))
+    assert (engine.bucket, engine.glue_job, engine.workgroup, engine.table) == (
+        "elsewhere",
+        "job2",
+        WORKGROUP,
+        "t2",
+    )
+    with pytest.raises(NotDeployed, match="the bucket elsewhere does not exist"):
+        engine.write_raw(read_snapshot(SNAPSHOT, None))
+    from ibovcli.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        _ = AwsEngine(mocked, Settings.load(engine="aws", table="x; DROP TABLE y")).table
+
+
+def test_keys_not_uploaded_by_this_engine_start_their_own_run(mocked: Aws) -> None:
+    """`process` of keys this engine did not upload (nothing triggers) starts the run the Lambda would."""
+    mocked.s3().create_bucket(Bucket=BUCKET)
+    create_job(mocked.glue())
+    engine = AwsEngine(
+        mocked, Settings.load(engine="aws", bucket=BUCKET, glue_job=JOB), sleep=lambda _s: None
+    )
+    notes: list[str] = []
+    [refined] = engine.process([layout.raw_key("IBOV", DAY), layout.raw_key("IBXX", DAY)], notes.append)
+    [run] = mocked.glue().get_job_runs(JobName=JOB)["JobRuns"]
+    assert run["Arguments"] == {"--dt": "2025-04-30", "--bucket": BUCKET, **run["Arguments"]}
+    assert (refined.run_id, refined.day, refined.rows) == (run["Id"], DAY, 0)
+    assert notes[0].startswith(f"started the Glue run {run['Id']}")
+
+
+def test_engine_from_settings_needs_a_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ibovcli.errors import ConfigError
+
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    with pytest.raises(ConfigError, match="no AWS region"):
+        AwsEngine.from_settings(Settings.load(engine="aws"))
+    assert boto3.Session().region_name is None
+
+
+def test_clients_honour_aws_endpoint_url_and_share_one_retry_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ibovcli import __version__
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")  # boto3 reads it itself
+    aws = Aws.connect(region="sa-east-1")
+    for client_ in (aws.s3(), aws.glue(), aws.athena(), aws.cloudformation(), aws.sts()):
+        assert client_.meta.endpoint_url == "http://127.0.0.1:4566"
+        assert client_.meta.region_name == "sa-east-1"
+        config = client_.meta.config
+        assert config.retries == {"mode": "standard", "total_max_attempts": 5}
+        assert f"ibov/{__version__}" in config.user_agent_extra
+    assert aws.s3() is aws.s3()  # one client per service

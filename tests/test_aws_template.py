@@ -1,0 +1,285 @@
+"""infra/cloudformation.yaml: lint-clean, and wired the way the code expects (read with cfn-lint's decoder).
+
+moto cannot create Glue, Athena or the bucket notification from a template, so the wiring is checked
+by reading the template itself.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import decode
+
+from ibovcli import layout, queries, schema
+from ibovcli.aws import deploy, namedqueries, sources, stack
+
+TEMPLATE = sources.ROOT / sources.TEMPLATE
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    decoded, problems = decode(str(TEMPLATE))
+    assert not problems, problems
+    assert decoded is not None
+    return dict(decoded)
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def walk(node: Any) -> Iterator[Any]:
+    yield node
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, res in template["Resources"].items():
+        for node in walk(res.get("Properties", {})):
+            if isinstance(node, dict) and "Effect" in node and "Action" in node:
+                yield name, node
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def sub_text(value: Any) -> str:
+    """The text of ``!Sub "..."`` (or a plain string)."""
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        inner = value["Fn::Sub"]
+        return inner if isinstance(inner, str) else inner[0]
+    assert isinstance(value, str), value
+    return value
+
+
+def test_cfn_lint_reports_nothing() -> None:
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    proc = subprocess.run([str(cfn_lint), str(TEMPLATE)], capture_output=True, text=True, timeout=300)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+
+
+def test_raw_uploads_notify_the_trigger_without_a_dependency_cycle(template: dict[str, Any]) -> None:
+    bucket = template["Resources"]["DataBucket"]
+    [config] = bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
+    rules = {r["Name"]: r["Value"] for r in config["Filter"]["S3Key"]["Rules"]}
+    assert rules == {"prefix": layout.RAW_PREFIX, "suffix": layout.RAW_SUFFIX}
+    assert config["Event"] == "s3:ObjectCreated:*"
+    assert config["Function"] == {"Fn::GetAtt": ["TriggerFunction", "Arn"]}
+    # the permission is built from the bucket *parameter*, so it never depends on the bucket resource
+    permission = template["Resources"][bucket["DependsOn"]]
+    assert permission["Type"] == "AWS::Lambda::Permission"
+    props = permission["Properties"]
+    assert props["Principal"] == "s3.amazonaws.com"
+    assert props["SourceArn"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${DataBucketName}"}
+    assert props["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert bucket["Properties"]["BucketName"] == {"Ref": "DataBucketName"}
+    text = json.dumps(permission)
+    assert '"DataBucket"' not in text and "${DataBucket}" not in text and "${DataBucket." not in text
+    # a bucket kept by `destroy` (Retain) is what `deploy` imports back, under this logical ID
+    imported = json.loads(deploy.IMPORT_TEMPLATE)["Resources"]
+    assert list(imported) == ["DataBucket"]
+    assert bucket["DeletionPolicy"] == imported["DataBucket"]["DeletionPolicy"] == "Retain"
+
+
+def test_data_bucket_is_private_encrypted_versioned_and_tls_only(template: dict[str, Any]) -> None:
+    props = template["Resources"]["DataBucket"]["Properties"]
+    assert set(props["PublicAccessBlockConfiguration"].values()) == {True}
+    [sse] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    lifecycle = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+    assert lifecycle["expire-athena-results"]["Prefix"] == layout.ATHENA_RESULTS_PREFIX
+    assert lifecycle["expire-noncurrent-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+    [deny] = template["Resources"]["DataBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_lambda_starts_this_job(template: dict[str, Any]) -> None:
+    fn = template["Resources"]["TriggerFunction"]["Properties"]
+    assert fn["Environment"]["Variables"] == {"GLUE_JOB_NAME": {"Ref": "RefineJob"}}
+    assert fn["Runtime"] == "python3.12"
+    module, function = fn["Handler"].split(".")
+    assert module == Path(sources.LAMBDA_HANDLER).stem
+    assert f"def {function}(" in (sources.ROOT / sources.LAMBDA_HANDLER).read_text()
+    assert fn["Code"] == {"S3Bucket": {"Ref": "ArtifactBucketName"}, "S3Key": {"Ref": "LambdaCodeKey"}}
+    assert fn["LoggingConfig"]["LogFormat"] == "JSON"
+    assert fn["LoggingConfig"]["LogGroup"] == {"Ref": "TriggerLogGroup"}
+    assert template["Resources"]["TriggerLogGroup"]["Properties"]["RetentionInDays"] > 0
+    # least privilege: two Glue actions, on this job only
+    role = template["Resources"]["TriggerRole"]["Properties"]
+    glue_statements = [
+        s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] if "glue:" in str(s["Action"])
+    ]
+    assert [sorted(as_list(s["Action"])) for s in glue_statements] == [
+        ["glue:GetJobRuns", "glue:StartJobRun"]
+    ]
+    assert sub_text(glue_statements[0]["Resource"]).endswith(":job/${RefineJob}")
+
+
+def test_glue_job_is_glue_5_serialised_and_gets_the_modules(template: dict[str, Any]) -> None:
+    job = template["Resources"]["RefineJob"]["Properties"]
+    assert job["GlueVersion"] == "5.0"
+    assert job["Command"]["Name"] == "glueetl"
+    assert sub_text(job["Command"]["ScriptLocation"]) == "s3://${ArtifactBucketName}/${GlueScriptKey}"
+    assert (job["WorkerType"], job["NumberOfWorkers"]) == ("G.1X", 2)
+    assert job["Timeout"] > 0
+    assert job["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
+    assert job["JobRunQueuingEnabled"] is True
+    args = job["DefaultArguments"]
+    assert sub_text(args["--extra-py-files"]) == "s3://${ArtifactBucketName}/${GlueModulesKey}"
+    assert args["--enable-glue-datacatalog"] == "true"
+    assert args["--job-bookmark-option"] == "job-bookmark-disable"
+    assert args["--bucket"] == {"Ref": "DataBucketName"}
+    assert args["--refined_table"] == {"Ref": "RefinedTableName"}
+    assert args["--database"] == schema.CATALOG_DATABASE
+    assert template["Parameters"]["RefinedTableName"]["Default"] == schema.REFINED_TABLE
+
+
+def test_glue_role_reaches_only_its_prefixes_and_its_table(template: dict[str, Any]) -> None:
+    role = template["Resources"]["GlueJobRole"]["Properties"]
+    stmts = {s["Sid"]: s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]}
+    assert sub_text(stmts["ReadRaw"]["Resource"]).endswith(f"/{layout.RAW_PREFIX}*")
+    assert sub_text(stmts["RewriteRefined"]["Resource"]).endswith(f"/{layout.REFINED_PREFIX}*")
+    prefixes = stmts["ListRawAndRefined"]["Condition"]["StringLike"]["s3:prefix"]
+    zones = {layout.RAW_PREFIX.rstrip("/"), layout.REFINED_PREFIX.rstrip("/")}
+    assert {p.rstrip("/*") for p in prefixes} == zones
+    catalog = [sub_text(r).split("${AWS::AccountId}:")[1] for r in stmts["UpdateTheRefinedTable"]["Resource"]]
+    db = schema.CATALOG_DATABASE
+    assert catalog == ["catalog", f"database/{db}", f"table/{db}/${{RefinedTableName}}"]
+
+
+def test_no_iam_statement_allows_wildcard_actions(template: dict[str, Any]) -> None:
+    found = list(statements(template))
+    assert len(found) >= 10
+    for name, statement in found:
+        if statement["Effect"] != "Allow":
+            continue
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, f"{name}: {action}"
+
+
+def test_existing_role_replaces_both_roles(template: dict[str, Any]) -> None:
+    roles = resources(template, "AWS::IAM::Role")
+    assert set(roles) == {"TriggerRole", "GlueJobRole"}
+    assert all(r["Condition"] == "CreateRoles" for r in roles.values())
+    assert template["Conditions"]["CreateRoles"] == {"Fn::Equals": [{"Ref": "ExistingRoleArn"}, ""]}
+    assert template["Resources"]["TriggerFunction"]["Properties"]["Role"] == {
+        "Fn::If": ["CreateRoles", {"Fn::GetAtt": ["TriggerRole", "Arn"]}, {"Ref": "ExistingRoleArn"}]
+    }
+    assert template["Resources"]["RefineJob"]["Properties"]["Role"] == {
+        "Fn::If": ["CreateRoles", {"Fn::GetAtt": ["GlueJobRole", "Arn"]}, {"Ref": "ExistingRoleArn"}]
+    }
+    assert template["Parameters"]["ExistingRoleArn"]["Default"] == ""
+
+
+def test_athena_workgroup(template: dict[str, Any]) -> None:
+    config = template["Resources"]["AthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]
+    assert config["EnforceWorkGroupConfiguration"] is True
+    assert config["EngineVersion"]["SelectedEngineVersion"] == "Athena engine version 3"
+    assert config["BytesScannedCutoffPerQuery"] >= 10 * 1024 * 1024
+    results = config["ResultConfiguration"]
+    assert sub_text(results["OutputLocation"]) == f"s3://${{DataBucketName}}/{layout.ATHENA_RESULTS_PREFIX}"
+    assert results["EncryptionConfiguration"]["EncryptionOption"] == "SSE_S3"
+
+
+def test_every_saved_query_is_a_named_query_with_the_athena_text(template: dict[str, Any]) -> None:
+    saved = queries.load_all()
+    named = resources(template, "AWS::Athena::NamedQuery")
+    assert len(named) == len(saved) >= 1
+    for name, q in saved.items():
+        props = named[namedqueries.logical_id(name)]["Properties"]
+        text, _order = queries.athena_statement(q, table=None)
+        assert props["QueryString"] == {"Fn::Sub": [text, {"table": {"Ref": "RefinedTableName"}}]}
+        assert props["Name"] == name
+        assert props["Description"] == q.description
+        assert props["Database"] == schema.CATALOG_DATABASE
+        assert props["WorkGroup"] == {"Ref": "AthenaWorkGroup"}
+
+
+def test_template_named_queries_are_up_to_date() -> None:
+    text = TEMPLATE.read_text(encoding="utf-8")
+    assert namedqueries.is_current(text, queries.load_all().values()), (
+        "run: python -m ibovcli.aws.namedqueries --write"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "ibovcli.aws.namedqueries", "--check", "--template", str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_generator_handles_any_number_of_queries_and_detects_stale_templates(tmp_path: Path) -> None:
+    tricky = [
+        queries.SavedQuery(
+            "one", "First: 'quoted' and \"double\" — ünïcode.", (), "SELECT 1 AS x FROM ${table}\n"
+        ),
+        queries.SavedQuery("two-parts", "Second.", (), "  -- leading spaces\nSELECT 2\n\n\n"),
+        queries.SavedQuery("three_x", "Third.", (), "SELECT\n\tcol FROM ${table}"),
+    ]
+    copy = tmp_path / "t.yaml"
+    original = TEMPLATE.read_text(encoding="utf-8")
+    copy.write_text(original, encoding="utf-8")
+    for count in (0, 1, 3):
+        chosen = tricky[:count]
+        copy.write_text(namedqueries.rewrite(copy.read_text(encoding="utf-8"), chosen), encoding="utf-8")
+        assert namedqueries.is_current(copy.read_text(encoding="utf-8"), chosen)
+        decoded, problems = decode(str(copy))
+        assert not problems and decoded is not None
+        named = resources(dict(decoded), "AWS::Athena::NamedQuery")
+        assert sorted(named) == sorted(namedqueries.logical_id(q.name) for q in chosen)
+        for q in chosen:
+            sql = named[namedqueries.logical_id(q.name)]["Properties"]["QueryString"]["Fn::Sub"][0]
+            assert sql == queries.athena_statement(q)[0]
+    assert not namedqueries.is_current(copy.read_text(encoding="utf-8"), tricky[:2])
+    # everything outside the block is untouched
+    restored = namedqueries.rewrite(copy.read_text(encoding="utf-8"), queries.load_all().values())
+    assert restored == original
+    with pytest.raises(ValueError, match="one logical ID"):
+        namedqueries.render([tricky[1], queries.SavedQuery("two_parts", "x", (), "SELECT 1")])
+    with pytest.raises(ValueError, match="only"):
+        namedqueries.render([queries.SavedQuery("bad", "x", (), "SELECT '${other}'")])
+
+
+def test_outputs_name_everything_ibov_reads(template: dict[str, Any]) -> None:
+    wanted = {getattr(stack, n) for n in dir(stack) if n.startswith("OUT_")}
+    assert wanted <= set(template["Outputs"])
+    assert template["Outputs"]["Database"]["Value"] == schema.CATALOG_DATABASE
+
+
+def test_failed_job_runs_alert_the_topic(template: dict[str, Any]) -> None:
+    rule = template["Resources"]["JobFailureRule"]["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["aws.glue"],
+        "detail-type": ["Glue Job State Change"],
+        "detail": {"jobName": [{"Ref": "RefineJob"}], "state": ["FAILED", "TIMEOUT", "STOPPED"]},
+    }
+    assert [t["Arn"] for t in rule["Targets"]] == [{"Ref": "AlertTopic"}]
+    policy = template["Resources"]["AlertTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    events = [s for s in policy if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    assert events and events[0]["Action"] == "sns:Publish"
+    assert template["Resources"]["AlertSubscription"]["Condition"] == "HasAlertEmail"
+
+
+def test_every_checkov_skip_says_why(template: dict[str, Any]) -> None:
+    skips = [
+        (name, skip)
+        for name, res in template["Resources"].items()
+        for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert skips
+    for name, skip in skips:
+        assert skip["id"].startswith("CKV_") and len(skip.get("comment", "")) > 40, (name, skip)

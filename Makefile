@@ -24,7 +24,7 @@ setup-dev: $(VENV)/.dev
 run: $(BIN)/ibov
 	$(BIN)/ibov run $(RUN_ARGS)
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev infra-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -46,4 +46,4 @@ infra-lint: $(VENV)/.dev $(TOOLS)/bin/checkov
 	$(TOOLS)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f infra/cloudformation.yaml
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -341,6 +341,14 @@ def status(
     stack_name: StackOpt = None,
     region: RegionOpt = None,
     profile: ProfileOpt = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="First follow the run in progress to its end (aws: the job's active Glue run; "
+            "local: the ibov command writing to the lake); exits non-zero if it fails.",
+        ),
+    ] = False,
     json_: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -351,13 +359,15 @@ def status(
       ibov status
 
       ibov status --json
+
+      ibov status --engine aws --watch
     """
     from ibovcli import pipeline, render
 
     s = _settings(
         lake_dir=lake, engine=engine, bucket=bucket, stack_name=stack_name, region=region, profile=profile
     )
-    info = pipeline.status(s)
+    info = pipeline.status(s, watch=watch, notify=_notifier(False))
     if json_:
         render.print_json(info)
         return

@@ -8,6 +8,7 @@ Layout under the lake directory (see :mod:`ibovcli.layout`)::
     catalog.duckdb          the local catalog: table ibov_refined, same rows as refined/
     logs/runs.jsonl         the run log
     .lock                   held while a command writes
+    .writing/               files being written (renamed into place when whole)
 
 Writes are atomic: files are written under a temporary name and renamed into place; a refined day is
 built in a staging folder and swapped in. Readers never see half a file or half a day.
@@ -37,6 +38,9 @@ from ibovcli.errors import JobFailed, LakeBusy, QueryError
 CATALOG_FILE = "catalog.duckdb"
 RUN_LOG = "logs/runs.jsonl"
 LOCK_FILE = ".lock"
+#: Where raw and snapshot files are written before their rename into place: one folder, so that
+#: :meth:`LocalLake.sweep` never has to list every day of the lake (it runs on each lock).
+WRITING_DIR = ".writing"
 
 #: DuckDB has no unix_date(); Spark has it built in. This is the only dialect shim refine.sql needs.
 DUCKDB_SHIMS = ("CREATE OR REPLACE MACRO unix_date(d) AS (CAST(d AS DATE) - DATE '1970-01-01')",)
@@ -97,10 +101,15 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(rc == 0)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
+def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one.
+
+    The temporary file goes to ``tmp_dir`` (same file system as ``path``), default ``path``'s folder.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    folder = tmp_dir or path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{path.name}.{uuid.uuid4().hex}.tmp"
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
@@ -192,21 +201,20 @@ class LocalLake:
                         os.replace(entry, day_dir)
                     else:
                         shutil.rmtree(entry, ignore_errors=True)
-        for zone in (layout.RAW_PREFIX, layout.SNAPSHOT_PREFIX):
-            base = self.root / zone
-            if base.is_dir():
-                for tmp in base.glob("*/.*.tmp"):
-                    with contextlib.suppress(FileNotFoundError):
-                        tmp.unlink()
+        writing = self.root / WRITING_DIR
+        if writing.is_dir():
+            for tmp in writing.glob(".*.tmp"):
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
 
     # -- raw zone --------------------------------------------------------------------------------
 
     def write_raw(self, p: Portfolio) -> str:
         """Store the original bytes and the typed rows of ``p``; returns the raw key. Call under lock."""
         snap = self.root / layout.snapshot_key(p.index, p.session_date, p.original_ext)
-        atomic_write(snap, p.original)
+        atomic_write(snap, p.original, self.root / WRITING_DIR)
         key = layout.raw_key(p.index, p.session_date)
-        atomic_write(self.root / key, parquet_bytes(portfolio_table(p)))
+        atomic_write(self.root / key, parquet_bytes(portfolio_table(p)), self.root / WRITING_DIR)
         return key
 
     def raw_files(self, day: date) -> list[Path]:

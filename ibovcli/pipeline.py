@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ibovcli import b3, quality, queries, schema, trigger
-from ibovcli.errors import IbovError, SnapshotError
+from ibovcli.errors import IbovError, LakeBusy, SnapshotError
 from ibovcli.settings import Settings
 
 Notify = Callable[[str], None]
@@ -127,6 +127,8 @@ class Engine(Protocol):
 
     def status(self) -> dict[str, Any]: ...
 
+    def watch(self, notify: Notify) -> None: ...
+
     def log_run(self, entry: dict[str, Any]) -> None: ...
 
 
@@ -163,25 +165,8 @@ class LocalEngine:
         return self.lake.query(queries.duckdb_statement(q, f'"{self.lake.table}"'), params)
 
     def status(self) -> dict[str, Any]:
-        from ibovcli.calendar import missing_days
-
-        raw = self.lake.raw_inventory()
         refined = self.lake.refined_days()
-        indices = []
-        for index in sorted(set(raw) | set(refined)):
-            days = raw.get(index, [])
-            missing = missing_days(days)
-            indices.append(
-                {
-                    "index": index,
-                    "first": days[0].isoformat() if days else None,
-                    "last": days[-1].isoformat() if days else None,
-                    "raw_days": len(days),
-                    "refined_days": len(refined.get(index, [])),
-                    "missing": len(missing),
-                    "missing_days": [d.isoformat() for d in missing],
-                }
-            )
+        indices = index_entries(self.lake.raw_inventory(), {k: len(v) for k, v in refined.items()})
         return {
             "engine": "local",
             "lake": str(self.lake.root),
@@ -189,8 +174,42 @@ class LocalEngine:
             "runs": self.lake.runs(10),
         }
 
+    def watch(self, notify: Notify) -> None:
+        """Wait for the ibov command writing to the lake, if any, to finish."""
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(self.lake.lock(timeout=0))
+            except LakeBusy:
+                notify(f"an ibov command is writing to {self.lake.root}; waiting for it to finish")
+                stack.enter_context(self.lake.lock(self.settings.lock_timeout))
+                notify("it finished")
+            else:
+                notify("no ibov command is writing to the lake")
+
     def log_run(self, entry: dict[str, Any]) -> None:
         self.lake.log_run(entry)
+
+
+def index_entries(raw: dict[str, list[date]], refined_days: dict[str, int]) -> list[dict[str, Any]]:
+    """Per index: first and last stored day, days stored, and the B3 trading days missing between."""
+    from ibovcli.calendar import missing_days
+
+    out = []
+    for index in sorted(set(raw) | set(refined_days)):
+        days = sorted(raw.get(index, []))
+        missing = missing_days(days)
+        out.append(
+            {
+                "index": index,
+                "first": days[0].isoformat() if days else None,
+                "last": days[-1].isoformat() if days else None,
+                "raw_days": len(days),
+                "refined_days": refined_days.get(index, 0),
+                "missing": len(missing),
+                "missing_days": [d.isoformat() for d in missing],
+            }
+        )
+    return out
 
 
 def get_engine(settings: Settings) -> Engine:
@@ -418,5 +437,9 @@ def query(
     return QueryResult(name, bound, columns, rows)
 
 
-def status(settings: Settings) -> dict[str, Any]:
-    return get_engine(settings).status()
+def status(settings: Settings, *, watch: bool = False, notify: Notify = _quiet) -> dict[str, Any]:
+    """What the lake holds; with ``watch``, first follow the run in progress (if any) to its end."""
+    engine = get_engine(settings)
+    if watch:
+        engine.watch(notify)
+    return engine.status()

@@ -224,8 +224,24 @@ def test_names_come_from_the_stack_outputs_and_status_reads_them(mocked: Aws) ->
     assert info["engine"] == "aws" and info["lake"] == f"s3://{BUCKET}/"
     assert info["stack"]["status"] == "CREATE_COMPLETE" and info["stack"]["name"] == "ibov"
     assert info["indices"] == [
-        {"index": "IBOV", "first": "2025-04-30", "last": "2025-05-05", "raw_days": 2, "refined_days": 1},
-        {"index": "IBXX", "first": "2025-04-30", "last": "2025-04-30", "raw_days": 1, "refined_days": 1},
+        {
+            "index": "IBOV",
+            "first": "2025-04-30",
+            "last": "2025-05-05",
+            "raw_days": 2,
+            "refined_days": 1,
+            "missing": 1,
+            "missing_days": ["2025-05-02"],
+        },  # 1 May is a holiday, 3-4 May a weekend
+        {
+            "index": "IBXX",
+            "first": "2025-04-30",
+            "last": "2025-04-30",
+            "raw_days": 1,
+            "refined_days": 1,
+            "missing": 0,
+            "missing_days": [],
+        },
     ]
     [run] = info["runs"]
     assert (run["command"], run["state"], run["error"]) == ("glue refine dt=2025-04-30", "succeeded", None)

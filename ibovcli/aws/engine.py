@@ -19,7 +19,7 @@ from ibovcli import b3, layout, queries, schema, trigger
 from ibovcli.aws import athena, glue, s3, stack
 from ibovcli.aws.clients import Aws, aws_errors
 from ibovcli.errors import ConfigError, NotDeployed
-from ibovcli.pipeline import Notify, Refined
+from ibovcli.pipeline import Notify, Refined, index_entries
 from ibovcli.settings import Settings
 
 _IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
@@ -212,16 +212,10 @@ class AwsEngine:
             raw = s3.raw_inventory(self.aws.s3(), bucket)
             cataloged = set(glue.catalog_days(self.aws.glue(), database, table))
             runs = [r.as_json() for r in glue.recent_runs(self.aws.glue(), job)] if job else []
-        indices = [
-            {
-                "index": index,
-                "first": days[0].isoformat() if days else None,
-                "last": days[-1].isoformat() if days else None,
-                "raw_days": len(days),
-                "refined_days": sum(1 for d in days if d.isoformat() in cataloged),
-            }
-            for index, days in raw.items()
-        ]
+        refined_counts = {
+            index: sum(1 for d in days if d.isoformat() in cataloged) for index, days in raw.items()
+        }
+        indices = index_entries(raw, refined_counts)
         return {
             "engine": "aws",
             "lake": f"s3://{bucket}/",
@@ -235,6 +229,37 @@ class AwsEngine:
             "indices": indices,
             "runs": runs,
         }
+
+    def watch(self, notify: Notify) -> None:
+        """Follow the job's newest active Glue run, if any, to its end (JobFailed if it fails)."""
+        job = self.glue_job
+        with aws_errors(f"following the Glue job {job}"):
+            client = self.aws.glue()
+            active = [
+                r
+                for r in glue.job_runs(client, job, pages=1, page_size=25)
+                if r.get("JobRunState") in glue.ACTIVE
+            ]
+            if not active:
+                notify(f"no run of {job} in progress")
+                return
+            run = active[0]
+            notify(f"following the Glue run {run['Id']} (dt={(run.get('Arguments') or {}).get('--dt')})")
+
+            def on_state(state: str, r: Any) -> None:
+                notify(f"Glue run {r.get('Id')}: {state}")
+
+            done = glue.wait_job_run(
+                client,
+                job,
+                str(run["Id"]),
+                every=self.poll_every,
+                timeout=self.run_timeout,
+                sleep=self.sleep,
+                clock=self.clock,
+                on_state=on_state,
+            )
+            notify(f"Glue run {done['Id']} succeeded in {glue.run_seconds(done):.0f}s")
 
     def log_run(self, entry: dict[str, Any]) -> None:
         """Nothing to add: the Glue job runs are the record (``status`` lists them)."""

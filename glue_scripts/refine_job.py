@@ -321,6 +321,25 @@ def s3_uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
 
 
+#: How many times the Glue job refines again when raw files of the day change while it runs.
+SETTLE_ATTEMPTS = 3
+
+
+def raw_listing(bucket: str, day: date) -> list[tuple[str, str]]:
+    """``(key, ETag)`` of every raw file of ``day`` in the bucket, sorted (S3 lists are consistent)."""
+    import boto3
+
+    s3 = boto3.client("s3")
+    out = []
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=layout.raw_day_prefix(day)
+    ):
+        for obj in page.get("Contents", []):
+            if layout.parse_raw_key(obj["Key"]):
+                out.append((str(obj["Key"]), str(obj.get("ETag", ""))))
+    return sorted(out)
+
+
 def glue_main(argv: Sequence[str]) -> None:
     """The Glue entry point. Only here may ``awsglue`` be imported (it needs Glue's JVM classes)."""
     from awsglue.context import GlueContext
@@ -344,12 +363,25 @@ def glue_main(argv: Sequence[str]) -> None:
     job = Job(glue_context)
     job.init(args["JOB_NAME"], args)
 
-    raw_glob = s3_uri(bucket, layout.raw_day_prefix(day)) + "*" + layout.RAW_SUFFIX
-    try:
-        refined = refine_day(spark, [raw_glob]).cache()
-        summary = summarize(refined, day)  # reads and refines before anything is deleted
-    except AnalysisException as exc:
-        raise JobFailed(f"cannot read the raw files {raw_glob}: {str(exc).splitlines()[0]}") from exc
+    # The Lambda starts no second run while one for the day is active, so a file landing while this
+    # run refines must be picked up here: refine what is listed, and if the listing changed meanwhile
+    # (a new index, or a rewritten one), refine again before anything is written.
+    where = s3_uri(bucket, layout.raw_day_prefix(day))
+    listing = raw_listing(bucket, day)
+    for attempt in range(1, SETTLE_ATTEMPTS + 1):
+        if not listing:
+            raise JobFailed(f"no raw files under {where}: nothing to refine")
+        try:
+            refined = refine_day(spark, [s3_uri(bucket, key) for key, _ in listing]).cache()
+            summary = summarize(refined, day)  # reads and refines before anything is deleted
+        except AnalysisException as exc:
+            raise JobFailed(f"cannot read the raw files under {where}: {str(exc).splitlines()[0]}") from exc
+        now = raw_listing(bucket, day)
+        if now == listing:
+            break
+        print(json.dumps({"msg": "raw files changed while refining; refining again", "attempt": attempt}))
+        refined.unpersist()
+        listing = now
 
     # Replace only this day: the sink appends, so the day's old files go first (retentionPeriod 0:
     # the default of 168 h would keep files younger than a week, i.e. a rerun would duplicate rows).

@@ -9,15 +9,11 @@ engine makes): URL-decoded keys under ``raw/dt=YYYY-MM-DD/`` ending in ``.parque
 bucket and day, however many files of that day the event carries. Every other key is ignored.
 
 For each day, the Lambda starts one job run with ``--dt`` and ``--bucket`` unless a run for the same
-day is already active and will see the new files anyway:
-
-* ``STARTING`` or ``WAITING``: the script has not listed the raw files yet, so it will read them;
-* ``RUNNING`` and started at or after the newest object in the event landed (``eventTime``): it lists
-  the raw zone after that object existed (S3 lists are strongly consistent).
-
-A ``RUNNING`` run started *before* the new file landed may already have read the day without it, so a
-new run is started (Glue queues it, or it waits below). Only the first two pages of ``GetJobRuns``
-(up to 400 runs, newest first) are examined: active runs are the newest ones, and the job runs with
+day (and bucket) is already ``STARTING``, ``RUNNING`` or ``WAITING``: duplicate S3 events and bursts of
+files never start two runs for one day. A file that lands while that run is already refining is not
+lost: the Glue job lists the day's raw files again before it writes and refines again if they changed
+(``glue_scripts/refine_job.py``, ``SETTLE_ATTEMPTS``). Only the first two pages of ``GetJobRuns`` (up
+to 400 runs, newest first) are examined: active runs are the newest ones, and the job runs with
 ``MaxConcurrentRuns: 1`` + queuing, so 400 runs that are still active would mean a backlog of 400 days.
 
 ``ConcurrentRunsExceededException`` and ``ThrottlingException`` are retried with full-jitter exponential
@@ -45,8 +41,6 @@ from botocore.exceptions import ClientError
 from ibovcli.trigger import RefineRequest, object_keys, refine_requests
 
 ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "WAITING"})
-#: Active states in which the job script has not started reading the raw zone yet.
-NOT_YET_READING = frozenset({"STARTING", "WAITING"})
 RETRYABLE_ERRORS = frozenset({"ConcurrentRunsExceededException", "ThrottlingException"})
 RUN_PAGES = 2
 RUN_PAGE_SIZE = 200  # GetJobRuns' maximum
@@ -105,27 +99,8 @@ def glue_client() -> Any:
     return _glue
 
 
-def newest_event_time(event: Mapping[str, Any]) -> datetime | None:
-    """The latest ``eventTime`` among the event's records (None if no record carries one)."""
-    times = []
-    for record in event.get("Records") or []:
-        raw = record.get("eventTime") if isinstance(record, Mapping) else None
-        if isinstance(raw, str):
-            try:
-                times.append(_aware(datetime.fromisoformat(raw.replace("Z", "+00:00"))))
-            except ValueError:
-                continue
-    return max(times) if times else None
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def covering_run(
-    glue: Any, job_name: str, arguments: Mapping[str, str], newest_object: datetime | None
-) -> dict[str, Any] | None:
-    """An active run of ``job_name`` for the same day (and bucket) that will read the new files."""
+def covering_run(glue: Any, job_name: str, arguments: Mapping[str, str]) -> dict[str, Any] | None:
+    """An active run of ``job_name`` for the same day (and bucket): it will refine the new files."""
     token: str | None = None
     for _ in range(RUN_PAGES):
         kwargs: dict[str, Any] = {"JobName": job_name, "MaxResults": RUN_PAGE_SIZE}
@@ -139,11 +114,7 @@ def covering_run(
                 continue
             if run_args.get("--bucket", arguments["--bucket"]) != arguments["--bucket"]:
                 continue
-            if state in NOT_YET_READING:
-                return dict(run)
-            started = run.get("StartedOn")
-            if newest_object and isinstance(started, datetime) and _aware(started) >= newest_object:
-                return dict(run)
+            return dict(run)
         token = page.get("NextToken")
         if not token:
             break
@@ -202,10 +173,9 @@ def process(
     ignored = [key for bucket, key in object_keys(event) if (bucket, key) not in wanted]
     for key in ignored:
         _log(logging.INFO, "ignored key", key=key)
-    newest = newest_event_time(event)
     summary: dict[str, Any] = {"job": job_name, "started": [], "skipped": [], "ignored": ignored}
     for request in requests:
-        summary_entry = _one_day(request, glue, job_name, newest, deadline, clock, sleep)
+        summary_entry = _one_day(request, glue, job_name, deadline, clock, sleep)
         summary["started" if "run_id" in summary_entry else "skipped"].append(summary_entry)
     return summary
 
@@ -214,7 +184,6 @@ def _one_day(
     request: RefineRequest,
     glue: Any,
     job_name: str,
-    newest: datetime | None,
     deadline: float,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
@@ -222,7 +191,7 @@ def _one_day(
     arguments = request.job_arguments()
     base = {"dt": arguments["--dt"], "bucket": request.bucket, "keys": list(request.keys)}
     try:
-        active = covering_run(glue, job_name, arguments, newest)
+        active = covering_run(glue, job_name, arguments)
         if active is not None:
             entry = {**base, "active_run_id": active.get("Id"), "state": active.get("JobRunState")}
             _log(logging.INFO, "skipped: a run for this day is active", job=job_name, **entry)

@@ -359,6 +359,43 @@ class FakeGlue:
         return mods
 
 
+def local_listing(root: Path, day: Any) -> list[tuple[str, str]]:
+    """What ``raw_listing`` returns, for a folder standing in for the bucket (mtime as the ETag)."""
+    folder = root / "raw" / f"dt={day.isoformat()}"
+    return sorted(
+        (f"raw/dt={day.isoformat()}/{f.name}", str(f.stat().st_mtime_ns)) for f in folder.glob("*.parquet")
+    )
+
+
+def test_a_raw_file_landing_during_the_run_is_refined_too(
+    spark: Any, raw_lake: Path, duckdb_lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = "ibov-data"
+    s3_root = tmp_path / "s3"
+    shutil.copytree(raw_lake / "raw", s3_root / bucket / "raw")
+    late = s3_root / bucket / "raw" / f"dt={DAY1.isoformat()}" / "IBXX.parquet"
+    held_back = tmp_path / "IBXX.parquet"
+    shutil.move(late, held_back)  # IBXX lands only after the job listed the day
+    glue = FakeGlue(spark)
+    for name, module in glue.modules().items():
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(job, "s3_uri", lambda b, key: f"file://{s3_root}/{b}/{key}")
+    listings: list[list[tuple[str, str]]] = []
+
+    def listing(b: str, day: Any) -> list[tuple[str, str]]:
+        if len(listings) == 1:
+            shutil.move(held_back, late)
+        listings.append(local_listing(s3_root / b, day))
+        return listings[-1]
+
+    monkeypatch.setattr(job, "raw_listing", listing)
+    job.glue_main(
+        ["refine_job.py", "--JOB_NAME", "ibov-refine", "--bucket", bucket, "--dt", DAY1.isoformat()]
+    )
+    assert len(listings) == 3  # listed, changed, refined again, settled
+    assert_same_as_duckdb(s3_root / bucket, duckdb_lake, DAY1)
+
+
 def test_glue_entry_point_purges_the_day_then_writes_through_the_catalog_sink(
     spark: Any, raw_lake: Path, duckdb_lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -369,6 +406,7 @@ def test_glue_entry_point_purges_the_day_then_writes_through_the_catalog_sink(
     for name, module in glue.modules().items():
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.setattr(job, "s3_uri", lambda b, key: f"file://{s3_root}/{b}/{key}")
+    monkeypatch.setattr(job, "raw_listing", lambda b, day: local_listing(s3_root / b, day))
     argv = ["refine_job.py", "--JOB_NAME", "ibov-refine", "--bucket", bucket, "--dt", "2025-04-30"]
 
     job.glue_main(argv)

@@ -202,31 +202,23 @@ def test_skips_a_day_whose_run_has_not_started_reading(lam: ModuleType, glue: An
     assert len(backend_runs()) == 1
 
 
-def test_running_run_is_reused_only_if_it_started_after_the_file_landed(lam: ModuleType, glue: Any) -> None:
+def test_a_running_run_of_the_day_is_never_duplicated(lam: ModuleType, glue: Any) -> None:
     lam.handler(event(record("raw/dt=2025-04-30/IBOV.parquet")), Context())
     run = backend_runs()[0]
     run.status = "RUNNING"
     run.started_on = datetime.now(UTC).replace(tzinfo=None)  # moto keeps naive UTC
 
-    # The new file landed before the run started: the run lists the raw zone after it, skip.
-    before = datetime.now(UTC) - timedelta(minutes=5)
-    summary = lam.handler(event(record("raw/dt=2025-04-30/IBXX.parquet", when=before)), Context())
-    assert summary["skipped"][0]["state"] == "RUNNING" and summary["started"] == []
+    # Files of the same day keep landing (before or after the run started): no second run; the job
+    # itself lists the day again before writing (tests/test_glue_job.py covers that side).
+    for when in (datetime.now(UTC) - timedelta(minutes=5), datetime.now(UTC) + timedelta(minutes=5), None):
+        summary = lam.handler(event(record("raw/dt=2025-04-30/IBXX.parquet", when=when)), Context())
+        assert summary["started"] == [] and summary["skipped"][0]["state"] == "RUNNING"
     assert len(backend_runs()) == 1
 
     # A run of another day never covers this one.
-    summary = lam.handler(event(record("raw/dt=2025-05-05/IBOV.parquet", when=before)), Context())
+    summary = lam.handler(event(record("raw/dt=2025-05-05/IBOV.parquet")), Context())
     assert [s["dt"] for s in summary["started"]] == ["2025-05-05"]
-
-    # The file landed after the run started: the run may have read the day without it -> a new run.
-    after = datetime.now(UTC) + timedelta(minutes=5)
-    summary = lam.handler(event(record("raw/dt=2025-04-30/IBXX.parquet", when=after)), Context())
-    assert [s["dt"] for s in summary["started"]] == ["2025-04-30"]
-    # Without an eventTime nothing proves the running run will see the file: start one too.
-    backend_runs()[-1].status = "SUCCEEDED"
-    summary = lam.handler(event(record("raw/dt=2025-04-30/IBXX.parquet")), Context())
-    assert [s["dt"] for s in summary["started"]] == ["2025-04-30"]
-    assert sorted(r.arguments["--dt"] for r in backend_runs()) == ["2025-04-30"] * 3 + ["2025-05-05"]
+    assert sorted(r.arguments["--dt"] for r in backend_runs()) == ["2025-04-30", "2025-05-05"]
 
 
 def test_finished_runs_of_the_day_do_not_block(lam: ModuleType, glue: Any) -> None:

@@ -140,6 +140,9 @@ def scrape(
 ) -> None:
     """Fetch (or read) an index's portfolio of the day, validate it and store it in the raw zone.
 
+    Storing raw data fires the trigger: on AWS the S3 event starts the Glue job; locally the same
+    trigger decision runs here and refines the days written, so they are queryable at once.
+
     The trading date comes from B3's answer, never from the clock: in the evening and on weekends B3
     already publishes the next session's portfolio, so a Saturday run stores Monday.
     Nothing is written unless every check passes (rows, unique tickers, weights sum to 100,

@@ -180,7 +180,7 @@ def error_line(message: str, hint: str = "") -> None:
 
 
 def note(message: str) -> None:
-    err.print(f"[dim]{escape(message)}[/dim]")
+    err.print(f"[dim]{escape(message)}[/dim]", soft_wrap=True)
 
 
 def day_list(days: list[str], most: int = 5) -> str:

@@ -39,8 +39,17 @@ def main() -> int:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
         fh.write("".join(f"{k}=={v}\n" for k, v in sorted(pins.items())))
     print(f"auditing {len(pins)} runtime packages", file=sys.stderr)
-    cmd = [sys.executable, "-m", "pip_audit", "--progress-spinner", "off", "--disable-pip", "--no-deps",
-           "-r", fh.name]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip_audit",
+        "--progress-spinner",
+        "off",
+        "--disable-pip",
+        "--no-deps",
+        "-r",
+        fh.name,
+    ]
     return subprocess.call(cmd)
 
 

@@ -1,0 +1,444 @@
+"""A synthetic multi-year lake for the benchmarks, built in bulk by the project's own code paths.
+
+The market: a universe of securities (the fixture tickers of ``tests/b3fake.py`` plus made-up ones,
+``SYxx3``-style) whose prices follow a mean-reverting random walk. Each index holds its top-K
+securities by free-float value (IBOV ~86, IBXX 100); membership changes only on rebalance days (the
+first B3 trading day on or after the first Monday of January, May and September); theoretical
+quantities are fixed between rebalances, so weights drift with prices, and are renormalised to
+exactly 100.000 with three decimals (largest remainder). Trading days are B3's
+(:mod:`ibovcli.calendar`: weekdays minus BVMF holidays).
+
+Every day of every index is rendered as B3's GetPortfolioDay JSON (pt-br, segment 2, with sectors)
+by ``tests/b3fake.py``, parsed by :func:`ibovcli.b3.parse_snapshot`, checked by
+:func:`ibovcli.quality.validate` and written by :meth:`ibovcli.local.LocalLake.write_raw`, exactly as
+``ibov run --from FILE`` does. The refined zone and the catalog are then built in one DuckDB pass that
+runs the same ``refine.sql`` once per day (as :meth:`LocalLake.refine_day` does), writes every
+``refined/dt=/ticker=`` partition with one partitioned ``COPY`` and appends the catalog table in
+``dt`` order. :func:`verify_day` re-refines sample days with :meth:`LocalLake.refine_day` and checks
+that files and catalog rows come out identical, so the lake is indistinguishable from one built by
+``ibov run`` day after day, only thousands of times faster to build.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import shutil
+import string
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from ibovcli import b3, calendar, layout, quality  # noqa: E402
+from ibovcli.local import DUCKDB_SHIMS, LocalLake, refine_sql  # noqa: E402
+from tests import b3fake  # noqa: E402
+
+#: Constituents per index, roughly B3's (IBOV ~85-90, IBrX-100 100, IBrX-50 50, SMLL ~130).
+INDEX_SIZES = {"IBOV": 86, "IBXX": 100, "IBXL": 50, "SMLL": 130}
+DEFAULT_SIZE = 80
+#: The series ends on the last fixture day (the first portfolio of the May 2025 period).
+DEFAULT_END = date(2025, 5, 5)
+SECTORS = (
+    b3fake.BEBIDAS,
+    b3fake.COMERCIO,
+    b3fake.DIVERSOS,
+    b3fake.ENERGIA,
+    b3fake.HOSPITAIS,
+    b3fake.INTERMS,
+    b3fake.MADEIRA,
+    b3fake.MAQUINAS,
+    b3fake.MAT_TRANSP,
+    b3fake.MINERACAO,
+    b3fake.PETROLEO,
+    b3fake.SERV_FIN,
+)
+CLASSES = (("ON      NM", "3"), ("ON      N1", "3"), ("ON", "3"), ("PN      N1", "4"), ("PN      N2", "4"))
+UNIT = ("UNT     N2", "11")
+#: Daily volatility of log prices and their pull back to the mean (half-life of about a year).
+SIGMA = 0.018
+REVERSION = math.log(2) / 250
+
+
+@dataclass
+class Security:
+    ticker: str
+    company: str
+    type: str
+    segment: str
+    shares: float  # free-float "shares"; value = shares * price
+    log_price: float = 0.0
+
+    @property
+    def value(self) -> float:
+        return self.shares * math.exp(self.log_price)
+
+
+@dataclass
+class IndexState:
+    code: str
+    size: int
+    members: list[str] = field(default_factory=list)
+    qty: dict[str, int] = field(default_factory=dict)
+    reductor: Decimal = Decimal("15873402.61937058")
+    changes: list[tuple[date, int]] = field(default_factory=list)  # (rebalance day, tickers that entered)
+
+
+def first_monday(year: int, month: int) -> date:
+    d = date(year, month, 1)
+    return d + timedelta(days=(7 - d.weekday()) % 7)
+
+
+def period_start(day: date) -> date:
+    """The first Monday of Jan/May/Sep on or before ``day``: the start of its index period."""
+    starts = [first_monday(day.year - 1, 9)] + [first_monday(day.year, m) for m in (1, 5, 9)]
+    return max(s for s in starts if s <= day)
+
+
+def trading_days_ending(end: date, n: int) -> list[date]:
+    """The last ``n`` B3 trading days up to ``end`` (inclusive)."""
+    span = int(n * 7 / 5 * 1.1) + 40
+    days = calendar.trading_days(end - timedelta(days=span), end)
+    while len(days) < n:
+        span *= 2
+        days = calendar.trading_days(end - timedelta(days=span), end)
+    return days[-n:]
+
+
+class Market:
+    """Deterministic (seeded) prices and index portfolios, one trading day at a time."""
+
+    def __init__(self, indices: list[str], seed: int = 20250505) -> None:
+        self.rng = random.Random(seed)
+        self.indices = [IndexState(code, INDEX_SIZES.get(code, DEFAULT_SIZE)) for code in indices]
+        self.securities = self._universe(max(s.size for s in self.indices) + 30)
+        self._period: date | None = None
+
+    def _universe(self, n: int) -> dict[str, Security]:
+        out: dict[str, Security] = {}
+        # The fixture tickers first, with their fixture weights as free-float values (the heaviest).
+        for p in (b3fake.IBOV_2025_04_30, b3fake.IBOV_2025_05_05, b3fake.IBXX_2025_04_30):
+            for r in p.rows:
+                if r.cod not in out:
+                    out[r.cod] = Security(r.cod, r.asset, r.type, r.segment, float(r.part))
+        rng = self.rng
+        while len(out) < n:
+            letters = "SY" + "".join(rng.choice(string.ascii_uppercase) for _ in range(2))
+            type_, digit = UNIT if rng.random() < 0.05 else rng.choice(CLASSES)
+            ticker = letters + digit
+            if ticker in out:
+                continue
+            value = min(4.0, 0.25 * rng.paretovariate(1.6))  # a long tail of small companies
+            out[ticker] = Security(ticker, f"SINTETICA {letters[2:]}", type_, rng.choice(SECTORS), value)
+        return out
+
+    def step(self) -> None:
+        """One trading day of prices: a mean-reverting random walk of every log price."""
+        gauss = self.rng.gauss
+        for s in self.securities.values():
+            s.log_price += -REVERSION * s.log_price + gauss(0.0, SIGMA)
+
+    def rebalance(self, day: date) -> None:
+        """New members (top-K by value, with some noise) and new quantities, for every index."""
+        rng = self.rng
+        for idx in self.indices:
+            score = {t: s.value * math.exp(rng.gauss(0.0, 0.02)) for t, s in self.securities.items()}
+            members = sorted(score, key=lambda t: -score[t])[: idx.size]
+            if idx.members:
+                idx.changes.append((day, len(set(members) - set(idx.members))))
+            idx.members = sorted(members)
+            # theoretical quantity ~ free-float shares, revised a little at each rebalance
+            idx.qty = {
+                t: max(1, round(self.securities[t].shares * 1e8 * (1 + rng.gauss(0.0, 0.03))))
+                for t in members
+            }
+            idx.reductor = (idx.reductor * Decimal(str(1 + rng.gauss(0.0, 0.01)))).quantize(
+                Decimal("0.00000001")
+            )
+
+    def portfolios(self, day: date) -> list[b3fake.Portfolio]:
+        """Every index's portfolio of ``day`` (call once per trading day, in order)."""
+        self.step()
+        start = period_start(day)
+        if start != self._period:
+            self._period = start
+            self.rebalance(day)
+        out = []
+        for idx in self.indices:
+            values = {t: idx.qty[t] * math.exp(self.securities[t].log_price) for t in idx.members}
+            parts = thousandths(values)
+            rows = [
+                b3fake.Row(
+                    cod=t,
+                    asset=self.securities[t].company,
+                    type=self.securities[t].type,
+                    segment=self.securities[t].segment,
+                    part=Decimal(parts[t]) / 1000,
+                    qty=idx.qty[t],
+                )
+                for t in idx.members
+            ]
+            rows.sort(key=lambda r: (r.asset, r.cod))  # B3's segment-1 order: by company
+            out.append(
+                b3fake.Portfolio(
+                    index=idx.code,
+                    date=day,
+                    reductor=idx.reductor,
+                    total_qty=sum(idx.qty.values()),
+                    rows=tuple(rows),
+                )
+            )
+        return out
+
+
+def thousandths(values: dict[str, float]) -> dict[str, int]:
+    """Shares of 100.000 % in thousandths that sum to exactly 100000 (largest remainder)."""
+    total = sum(values.values())
+    exact = {t: v / total * 100_000 for t, v in values.items()}
+    out = {t: max(1, math.floor(x)) for t, x in exact.items()}
+    missing = 100_000 - sum(out.values())
+    by_remainder = sorted(exact, key=lambda t: (out[t] - exact[t], t))
+    for t in by_remainder[: max(0, missing)]:
+        out[t] += 1
+    if missing < 0:  # only possible when tiny weights were raised to 0.001
+        for t in sorted(out, key=lambda t: -out[t])[:-missing]:
+            out[t] -= 1
+    assert sum(out.values()) == 100_000
+    return out
+
+
+def snapshot_bytes(p: b3fake.Portfolio) -> bytes:
+    """The day as B3's GetPortfolioDay answer (pt-br, segment 2: rows grouped by sector)."""
+    return b3fake.to_json_bytes(b3fake.portfolio_day_json(p, segment=2))
+
+
+def snapshot_name(p: b3fake.Portfolio) -> str:
+    return f"{p.index.lower()}_{p.date.isoformat()}_ptbr_seg2.json"
+
+
+def parsed(p: b3fake.Portfolio) -> b3.Portfolio:
+    """What ``ibov run --from <file>`` turns the file into: parse, then the quality gate."""
+    data = snapshot_bytes(p)
+    portfolio = b3.parse_snapshot(data, index=p.index, source=f"file:{snapshot_name(p)}")
+    collected = datetime.combine(p.date - timedelta(days=1), dtime(22, 0), UTC)
+    return quality.validate(portfolio.with_source(portfolio.source, data, collected_at=collected))
+
+
+@dataclass
+class BuildReport:
+    days: int
+    indices: list[str]
+    first: date
+    last: date
+    raw_files: int
+    refined_files: int
+    catalog_rows: int
+    rebalances: int
+    entered_per_rebalance: float
+    seconds: dict[str, float]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "days": self.days,
+            "indices": self.indices,
+            "first": self.first.isoformat(),
+            "last": self.last.isoformat(),
+            "raw_files": self.raw_files,
+            "refined_files": self.refined_files,
+            "catalog_rows": self.catalog_rows,
+            "rebalances": self.rebalances,
+            "entered_per_rebalance": round(self.entered_per_rebalance, 2),
+            "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
+        }
+
+
+def build_lake(
+    root: Path,
+    market: Market,
+    days: list[date],
+    *,
+    notify: Callable[[str], None] = lambda _m: None,
+) -> BuildReport:
+    """Write ``days`` of ``market`` into the (new, empty) lake at ``root``; see the module docstring.
+
+    ``market`` moves on by ``len(days)`` days: keep calling :meth:`Market.portfolios` for the days after.
+    """
+    lake = LocalLake(root)
+    indices = [i.code for i in market.indices]
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    raw_files = 0
+    with lake.lock():
+        for n, day in enumerate(days, start=1):
+            for p in market.portfolios(day):
+                lake.write_raw(parsed(p))
+                raw_files += 1
+            if n % 250 == 0:
+                notify(f"raw: {n}/{len(days)} days")
+        timings["raw"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        rows = bulk_refine(lake, days, notify)
+        timings["refine_and_catalog"] = time.perf_counter() - t1
+        lake.log_run(
+            {
+                "run_id": "bench-build",
+                "command": "bench-build",
+                "engine": "local",
+                "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "duration_s": round(time.perf_counter() - t0, 3),
+                "state": "succeeded",
+                "error": None,
+                "stored": [],
+                "refined": [],
+                "failures": [],
+                "note": f"benchmarks/history.py: {len(days)} synthetic days of {','.join(indices)}",
+            }
+        )
+    refined_files = sum(1 for _ in (root / layout.REFINED_PREFIX).glob("dt=*/ticker=*/*.parquet"))
+    changes = [c for idx in market.indices for _, c in idx.changes]
+    return BuildReport(
+        days=len(days),
+        indices=indices,
+        first=days[0],
+        last=days[-1],
+        raw_files=raw_files,
+        refined_files=refined_files,
+        catalog_rows=rows,
+        rebalances=len(changes),
+        entered_per_rebalance=sum(changes) / len(changes) if changes else 0.0,
+        seconds=timings,
+    )
+
+
+def bulk_refine(
+    lake: LocalLake, days: list[date], notify: Callable[[str], None], workers: int | None = None
+) -> int:
+    """Refine ``days`` in parallel worker processes, then append the catalog once, in ``dt`` order.
+
+    Each worker runs, per day, what :meth:`LocalLake.refine_day` runs: the raw_day view over that day's
+    raw files (all indices), ``refine.sql``, and the partitioned ``COPY`` into ``refined/`` (straight
+    to its final place: the day folders are new, so there is nothing to swap). Its rows go to one
+    staging parquet file, which the main process appends to the catalog table.
+    :func:`verify_day` checks the outcome against ``refine_day`` itself.
+    """
+    import concurrent.futures as cf
+    import multiprocessing
+
+    refined_root = lake.root / layout.REFINED_PREFIX
+    if refined_root.exists() and any(refined_root.iterdir()):
+        raise RuntimeError(f"{refined_root} is not empty: bulk_refine builds a new lake only")
+    refined_root.mkdir(parents=True, exist_ok=True)
+    staging_dir = lake.root / f".bench-staging-{os.getpid()}"
+    staging_dir.mkdir()
+    workers = workers or os.cpu_count() or 1
+    size = math.ceil(len(days) / workers)
+    chunks = [days[i : i + size] for i in range(0, len(days), size)]
+    try:
+        ctx = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=len(chunks), mp_context=ctx) as pool:
+            futures = [
+                pool.submit(
+                    refine_chunk,
+                    str(lake.root),
+                    [d.isoformat() for d in chunk],
+                    str(staging_dir / f"chunk-{k:03d}.parquet"),
+                )
+                for k, chunk in enumerate(chunks)
+            ]
+            for f in cf.as_completed(futures):
+                notify(
+                    f"refined {f.result()} rows ({sum(x.done() for x in futures)}/{len(chunks)} workers done)"
+                )
+        notify(f"appending the catalog table {lake.table} in dt order")
+        lake.ensure_catalog()
+        con = lake.connect()
+        try:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(
+                f'INSERT INTO "{lake.table}" BY NAME SELECT * FROM '
+                f"read_parquet('{staging_dir}/chunk-*.parquet') ORDER BY dt, index_code, weight_rank"
+            )
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+            rows = int(con.execute(f'SELECT count(*) FROM "{lake.table}"').fetchone()[0])
+        finally:
+            con.close()
+    finally:
+        shutil.rmtree(staging_dir, ignore_errors=True)
+    return rows
+
+
+def refine_chunk(root: str, days: list[str], staging: str) -> int:
+    """Worker: refine each day of ``days`` into ``refined/`` and keep all its rows in ``staging``."""
+    import duckdb
+
+    lake = LocalLake(Path(root))
+    refined_root = lake.root / layout.REFINED_PREFIX
+    sql = refine_sql()
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads = 1")
+        con.execute("SET TimeZone = 'UTC'")
+        for shim in DUCKDB_SHIMS:
+            con.execute(shim)
+        for n, iso in enumerate(days):
+            files = lake.raw_files(date.fromisoformat(iso))
+            paths = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW raw_day AS SELECT * FROM read_parquet({paths}, "
+                "hive_partitioning = false, union_by_name = true)"
+            )
+            con.execute(f"CREATE OR REPLACE TEMP TABLE refined_day AS {sql}")
+            con.execute(
+                f"COPY refined_day TO '{refined_root}' (FORMAT parquet, COMPRESSION zstd, "
+                "PARTITION_BY (dt, ticker), FILENAME_PATTERN 'part-{i}', OVERWRITE_OR_IGNORE true)"
+            )
+            if n == 0:
+                con.execute("CREATE TEMP TABLE chunk AS SELECT * FROM refined_day")
+            else:
+                con.execute("INSERT INTO chunk SELECT * FROM refined_day")
+        con.execute(f"COPY chunk TO '{staging}' (FORMAT parquet)")
+        return int(con.execute("SELECT count(*) FROM chunk").fetchone()[0])
+    finally:
+        con.close()
+
+
+def _day_state(lake: LocalLake, day: date) -> tuple[list[str], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """A day as the lake holds it: file names, the files' rows, the catalog's rows (all sorted)."""
+    folder = lake.root / layout.refined_day_prefix(day)
+    names = sorted(str(f.relative_to(folder)) for f in folder.glob("ticker=*/*"))
+    con = lake.connect(read_only=True)
+    try:
+        files = con.execute(
+            f"SELECT * FROM read_parquet('{folder}/*/*.parquet', hive_partitioning = true, "
+            "hive_types_autocast = false) ORDER BY ALL"
+        ).fetchall()
+        catalog = con.execute(
+            f'SELECT * FROM "{lake.table}" WHERE dt = ? ORDER BY ALL', [day.isoformat()]
+        ).fetchall()
+    finally:
+        con.close()
+    return names, files, catalog
+
+
+def verify_day(lake: LocalLake, day: date) -> None:
+    """Re-refine ``day`` with :meth:`LocalLake.refine_day`; the files and catalog rows must not change."""
+    before = _day_state(lake, day)
+    with lake.lock():
+        lake.refine_day(day)
+    after = _day_state(lake, day)
+    for what, b, a in zip(("file names", "file rows", "catalog rows"), before, after, strict=True):
+        if b != a:
+            raise RuntimeError(f"bulk build differs from refine_day on {day}: {what} ({len(b)} vs {len(a)})")
+    if not before[0] or not before[2] or sorted(before[1]) != sorted(before[2]):
+        raise RuntimeError(f"bulk build of {day}: files and catalog disagree or are empty")

@@ -1,0 +1,642 @@
+"""Measure ibov's performance targets on this machine (see benchmarks/README.md).
+
+Every number is the wall time of a whole process (what a user waits for), the median of ``--repeat``
+runs, with the child's own peak RSS (GNU ``time -f %M``, see :func:`run_child`). Groups (``--only``):
+
+  help     ``ibov --help`` vs ``aws --version``
+  run      ``ibov run --from <IBOV snapshot>`` on a fresh and on an existing lake
+  glue     the same day refined by the Glue job on local Spark (glue_scripts/refine_job.py)
+  history  a synthetic lake of ``--days`` trading days (benchmarks/history.py): the cost of one more
+           day vs an empty lake, the saved queries over the whole history, peak memory
+
+Usage (from the project root)::
+
+    .venv/bin/python benchmarks/run.py                       # everything, ten years of IBOV
+    .venv/bin/python benchmarks/run.py --only help,run --json
+    .venv/bin/python benchmarks/run.py --days 2520 --indices IBOV,IBXX --lake /tmp/ibov-10y
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import history  # noqa: E402
+
+GROUPS = ("help", "run", "glue", "history")
+#: ``ibov --help`` exactly as the console script runs it, but with Typer's plain (Click) help formatter.
+PLAIN_HELP = (
+    "import sys; import ibovcli.cli as c; c.app.rich_markup_mode = None; "
+    "sys.argv[0] = 'ibov'; c.main(['--help'])"
+)
+HISTORY_MARKER = ".bench-history.json"
+MB = 1024.0  # ru_maxrss and GNU time's %M are in KiB
+#: GNU time, for each child's own peak RSS (see run_child).
+TIME = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
+
+
+# ----------------------------------------------------------------------------------------------
+# running and timing child processes
+
+
+@dataclass
+class Sample:
+    seconds: float
+    rss_mb: float
+    code: int
+    output: str
+
+
+def run_child(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Sample:
+    """Run ``cmd`` to the end: its wall time and peak RSS.
+
+    The peak RSS comes from GNU ``/usr/bin/time -f %M`` around the command (about 1 ms of extra
+    wall time): ``os.wait4`` on a direct child is not enough, because Linux folds the high-water
+    RSS of the address space a child had before ``exec`` into its ``ru_maxrss``, and a child
+    spawned by this (large) process starts out sharing this process's memory.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        rss_file = Path(tmp) / "rss"
+        full = [TIME, "-f", "%M", "-o", str(rss_file), *cmd] if TIME else list(cmd)
+        with open(Path(tmp) / "out", "w+b") as out:
+            started = time.perf_counter()
+            proc = subprocess.Popen(full, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - started
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            text = out.read().decode("utf-8", "replace")
+        rss_kb = float(usage.ru_maxrss)
+        if TIME and rss_file.exists():
+            last = rss_file.read_text().strip().splitlines()[-1:]
+            if last and last[0].isdigit():
+                rss_kb = float(last[0])
+    return Sample(seconds, rss_kb / MB, proc.returncode, text)
+
+
+class CommandFailed(RuntimeError):
+    pass
+
+
+def timed(cmd: Sequence[str], *, env: dict[str, str], check: bool = True) -> Sample:
+    s = run_child(cmd, env=env)
+    if check and s.code != 0:
+        tail = "\n".join(s.output.strip().splitlines()[-15:])
+        raise CommandFailed(f"{' '.join(cmd)} exited {s.code}:\n{tail}")
+    return s
+
+
+def child_env() -> dict[str, str]:
+    """The caller's environment without IBOV_* settings (each command gets --lake explicitly)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IBOV_")}
+    env.update({"NO_COLOR": "1", "COLUMNS": "120", "PYTHONDONTWRITEBYTECODE": "0"})
+    return env
+
+
+def ibov_cmd() -> list[str]:
+    """The installed console script next to this interpreter (what a user types), else ``-m``."""
+    script = Path(sys.executable).parent / "ibov"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ibovcli"]
+
+
+# ----------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass
+class Result:
+    id: str
+    what: str
+    samples: list[float] = field(default_factory=list)
+    rss_mb: list[float] = field(default_factory=list)
+    value: float | None = None  # the measured number; default: median of samples
+    unit: str = "s"
+    limit: float | None = None
+    cmp: str = "<="  # value <= limit, or ">=" for ratios that must be large
+    target: bool = True  # False: reported for information only
+    note: str = ""
+
+    @property
+    def measured(self) -> float | None:
+        if self.value is not None:
+            return self.value
+        return statistics.median(self.samples) if self.samples else None
+
+    @property
+    def passed(self) -> bool | None:
+        m = self.measured
+        if not self.target or self.limit is None or m is None:
+            return None
+        return m <= self.limit if self.cmp == "<=" else m >= self.limit
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "what": self.what,
+            "measured": None if self.measured is None else round(self.measured, 4),
+            "unit": self.unit,
+            "limit": self.limit,
+            "cmp": self.cmp,
+            "target": self.target,
+            "pass": self.passed,
+            "samples": [round(x, 4) for x in self.samples],
+            "peak_rss_mb": round(max(self.rss_mb), 1) if self.rss_mb else None,
+            "note": self.note,
+        }
+
+
+def measure(
+    rid: str,
+    what: str,
+    cmd: Sequence[str],
+    *,
+    env: dict[str, str],
+    repeat: int,
+    limit: float | None = None,
+    warmup: int = 1,
+    target: bool = True,
+) -> Result:
+    """Median wall time of ``repeat`` runs of an idempotent command, after ``warmup`` untimed runs."""
+    for _ in range(warmup):
+        timed(cmd, env=env)
+    r = Result(rid, what, limit=limit, target=target and limit is not None)
+    for _ in range(repeat):
+        s = timed(cmd, env=env)
+        r.samples.append(s.seconds)
+        r.rss_mb.append(s.rss_mb)
+    return r
+
+
+def ratio(rid: str, what: str, num: Result, den: Result, *, limit: float, cmp: str, note: str = "") -> Result:
+    if num.measured is None or den.measured is None or den.measured == 0:
+        return Result(rid, what, limit=limit, cmp=cmp, unit="x", note="not measured")
+    return Result(rid, what, value=num.measured / den.measured, unit="x", limit=limit, cmp=cmp, note=note)
+
+
+def missing(rid: str, what: str, note: str, limit: float | None = None, unit: str = "s") -> Result:
+    return Result(rid, what, limit=limit, unit=unit, note=note)
+
+
+# ----------------------------------------------------------------------------------------------
+# the groups
+
+
+def bench_help(repeat: int, env: dict[str, str], notify: Callable[[str], None]) -> list[Result]:
+    notify("help: ibov --help, aws --version")
+    out = [
+        measure("help", "ibov --help", [*ibov_cmd(), "--help"], env=env, repeat=repeat, limit=0.25),
+        measure(
+            "help_plain",
+            "what-if: ibov --help rendered by Click, not Rich (rich_markup_mode=None)",
+            [sys.executable, "-c", PLAIN_HELP],
+            env=env,
+            repeat=repeat,
+            target=False,
+        ),
+        measure(
+            "python_floor",
+            "floor: python -c pass (interpreter + site, incl. the editable-install hook)",
+            [sys.executable, "-c", "pass"],
+            env=env,
+            repeat=repeat,
+            target=False,
+        ),
+    ]
+    aws = shutil.which("aws", path=env.get("PATH"))
+    if aws is None:
+        out.append(
+            missing("help_vs_aws", "ibov --help / aws --version", "aws CLI not installed here", 1 / 3, "x")
+        )
+        return out
+    version = run_child([aws, "--version"], env=env).output.strip().splitlines()[-1:]
+    aws_r = measure("aws_version", "aws --version (as on PATH)", [aws, "--version"], env=env, repeat=repeat)
+    aws_r.note = version[0] if version else ""
+    out.append(aws_r)
+    best = aws_r
+    real = _resolve_shim(aws, env)
+    if real and real != aws:
+        direct = measure(
+            "aws_version_direct",
+            "aws --version (pyenv shim bypassed)",
+            [real, "--version"],
+            env=env,
+            repeat=repeat,
+        )
+        direct.note = real
+        out.append(direct)
+        best = min(aws_r, direct, key=lambda r: r.measured or 0.0)
+    out.append(
+        ratio(
+            "help_vs_aws",
+            "ibov --help / aws --version (fastest aws)",
+            out[0],
+            best,
+            limit=round(1 / 3, 3),
+            cmp="<=",
+            note=f"against {best.id}",
+        )
+    )
+    return out
+
+
+def _resolve_shim(aws: str, env: dict[str, str]) -> str | None:
+    """The real executable behind a pyenv shim (its bash wrapper costs tens of ms), if any."""
+    if "/shims/" not in aws or not shutil.which("pyenv", path=env.get("PATH")):
+        return aws
+    s = run_child(["pyenv", "which", "aws"], env=env)
+    path = s.output.strip().splitlines()[-1] if s.code == 0 and s.output.strip() else ""
+    return path if path and Path(path).exists() else None
+
+
+def write_snapshots(folder: Path, market: history.Market, days: list[date]) -> dict[date, list[Path]]:
+    """One GetPortfolioDay JSON file per index and day (what ``ibov run --from`` reads)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out: dict[date, list[Path]] = {}
+    for day in days:
+        for p in market.portfolios(day):
+            path = folder / history.snapshot_name(p)
+            path.write_bytes(history.snapshot_bytes(p))
+            out.setdefault(day, []).append(path)
+    return out
+
+
+def run_day(lake: Path, snapshots: list[Path], env: dict[str, str]) -> Sample:
+    """``ibov run --from FILE -i INDEX --lake LAKE`` for each index of one day; times and RSS summed/maxed."""
+    total, rss = 0.0, 0.0
+    for path in snapshots:
+        index = path.name.split("_", 1)[0].upper()
+        s = timed([*ibov_cmd(), "run", "--from", str(path), "-i", index, "--lake", str(lake)], env=env)
+        total += s.seconds
+        rss = max(rss, s.rss_mb)
+    return Sample(total, rss, 0, "")
+
+
+def bench_run(
+    work: Path, repeat: int, env: dict[str, str], notify: Callable[[str], None], with_glue: bool
+) -> list[Result]:
+    notify("run: ibov run --from <IBOV snapshot> (fresh lake, existing lake)")
+    days = history.trading_days_ending(history.DEFAULT_END, repeat + 40)
+    market = history.Market(["IBOV"])
+    for day in days[: -repeat - 1]:  # let prices drift so that the snapshots are not day one
+        market.portfolios(day)
+    snaps = write_snapshots(work / "snapshots-run", market, days[-repeat - 1 :])
+    ordered = [snaps[d] for d in days[-repeat - 1 :]]
+
+    fresh = Result("run_fresh", "ibov run --from 1 IBOV snapshot (86 rows), new empty lake", limit=1.5)
+    fresh.target = False
+    for i, files in enumerate(ordered[1:]):
+        lake = work / f"lake-fresh-{i}"
+        s = run_day(lake, files, env)
+        fresh.samples.append(s.seconds)
+        fresh.rss_mb.append(s.rss_mb)
+        shutil.rmtree(lake, ignore_errors=True)
+
+    warm = Result("run_warm", "ibov run --from 1 IBOV snapshot, existing lake (+1 day)", limit=1.5)
+    lake = work / "lake-warm"
+    run_day(lake, ordered[0], env)  # the lake exists and holds the previous day
+    for files in ordered[1:]:
+        s = run_day(lake, files, env)
+        warm.samples.append(s.seconds)
+        warm.rss_mb.append(s.rss_mb)
+    out = [fresh, warm]
+    if with_glue:
+        out += bench_glue(work, ordered[-1], repeat, env, notify, warm)
+    return out
+
+
+def bench_glue(
+    work: Path,
+    snapshots: list[Path],
+    repeat: int,
+    env: dict[str, str],
+    notify: Callable[[str], None],
+    warm: Result,
+) -> list[Result]:
+    script = ROOT / "glue_scripts" / "refine_job.py"
+    what = "Glue job on local Spark: refine the same day (python glue_scripts/refine_job.py)"
+    if not script.exists():
+        return [
+            missing("glue_refine", what, f"{script.relative_to(ROOT)} does not exist yet"),
+            missing("glue_vs_run", "Glue job refine / ibov run (existing lake)", "not measured", 10, "x"),
+        ]
+    notify(f"glue: {script.relative_to(ROOT)} on local Spark ({repeat} runs, ~10-30 s each)")
+    lake = work / "lake-glue"
+    day = None
+    for path in snapshots:
+        index = path.name.split("_", 1)[0].upper()
+        timed([*ibov_cmd(), "scrape", "--from", str(path), "-i", index, "--lake", str(lake)], env=env)
+        day = path.name.split("_")[1]
+    cmd = [sys.executable, str(script), "--lake", str(lake), "--dt", str(day)]
+    glue = measure("glue_refine", what, cmd, env=env, repeat=repeat, warmup=0, target=False)
+    if not (lake / "refined" / f"dt={day}").is_dir():
+        glue.note = f"WARNING: the job left no refined/dt={day}/"
+    return [
+        glue,
+        ratio(
+            "glue_vs_run",
+            "Glue job refine / ibov run (existing lake): how much faster ibov is",
+            glue,
+            warm,
+            limit=10,
+            cmp=">=",
+        ),
+    ]
+
+
+def bench_history(
+    lake: Path,
+    work: Path,
+    n_days: int,
+    indices: list[str],
+    repeat: int,
+    reuse: bool,
+    env: dict[str, str],
+    notify: Callable[[str], None],
+) -> tuple[list[Result], dict[str, Any]]:
+    """Build (or reuse) the synthetic lake, then measure growth, queries and memory on it."""
+    days = history.trading_days_ending(history.DEFAULT_END, n_days)
+    if n_days <= repeat + 1:
+        raise SystemExit(f"--days must be larger than --repeat + 1 ({repeat + 1})")
+    market = history.Market(indices)
+    bulk, tail = days[:-repeat], days[-repeat:]
+    marker = lake / HISTORY_MARKER
+    info: dict[str, Any] = {"lake": str(lake)}
+    out: list[Result] = []
+    if reuse:
+        if not marker.exists():
+            raise SystemExit(f"--reuse: {lake} was not built by this script (no {HISTORY_MARKER})")
+        info["build"] = json.loads(marker.read_text())
+        first, n_total = info["build"]["first"], int(info["build"]["days"])
+        notify(f"history: reusing {lake}; growth not measured (it would add days to the lake)")
+        out.append(
+            missing("growth_ratio", "one more day on the big lake / on an empty lake", "--reuse", 1.2, "x")
+        )
+    else:
+        if lake.exists() and any(lake.iterdir()):
+            raise SystemExit(
+                f"{lake} exists and is not empty; remove it, or pass --reuse to measure it as is"
+            )
+        notify(f"history: building {len(bulk)} days of {','.join(indices)} in bulk into {lake}")
+        report = history.build_lake(lake, market, bulk, notify=notify)
+        t = time.perf_counter()
+        from ibovcli.local import LocalLake
+
+        for day in (bulk[0], bulk[-1]):
+            history.verify_day(LocalLake(lake), day)
+        report.seconds["verify"] = time.perf_counter() - t
+        info["build"] = report.as_json()
+        notify(f"history: built {report.as_json()}")
+        snaps = write_snapshots(work / "snapshots-history", market, tail)
+
+        notify(f"history: one more day ({len(indices)} x ibov run), {repeat} times on an empty lake")
+        empty = Result("add_day_empty", "one more day, empty lake (ibov run per index)", target=False)
+        for i, day in enumerate(tail):
+            scratch = work / f"lake-empty-{i}"
+            s = run_day(scratch, snaps[day], env)
+            empty.samples.append(s.seconds)
+            empty.rss_mb.append(s.rss_mb)
+            shutil.rmtree(scratch, ignore_errors=True)
+        notify(f"history: one more day on the {len(bulk)}-day lake, {repeat} times (the lake's last days)")
+        big = Result("add_day_big", f"one more day, lake of {len(bulk)}+ days", target=False)
+        for day in tail:
+            s = run_day(lake, snaps[day], env)
+            big.samples.append(s.seconds)
+            big.rss_mb.append(s.rss_mb)
+        out += [
+            empty,
+            big,
+            ratio("growth_ratio", "one more day: big lake / empty lake", big, empty, limit=1.2, cmp="<="),
+        ]
+        info["build"]["days"] = len(days)
+        info["build"]["last"] = days[-1].isoformat()
+        marker.write_text(json.dumps(info["build"], indent=1) + "\n")
+        first, n_total = days[0].isoformat(), len(days)
+
+    notify("history: saved queries over the whole history")
+    ib = ibov_cmd()
+    lk = ["--lake", str(lake)]
+    out.append(
+        measure(
+            "q_top_weights",
+            "ibov query top-weights",
+            [*ib, "query", "top-weights", *lk],
+            env=env,
+            repeat=repeat,
+            limit=1.0,
+        )
+    )
+    out.append(
+        measure(
+            "q_weight_history",
+            f"ibov query weight-history --ticker PETR4 ({n_total} days)",
+            [*ib, "query", "weight-history", "--ticker", "PETR4", *lk],
+            env=env,
+            repeat=repeat,
+            limit=2.0,
+        )
+    )
+    extra = [
+        ("q_sector_weights", "ibov query sector-weights", ["sector-weights"]),
+        (
+            "q_rebalance_diff",
+            f"ibov query rebalance-diff --from {first}",
+            ["rebalance-diff", "--from", first],
+        ),
+        (
+            "q_concentration",
+            f"ibov query concentration --from {first} (every day)",
+            ["concentration", "--from", first],
+        ),
+    ]
+    from ibovcli import queries
+
+    saved = queries.load_all()
+    for rid, what, args in extra:
+        if args[0] in saved:
+            out.append(measure(rid, what, [*ib, "query", *args, *lk], env=env, repeat=repeat, target=False))
+    out.append(measure("status", "ibov status", [*ib, "status", *lk], env=env, repeat=repeat, target=False))
+    info["catalog_mb"] = round((lake / "catalog.duckdb").stat().st_size / 2**20, 1)
+    return out, info
+
+
+def memory_target(results: list[Result]) -> Result:
+    ibov = [r for r in results if r.rss_mb and not r.id.startswith(("aws", "glue"))]
+    worst = max(ibov, key=lambda r: max(r.rss_mb), default=None)
+    if worst is None:
+        return missing("peak_rss", "peak RSS of any ibov command", "nothing measured", 500, "MB")
+    return Result(
+        "peak_rss",
+        "peak RSS of any ibov command measured above",
+        value=max(worst.rss_mb),
+        unit="MB",
+        limit=500,
+        note=f"worst: {worst.id}",
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# machine and report
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    mem_gb = None
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        m = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
+        cpu = m.group(1).strip() if m else ""
+        meminfo = Path("/proc/meminfo").read_text()
+        m = re.search(r"^MemTotal:\s*(\d+) kB", meminfo, re.M)
+        mem_gb = round(int(m.group(1)) / 2**20, 1) if m else None
+    except OSError:
+        pass
+
+    def version(dist: str) -> str | None:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    java = None
+    if shutil.which("java"):
+        s = run_child(["java", "-version"])
+        java = s.output.strip().splitlines()[0] if s.output.strip() else None
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu or platform.processor(),
+        "ram_gb": mem_gb,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "duckdb": version("duckdb"),
+        "pyarrow": version("pyarrow"),
+        "pyspark": version("pyspark"),
+        "typer": version("typer"),
+        "java": java,
+        "ibov": version("ibov"),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "peak_rss_from": "GNU time -f %M" if TIME else "os.wait4 (includes the benchmark's own RSS)",
+    }
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "s":
+        return f"{value:.3f} s"
+    if unit == "x":
+        return f"{value:.2f}x"
+    return f"{value:.0f} {unit}"
+
+
+def table(results: list[Result]) -> str:
+    rows = [("id", "what", "measured", "target", "pass", "peak RSS", "note")]
+    for r in results:
+        limit = "-" if r.limit is None else f"{r.cmp} {fmt(r.limit, r.unit)}"
+        if not r.target and r.limit is not None:
+            limit = f"({limit})"
+        verdict = {True: "PASS", False: "FAIL", None: "info" if r.measured is not None else "n/a"}[r.passed]
+        rss = f"{max(r.rss_mb):.0f} MB" if r.rss_mb else "-"
+        rows.append((r.id, r.what, fmt(r.measured, r.unit), limit, verdict, rss, r.note))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeat", type=int, default=5, help="timed runs per measurement (median; default 5)")
+    ap.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated groups: {','.join(GROUPS)}")
+    ap.add_argument("--days", type=int, default=2520, help="trading days in the history lake (default 2520)")
+    ap.add_argument("--indices", default="IBOV", help="indices in the history lake, e.g. IBOV,IBXX")
+    ap.add_argument("--lake", type=Path, help="where to build (and leave) the history lake")
+    ap.add_argument("--reuse", action="store_true", help="measure the queries on an existing --lake")
+    ap.add_argument("--work", type=Path, help="scratch folder (default: a temporary one, removed)")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    ap.add_argument("--save", type=Path, help="also write the JSON report to this file")
+    args = ap.parse_args(argv)
+
+    groups = [g.strip() for g in args.only.split(",") if g.strip()]
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        ap.error(f"unknown group(s) {', '.join(sorted(unknown))}; known: {', '.join(GROUPS)}")
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
+    if args.reuse and not args.lake:
+        ap.error("--reuse needs --lake")
+    indices = [i.strip().upper() for i in args.indices.split(",") if i.strip()]
+
+    def notify(msg: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+    env = child_env()
+    work = args.work or Path(tempfile.mkdtemp(prefix="ibov-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    mach = machine()
+    results: list[Result] = []
+    info: dict[str, Any] = {}
+    try:
+        if "help" in groups:
+            results += bench_help(args.repeat, env, notify)
+        if "run" in groups:
+            results += bench_run(work, args.repeat, env, notify, with_glue="glue" in groups)
+        elif "glue" in groups:
+            raise SystemExit("--only glue needs the run group too (the ratio is against ibov run)")
+        if "history" in groups:
+            lake = args.lake or work / "history-lake"
+            hist, info = bench_history(lake, work, args.days, indices, args.repeat, args.reuse, env, notify)
+            results += hist
+        results.append(memory_target(results))
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    report = {
+        "date": date.today().isoformat(),
+        "machine": {**mach, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        "repeat": args.repeat,
+        "seconds": round(time.perf_counter() - started, 1),
+        "history": info,
+        "results": [r.as_json() for r in results],
+    }
+    if args.save:
+        args.save.write_text(json.dumps(report, indent=1) + "\n")
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        m = report["machine"]
+        print(
+            f"{m['cpu']} x{m['nproc']}, {m['ram_gb']} GB RAM, {m['os']}; Python {m['python']}, "
+            f"DuckDB {m['duckdb']}, pyarrow {m['pyarrow']}; median of {args.repeat} runs; "
+            f"load average {m['loadavg_at_start'][0]} at start, {m['loadavg_at_end'][0]} at end"
+        )
+        if info.get("build"):
+            print(
+                f"history lake: {info['lake']}  {json.dumps(info['build'])}  "
+                f"catalog {info.get('catalog_mb')} MB"
+            )
+        print(table(results))
+    failed = [r.id for r in results if r.passed is False]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ibovcli.settings import Settings
 
 app = typer.Typer(
+    rich_markup_mode=None,
     name="ibov",
     help=(
         "Collect and analyse the composition of B3's stock indices (IBOVESPA first).\n\n"
@@ -27,9 +28,11 @@ app = typer.Typer(
         "day, refines it (partitioned by day and ticker) and answers saved SQL questions about it. "
         "Runs locally (a lake directory + DuckDB, the default) or on AWS (S3, Lambda, Glue, Athena).\n\n"
         "Examples:\n\n"
-        "  ibov run                              # fetch today's IBOV, refine, summarise\n\n"
-        "  ibov run --from IBOVDia_10-07-25.csv  # same, from a file saved from B3's site\n\n"
-        "  ibov query top-weights --limit 5 --json\n\n"
+        "\b\n"
+        "  ibov run                              # fetch today's IBOV, refine, summarise\n"
+        "  ibov run --from IBOVDia_10-07-25.csv  # the same from a file saved from B3's site\n"
+        "  ibov query top-weights --limit 5 --json\n"
+        "  ibov chart weight-history --ticker PETR4 --out petr4.png\n\n"
         "Environment: IBOV_LAKE_DIR, IBOV_ENGINE, IBOV_B3_URL, IBOV_BUCKET ... (see each command's --help)."
     ),
     no_args_is_help=True,
@@ -44,13 +47,16 @@ LakeOpt = Annotated[
     Path | None,
     typer.Option(
         "--lake",
+        metavar="DIR",
         help="Lake directory (local engine). Env: IBOV_LAKE_DIR. Default: ~/.local/share/ibov/lake.",
         show_default=False,
     ),
 ]
 EngineOpt = Annotated[
     str | None,
-    typer.Option("--engine", help="local (default) or aws. Env: IBOV_ENGINE.", show_default=False),
+    typer.Option(
+        "--engine", metavar="local|aws", help="local (default) or aws. Env: IBOV_ENGINE.", show_default=False
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
@@ -58,6 +64,7 @@ BucketOpt = Annotated[
     str | None,
     typer.Option(
         "--bucket",
+        metavar="NAME",
         help="AWS: data bucket (default: from the stack outputs). Env: IBOV_BUCKET.",
         show_default=False,
     ),
@@ -66,23 +73,32 @@ StackOpt = Annotated[
     str | None,
     typer.Option(
         "--stack-name",
+        metavar="NAME",
         help="AWS: CloudFormation stack name. Env: IBOV_STACK. Default: ibov.",
         show_default=False,
     ),
 ]
 RegionOpt = Annotated[
     str | None,
-    typer.Option("--region", help="AWS region (default: boto3's, e.g. AWS_REGION).", show_default=False),
+    typer.Option(
+        "--region",
+        metavar="REGION",
+        help="AWS region (default: boto3's, e.g. AWS_REGION).",
+        show_default=False,
+    ),
 ]
 ProfileOpt = Annotated[
     str | None,
-    typer.Option("--profile", help="AWS profile (default: boto3's chain).", show_default=False),
+    typer.Option(
+        "--profile", metavar="PROFILE", help="AWS profile (default: boto3's chain).", show_default=False
+    ),
 ]
 IndexOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--index",
         "-i",
+        metavar="CODE",
         help="B3 index code, e.g. IBOV, IBXX, SMLL; repeat for several, or `all` for the 34 B3 "
         "publishes. Default: IBOV (or the index named in a --from CSV).",
         show_default=False,
@@ -92,6 +108,7 @@ FromOpt = Annotated[
     list[Path] | None,
     typer.Option(
         "--from",
+        metavar="FILE",
         help="Read a saved snapshot instead of calling B3: a GetPortfolioDay JSON "
         "(pt-br/en-us, segment 1/2), the site's Download CSV, or the download's base64 body. "
         "Repeat for several files.",
@@ -179,7 +196,9 @@ def scrape(
 def run(
     index: IndexOpt = None,
     from_: FromOpt = None,
-    top: Annotated[int, typer.Option("--top", min=1, max=100, help="Rows in the summary per index.")] = 5,
+    top: Annotated[
+        int, typer.Option("--top", metavar="N", min=1, max=100, help="Rows in the summary per index.")
+    ] = 5,
     lake: LakeOpt = None,
     engine: EngineOpt = None,
     bucket: BucketOpt = None,
@@ -248,23 +267,36 @@ def query(
         bool, typer.Option("--list", help="List the saved queries and their parameters.")
     ] = False,
     index: Annotated[
-        str | None, typer.Option("--index", "-i", help="Index code (default IBOV).", show_default=False)
+        str | None,
+        typer.Option("--index", "-i", metavar="CODE", help="Index code (default IBOV).", show_default=False),
     ] = None,
     date: Annotated[
         str | None,
-        typer.Option("--date", help="Session date YYYY-MM-DD (default: latest).", show_default=False),
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="Session date YYYY-MM-DD (default: latest).",
+            show_default=False,
+        ),
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Number of rows.", show_default=False)] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", metavar="N", help="Number of rows.", show_default=False)
+    ] = None,
     ticker: Annotated[
-        str | None, typer.Option("--ticker", "-t", help="Ticker, e.g. PETR4.", show_default=False)
+        str | None,
+        typer.Option("--ticker", "-t", metavar="TICKER", help="Ticker, e.g. PETR4.", show_default=False),
     ] = None,
     from_date: Annotated[
-        str | None, typer.Option("--from", help="First date YYYY-MM-DD.", show_default=False)
+        str | None,
+        typer.Option("--from", metavar="YYYY-MM-DD", help="First date YYYY-MM-DD.", show_default=False),
     ] = None,
     to_date: Annotated[
-        str | None, typer.Option("--to", help="Last date YYYY-MM-DD.", show_default=False)
+        str | None,
+        typer.Option("--to", metavar="YYYY-MM-DD", help="Last date YYYY-MM-DD.", show_default=False),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", metavar="table|json|csv", help="table, json or csv.")
+    ] = "table",
     lake: LakeOpt = None,
     engine: EngineOpt = None,
     bucket: BucketOpt = None,

@@ -13,6 +13,7 @@ DataBucketOpt = Annotated[
     str | None,
     typer.Option(
         "--bucket",
+        metavar="NAME",
         help="Data bucket the stack creates (globally unique). Env: IBOV_BUCKET. "
         "Default: the deployed stack's, else <stack>-<account>-<region>.",
         show_default=False,
@@ -22,6 +23,7 @@ ArtifactBucketOpt = Annotated[
     str | None,
     typer.Option(
         "--artifact-bucket",
+        metavar="NAME",
         help="Bucket for the uploaded code, created if missing. "
         "Default: the deployed stack's, else <stack>-artifacts-<account>-<region>.",
         show_default=False,
@@ -51,6 +53,7 @@ def deploy(
         str | None,
         typer.Option(
             "--role-arn",
+            metavar="ARN",
             help="Use this existing IAM role for the Lambda and the Glue job instead of creating roles "
             "(accounts that cannot create roles, e.g. AWS Academy Learner Lab: the LabRole ARN). "
             "Kept on later deploys; pass --role-arn '' to go back to created roles.",
@@ -61,6 +64,7 @@ def deploy(
         str | None,
         typer.Option(
             "--alert-email",
+            metavar="EMAIL",
             help="E-mail to notify when the Glue job fails (confirm the subscription mail). Kept on later "
             "deploys; --alert-email '' removes it.",
             show_default=False,

@@ -21,6 +21,7 @@ from ibovcli.cli import (
 )
 
 chart_app = typer.Typer(
+    rich_markup_mode=None,
     name="chart",
     help="Draw charts of the refined data: PNG, or SVG when --out ends in .svg.\n\n"
     "The data comes from the saved queries, so charts work on both engines.",
@@ -33,18 +34,29 @@ OutOpt = Annotated[
     typer.Option(
         "--out",
         "-o",
+        metavar="FILE",
         help="Image file to write, .png or .svg. Default: <chart>-<index>[-<ticker>].png here.",
         show_default=False,
     ),
 ]
-ChartIndexOpt = Annotated[str, typer.Option("--index", "-i", help="B3 index code.")]
+ChartIndexOpt = Annotated[str, typer.Option("--index", "-i", metavar="CODE", help="B3 index code.")]
 FromDateOpt = Annotated[
     str | None,
-    typer.Option("--from", help="First session YYYY-MM-DD (default: the first stored).", show_default=False),
+    typer.Option(
+        "--from",
+        metavar="YYYY-MM-DD",
+        help="First session YYYY-MM-DD (default: the first stored).",
+        show_default=False,
+    ),
 ]
 ToDateOpt = Annotated[
     str | None,
-    typer.Option("--to", help="Last session YYYY-MM-DD (default: the latest stored).", show_default=False),
+    typer.Option(
+        "--to",
+        metavar="YYYY-MM-DD",
+        help="Last session YYYY-MM-DD (default: the latest stored).",
+        show_default=False,
+    ),
 ]
 
 
@@ -60,7 +72,9 @@ def _finish(chart: Any, json_: bool) -> None:
 
 @chart_app.command("weight-history")
 def weight_history(
-    ticker: Annotated[str, typer.Option("--ticker", "-t", help="Ticker, e.g. PETR4.", show_default=False)],
+    ticker: Annotated[
+        str, typer.Option("--ticker", "-t", metavar="TICKER", help="Ticker, e.g. PETR4.", show_default=False)
+    ],
     index: ChartIndexOpt = "IBOV",
     from_date: FromDateOpt = None,
     to_date: ToDateOpt = None,
@@ -97,7 +111,12 @@ def sectors(
     index: ChartIndexOpt = "IBOV",
     date: Annotated[
         str | None,
-        typer.Option("--date", help="Session date YYYY-MM-DD (default: latest).", show_default=False),
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="Session date YYYY-MM-DD (default: latest).",
+            show_default=False,
+        ),
     ] = None,
     out: OutOpt = None,
     lake: LakeOpt = None,

@@ -168,7 +168,7 @@ def write_day(df: DataFrame, refined_root: Path, day: date) -> Path:
         # Hadoop's local file system leaves checksum files and a _SUCCESS marker that S3 never gets.
         for junk in [*staging.rglob(".*.crc"), *staging.rglob("_SUCCESS")]:
             junk.unlink()
-        LocalLake(refined_root.parent)._swap_day(staging, day, day_dir)
+        LocalLake(refined_root.parent).swap_day(staging, day)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return day_dir
@@ -182,22 +182,7 @@ def update_local_catalog(lake_root: Path, day: date, table: str) -> None:
     """The local mirror of the Glue sink's catalog update: the day's rows in ``catalog.duckdb``."""
     from ibovcli.local import LocalLake
 
-    lake = LocalLake(lake_root, table=table)
-    lake.ensure_catalog()
-    files = sorted((lake_root / layout.refined_day_prefix(day)).glob("ticker=*/*.parquet"))
-    con = lake.connect()
-    try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(f'DELETE FROM "{table}" WHERE dt = ?', [day.isoformat()])
-        if files:
-            con.execute(
-                f'INSERT INTO "{table}" BY NAME SELECT * FROM read_parquet(?, hive_partitioning = true, '
-                "hive_types = {'dt': VARCHAR, 'ticker': VARCHAR})",
-                [[str(f) for f in files]],
-            )
-        con.execute("COMMIT")
-    finally:
-        con.close()
+    LocalLake(lake_root, table=table).load_catalog_day(day)
 
 
 def local_raw_files(lake_root: Path, day: date) -> list[Path]:

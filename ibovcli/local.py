@@ -281,7 +281,6 @@ class LocalLake:
         """
         started = time.monotonic()
         files = self.raw_files(day)
-        day_dir = self.root / layout.refined_day_prefix(day)
         refined_root = self.root / layout.REFINED_PREFIX
         refined_root.mkdir(parents=True, exist_ok=True)
         staging = refined_root / f".staging-{uuid.uuid4().hex}"
@@ -306,12 +305,8 @@ class LocalLake:
                 ).fetchone()
             else:
                 rows, indices, tickers = 0, [], 0
-            self._swap_day(staging, day, day_dir)
-            con.execute("BEGIN TRANSACTION")
-            con.execute(f'DELETE FROM "{self.table}" WHERE dt = ?', [day.isoformat()])  # nosec B608
-            if rows:
-                con.execute(f'INSERT INTO "{self.table}" BY NAME SELECT * FROM refined_day')  # nosec B608
-            con.execute("COMMIT")
+            self.swap_day(staging, day)
+            self._replace_catalog_day(con, day, "refined_day" if rows else None)
         except Exception as exc:
             if isinstance(exc, LakeBusy):
                 raise
@@ -325,8 +320,41 @@ class LocalLake:
             shutil.rmtree(staging, ignore_errors=True)
         return RefineResult(day, int(rows), tuple(indices), int(tickers), time.monotonic() - started)
 
-    def _swap_day(self, staging: Path, day: date, day_dir: Path) -> None:
-        """Put the new day in place of the old one; on Linux in one atomic exchange."""
+    def _replace_catalog_day(self, con: Any, day: date, relation: str | None) -> None:
+        """In one transaction, the catalog's rows of ``day`` become those of ``relation`` (none if None)."""
+        table = self.table  # a checked identifier (schema.check_table_name); relation is ours
+        con.execute("BEGIN TRANSACTION")
+        con.execute(f'DELETE FROM "{table}" WHERE dt = ?', [day.isoformat()])  # nosec B608
+        if relation is not None:
+            con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM {relation}')  # nosec B608
+        con.execute("COMMIT")
+
+    def load_catalog_day(self, day: date) -> int:
+        """Make the catalog's rows of ``day`` equal the day's refined parquet files; returns the rows.
+
+        For refined days written by another engine (the Glue job's local mode). Call under :meth:`lock`.
+        """
+        files = sorted((self.root / layout.refined_day_prefix(day)).glob("ticker=*/*.parquet"))
+        con = self.connect()
+        try:
+            self._create_table(con)
+            relation = None
+            if files:
+                paths = "[" + ", ".join(_sql_str(f) for f in files) + "]"
+                view = f"CREATE OR REPLACE TEMP VIEW day_files AS SELECT * FROM read_parquet({paths}, "  # nosec B608
+                con.execute(
+                    view + "hive_partitioning = true, hive_types = {'dt': VARCHAR, 'ticker': VARCHAR})"
+                )
+                relation = "day_files"
+            self._replace_catalog_day(con, day, relation)
+            count = f'SELECT count(*) FROM "{self.table}" WHERE dt = ?'  # nosec B608 - checked identifier
+            return int(con.execute(count, [day.isoformat()]).fetchone()[0])
+        finally:
+            con.close()
+
+    def swap_day(self, staging: Path, day: date) -> None:
+        """Put ``staging/dt=day`` in place of ``refined/dt=day``; on Linux in one atomic exchange."""
+        day_dir = self.root / layout.refined_day_prefix(day)
         new = staging / layout.day_partition(day)
         if not new.exists():  # the day has no rows any more
             new.mkdir(parents=True)

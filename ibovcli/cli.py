@@ -353,6 +353,8 @@ def query(
         lake_dir=lake, engine=engine, bucket=bucket, stack_name=stack_name, region=region, profile=profile
     )
     result = pipeline.query(s, name, params)
+    for note in result.notes:
+        render.note(note)
     _render_query(result, fmt)
 
 

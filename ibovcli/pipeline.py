@@ -87,6 +87,8 @@ class QueryResult:
     params: dict[str, Any]
     columns: list[str]
     rows: list[tuple[Any, ...]]
+    #: why a date matched no stored day (see :func:`ibovcli.queries.resolve`), for stderr
+    notes: tuple[str, ...] = ()
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
@@ -124,6 +126,10 @@ class Engine(Protocol):
     def run_query(
         self, q: queries.SavedQuery, params: dict[str, Any]
     ) -> tuple[list[str], list[tuple[Any, ...]]]: ...
+
+    def index_days(self, index: str) -> list[str]:
+        """The days of ``index`` the saved queries can read (ISO, sorted), from metadata only."""
+        ...
 
     def status(self) -> dict[str, Any]: ...
 
@@ -163,6 +169,12 @@ class LocalEngine:
         self, q: queries.SavedQuery, params: dict[str, Any]
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         return self.lake.query(queries.duckdb_statement(q, f'"{self.lake.table}"'), params)
+
+    def index_days(self, index: str) -> list[str]:
+        """The index's days in the local catalog (one DISTINCT over the catalog table, no file read)."""
+        sql = f'SELECT DISTINCT dt FROM "{self.lake.table}" WHERE index_code = $index ORDER BY dt'  # nosec B608
+        _columns, rows = self.lake.query(sql, {"index": index})
+        return [str(r[0]) for r in rows]
 
     def status(self) -> dict[str, Any]:
         refined = self.lake.refined_days()
@@ -429,12 +441,14 @@ def run(
 def query(
     settings: Settings, name: str, params: dict[str, Any], *, engine: Engine | None = None
 ) -> QueryResult:
-    """Run a saved query by name with validated parameters."""
+    """Run a saved query by name with validated parameters, its dates resolved to stored days first
+    (:func:`ibovcli.queries.resolve`, with the engine's day list when a date needs it)."""
     q = queries.get(name)
     bound = queries.bind(q, params)
     engine = engine or get_engine(settings)
-    columns, rows = engine.run_query(q, bound)
-    return QueryResult(name, bound, columns, rows)
+    resolved = queries.resolve(q, bound, engine.index_days)
+    columns, rows = engine.run_query(q, resolved.params)
+    return QueryResult(name, bound, columns, rows, resolved.notes)
 
 
 def status(settings: Settings, *, watch: bool = False, notify: Notify = _quiet) -> dict[str, Any]:

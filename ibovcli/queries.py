@@ -10,12 +10,20 @@ A saved query file starts with comment lines that describe it::
 and refers to its parameters as ``:name`` and to the refined table as ``${table}``. Each engine
 renders that text its own way (:func:`duckdb_statement`, :func:`athena_statement`); the CloudFormation
 named queries are the Athena rendering, with ``${table}`` left for ``Fn::Sub``.
+
+Dates are resolved here, in Python, never in SQL: :func:`resolve` turns ``latest``, ``first`` and
+``YYYY-MM-DD`` into the stored days the SQL compares ``dt`` with, so the SQL filters the ``dt``
+partition with plain parameters and both engines prune by it (Athena prunes partitions statically only
+for such predicates). How a date parameter is read is the ``-- day NAME: RULE`` header line of its
+query, one of :data:`DAY_RULES` (``as-given`` when there is none).
 Stdlib only.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -28,7 +36,19 @@ _HEADER_PARAM_RE = re.compile(
     r"^--\s*param\s+(?P<name>[a-z_][a-z0-9_]*)\s*:\s*(?P<type>\w+)\s*(?:=\s*(?P<default>[^|]*?))?\s*"
     r"(?:\|\s*(?P<help>.*))?$"
 )
+_HEADER_DAY_RE = re.compile(r"^--\s*day\s+(?P<name>[a-z_][a-z0-9_]*)\s*:\s*(?P<rule>[a-z-]+)\s*$")
 PARAM_TYPES = ("string", "index", "ticker", "date", "int")
+
+#: What :func:`bind` makes of ``latest`` and ``first`` (before :func:`resolve` looks the days up).
+LATEST = ""
+FIRST = "0000-00-00"
+#: How :func:`resolve` reads a date parameter (the ``-- day NAME: RULE`` header line):
+#:
+#: * ``as-given``: ``latest`` / ``first`` become the index's last / first stored day, a date stays as
+#:   given (a day without data matches no row);
+#: * ``on-or-before``: the last stored day on or before the date (the portfolio in force on it), or
+#:   ``''`` when nothing was stored by then.
+DAY_RULES = ("as-given", "on-or-before")
 
 
 @dataclass(frozen=True)
@@ -37,6 +57,7 @@ class Param:
     type: str
     default: str | None
     help: str
+    day: str = "as-given"  # for date parameters: one of DAY_RULES
 
     @property
     def required(self) -> bool:
@@ -57,6 +78,7 @@ class SavedQuery:
 def _parse(name: str, text: str) -> SavedQuery:
     description = ""
     params: list[Param] = []
+    day_rules: dict[str, str] = {}
     for line in text.splitlines():
         stripped = line.strip()
         if not stripped.startswith("--"):
@@ -79,6 +101,17 @@ def _parse(name: str, text: str) -> SavedQuery:
                     (m.group("help") or "").strip(),
                 )
             )
+        d = _HEADER_DAY_RE.match(stripped)
+        if d:
+            if d.group("rule") not in DAY_RULES:
+                raise ValueError(f"{name}: day rule {d.group('rule')} is not one of {', '.join(DAY_RULES)}")
+            day_rules[d.group("name")] = d.group("rule")
+    dates = {p.name for p in params if p.type == "date"}
+    if set(day_rules) - dates:
+        raise ValueError(f"{name}: '-- day' lines for {sorted(set(day_rules) - dates)}, not date parameters")
+    params = [Param(p.name, p.type, p.default, p.help, day_rules.get(p.name, "as-given")) for p in params]
+    if dates and [p.type for p in params].count("index") != 1:
+        raise ValueError(f"{name}: date parameters need one index parameter (whose days they are)")
     used = set(_PARAM_RE.findall(_strip_comments(text)))
     declared = {p.name for p in params}
     if used != declared:
@@ -113,8 +146,9 @@ def get(name: str) -> SavedQuery:
 def bind(query: SavedQuery, given: dict[str, Any]) -> dict[str, Any]:
     """Validate and convert parameter values (strings from the CLI), applying defaults.
 
-    ``date`` parameters accept ``YYYY-MM-DD``; ``latest`` / empty become ``''``, which the SQL reads as
-    "the most recent day". Unknown parameters are refused.
+    ``date`` parameters accept ``YYYY-MM-DD``, ``latest`` (or empty), which becomes :data:`LATEST`, and
+    ``first``, which becomes :data:`FIRST`; :func:`resolve` then turns them into stored days. Unknown
+    parameters are refused.
     """
     unknown = set(given) - {p.name for p in query.params}
     if unknown:
@@ -142,9 +176,9 @@ def _convert(qname: str, p: Param, raw: Any) -> Any:
         return value
     if p.type == "date":
         if text.lower() in ("", "latest"):
-            return ""
+            return LATEST
         if text.lower() in ("first", "earliest"):
-            return "0000-00-00"
+            return FIRST
         try:
             return date.fromisoformat(text).isoformat()
         except ValueError:
@@ -160,6 +194,56 @@ def _convert(qname: str, p: Param, raw: Any) -> Any:
             raise QueryError(f"{qname}: --{p.name} is not a B3 ticker: {text!r}")
         return value_up
     return text
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What the SQL gets: the bound parameters with every date parameter read by its day rule."""
+
+    params: dict[str, Any]
+    #: why a date matched no stored day, for the user (the query then returns no rows)
+    notes: tuple[str, ...] = ()
+
+
+def resolve(query: SavedQuery, bound: dict[str, Any], index_days: Callable[[str], Sequence[str]]) -> Resolved:
+    """Turn the date parameters of ``bound`` (from :func:`bind`) into the days the SQL filters ``dt`` by.
+
+    ``index_days(index)`` lists the index's stored days (ISO, sorted; ``Engine.index_days``). It is
+    called at most once, and only when a date needs it (``latest``, ``first``, or a date read
+    ``on-or-before``): a query whose dates are all given and read ``as-given`` runs without it.
+    :class:`QueryError` when the index has no stored day at all.
+    """
+    out = dict(bound)
+    notes: list[str] = []
+    index_param = next((p.name for p in query.params if p.type == "index"), None)
+    index = str(bound.get(index_param, "")) if index_param else ""
+    cache: list[list[str]] = []
+
+    def days() -> list[str]:
+        if not cache:
+            found = sorted(str(d) for d in index_days(index))
+            if not found:
+                raise QueryError(
+                    f"no data for {index}: no day of it is stored",
+                    hint="`ibov status` shows the indices and days the lake holds.",
+                )
+            cache.append(found)
+        return cache[0]
+
+    for p in query.params:
+        if p.type != "date":
+            continue
+        value = str(bound[p.name])
+        if value == LATEST:
+            out[p.name] = days()[-1]
+        elif value == FIRST:
+            out[p.name] = days()[0]
+        elif p.day == "on-or-before":
+            i = bisect.bisect_right(days(), value)
+            out[p.name] = days()[i - 1] if i else ""
+            if not i:
+                notes.append(f"no {index} data on or before {value} (the first stored day is {days()[0]})")
+    return Resolved(out, tuple(notes))
 
 
 def duckdb_statement(query: SavedQuery, table: str) -> str:

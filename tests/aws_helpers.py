@@ -163,3 +163,14 @@ def queue_athena_result(server: str, columns: Sequence[str], rows: Sequence[Sequ
         "results": [{"rows": athena_rows(columns, rows, info), "column_info": info}],
     }
     requests.post(f"{server}/moto-api/static/athena/query-results", json=body, timeout=10).raise_for_status()
+
+
+def queue_athena_days(server: str, days: Sequence[str]) -> None:
+    """Make moto answer the next Athena query as the partition metadata query of
+    :func:`ibovcli.aws.athena.partition_days` (``SELECT DISTINCT dt FROM "<table>$partitions"``)."""
+    info = [athena_column("dt", "string")]
+    body = {
+        "region": REGION,
+        "results": [{"rows": athena_rows(["dt"], [(d,) for d in days], info), "column_info": info}],
+    }
+    requests.post(f"{server}/moto-api/static/athena/query-results", json=body, timeout=10).raise_for_status()

@@ -16,7 +16,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from ibovcli import pipeline, queries
 from ibovcli.aws import athena
-from ibovcli.errors import JobFailed, NotDeployed
+from ibovcli.errors import JobFailed, NotDeployed, QueryError
 from ibovcli.settings import Settings
 from tests.aws_helpers import (
     BUCKET,
@@ -25,6 +25,7 @@ from tests.aws_helpers import (
     athena_rows,
     client,
     moto_server,  # noqa: F401 - fixture
+    queue_athena_days,
     queue_athena_result,
     refined_column_info,
 )
@@ -86,15 +87,19 @@ class Pauses:
 
 def test_saved_query_polls_with_backoff_and_pages_through_results() -> None:
     q = queries.get("top-weights")
-    params = queries.bind(q, {"index": "ibov", "limit": "3"})
+    # latest, resolved before the query: the statement gets the stored day itself
+    params = queries.resolve(
+        q, queries.bind(q, {"index": "ibov", "limit": "3"}), lambda _index: ["2025-04-28", "2025-04-30"]
+    ).params
     sql, order = queries.athena_statement(q, "ibov_refined")
     expected_start = {
         "QueryString": sql,
         "WorkGroup": WORKGROUP,
         "QueryExecutionContext": {"Database": "default"},
-        "ExecutionParameters": ["'IBOV'", "''", "'IBOV'", "3"],
+        "ExecutionParameters": ["'IBOV'", "'2025-04-30'", "3"],
     }
-    assert order == ["index", "date", "index", "limit"]
+    assert order == ["index", "date", "limit"]
+    assert "t.dt = ?" in sql
     assert "${table}" not in sql and "FROM ibov_refined AS t" in sql
     info = refined_column_info(TOP_COLUMNS)
     data = [
@@ -186,6 +191,11 @@ def test_query_on_aws_prints_exactly_like_local(tmp_path: Path, moto_server: str
         "run", "--from", str(FIXTURES / "b3" / "IBOVDia_30-04-25_crlf.csv"), "--lake", str(lake)
     )
     assert loaded.code == 0, loaded.stderr
+    # the bucket holds the same raw snapshot: `latest` is resolved from its listing and the catalog's days
+    s3 = client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    for raw in sorted((lake / "raw").rglob("*.parquet")):
+        s3.put_object(Bucket=BUCKET, Key=raw.relative_to(lake).as_posix(), Body=raw.read_bytes())
     aws_env = {"AWS_ENDPOINT_URL": moto_server, "IBOV_BUCKET": BUCKET, "IBOV_WORKGROUP": WORKGROUP}
     for args in (["--json"], ["--limit", "4"], ["--format", "csv", "--date", "2025-04-30"]):
         local = run_ibov("query", "top-weights", "--lake", str(lake), *args)
@@ -195,7 +205,88 @@ def test_query_on_aws_prints_exactly_like_local(tmp_path: Path, moto_server: str
         expected = pipeline.query(Settings.load(lake_dir=lake), "top-weights", params)
         assert expected.columns == TOP_COLUMNS and expected.rows
         local_rows = expected.rows
+        if "--date" not in args:  # latest: first the partition metadata query, then the data query
+            queue_athena_days(moto_server, ["2025-04-30"])
         queue_athena_result(moto_server, TOP_COLUMNS, local_rows)
         remote = run_ibov("query", "top-weights", "--engine", "aws", *args, env=aws_env)
         assert remote.code == 0, remote.stderr
         assert remote.stdout == local.stdout
+
+
+# -- dates resolved before the query: the data query filters dt with a plain parameter ---------------
+
+
+def days_result(days: list[str]) -> QueryResults:
+    info = [{"Name": "dt", "Label": "dt", "Type": "varchar", "Nullable": "UNKNOWN", "CaseSensitive": True}]
+    return QueryResults(rows=athena_rows(["dt"], [(d,) for d in days], info), column_info=info)
+
+
+def executions(athena_client: Any) -> list[dict[str, Any]]:
+    """Every Athena query started, oldest first, as Athena records it."""
+    ids = athena_client.list_query_executions(WorkGroup=WORKGROUP)["QueryExecutionIds"]
+    found = [athena_client.get_query_execution(QueryExecutionId=i)["QueryExecution"] for i in ids]
+    return sorted(found, key=lambda e: e["Status"]["SubmissionDateTime"])
+
+
+@pytest.fixture
+def aws_engine() -> Any:
+    from ibovcli.aws.clients import Aws
+    from ibovcli.aws.engine import AwsEngine
+
+    with mock_aws():
+        aws = Aws.connect(region=REGION)
+        aws.athena().create_work_group(Name=WORKGROUP)
+        settings = Settings.load(
+            engine="aws", bucket=BUCKET, glue_job="ibov-refine", workgroup=WORKGROUP, table="ibov_refined"
+        )
+        yield AwsEngine(aws, settings, sleep=lambda _s: None), settings
+
+
+def test_a_given_date_reaches_athena_as_a_plain_dt_parameter(aws_engine: Any) -> None:
+    engine, settings = aws_engine
+    # no bucket, no catalog: a given date needs no lookup, so nothing but the data query is sent
+    result = pipeline.query(settings, "top-weights", {"date": "2025-04-30", "limit": "3"}, engine=engine)
+    assert result.rows == []  # moto runs no SQL
+    [data] = executions(engine.aws.athena())
+    assert "t.dt = ?" in data["Query"] and "SELECT coalesce" not in data["Query"]
+    assert data["ExecutionParameters"] == ["'IBOV'", "'2025-04-30'", "3"]
+
+
+def test_latest_comes_from_the_raw_listing_and_the_partition_metadata(aws_engine: Any) -> None:
+    engine, settings = aws_engine
+    s3 = engine.aws.s3()
+    s3.create_bucket(Bucket=BUCKET)
+    for day in ("2025-04-28", "2025-04-30", "2025-05-05"):
+        s3.put_object(Bucket=BUCKET, Key=f"raw/dt={day}/IBOV.parquet", Body=b"x")
+    s3.put_object(Bucket=BUCKET, Key="raw/dt=2025-05-02/SMLL.parquet", Body=b"x")
+    queue = athena_backends[DEFAULT_ACCOUNT_ID][REGION].query_results_queue
+    # 2025-05-05 is uploaded but its Glue run has not cataloged it yet; 2025-05-02 is SMLL's only
+    queue.append(days_result(["2025-04-28", "2025-04-30", "2025-05-02"]))
+    assert engine.index_days("IBOV") == ["2025-04-28", "2025-04-30"]
+    [listing] = executions(engine.aws.athena())
+    assert listing["Query"] == 'SELECT DISTINCT dt FROM "default"."ibov_refined$partitions"'
+    assert "ExecutionParameters" not in listing
+
+    queue.append(days_result(["2025-04-28", "2025-04-30", "2025-05-02"]))
+    pipeline.query(settings, "rebalance-diff", {"from": "2025-04-29"}, engine=engine)
+    *_, days_query, data = executions(engine.aws.athena())
+    assert "$partitions" in days_query["Query"]
+    assert data["Query"].count("t.dt = ?") == 2
+    # before: index, from; after: index, to; from_date, to_date. --from 2025-04-29 is read on or before
+    # it, and --to latest is the last cataloged day (2025-05-05 is not in the catalog yet)
+    assert data["ExecutionParameters"] == [
+        "'IBOV'",
+        "'2025-04-28'",
+        "'IBOV'",
+        "'2025-04-30'",
+        "'2025-04-28'",
+        "'2025-04-30'",
+    ]
+
+
+def test_an_index_without_raw_days_fails_before_athena(aws_engine: Any) -> None:
+    engine, settings = aws_engine
+    engine.aws.s3().create_bucket(Bucket=BUCKET)
+    with pytest.raises(QueryError, match="no data for IBXX"):
+        pipeline.query(settings, "sector-weights", {"index": "IBXX"}, engine=engine)
+    assert executions(engine.aws.athena()) == []

@@ -311,3 +311,150 @@ def test_bind_rejects_bad_values_in_the_library_too() -> None:
         "from": "0000-00-00",  # first: no lower bound
         "to": "",  # latest: no upper bound
     }
+
+
+# -- dates are resolved in Python, before the SQL ----------------------------------------------------
+
+IBOV_DAYS = ["2025-04-28", "2025-04-30", "2025-05-05"]
+
+
+class Days:
+    """An ``index_days`` stand-in that counts its calls."""
+
+    def __init__(self, days: list[str]) -> None:
+        self.days = days
+        self.calls: list[str] = []
+
+    def __call__(self, index: str) -> list[str]:
+        self.calls.append(index)
+        return self.days
+
+
+def resolved(name: str, days: Days | None = None, **given: str) -> dict[str, Any]:
+    q_ = queries.get(name)
+    return queries.resolve(q_, queries.bind(q_, given), days or Days(IBOV_DAYS)).params
+
+
+def test_latest_and_first_become_the_index_stored_days() -> None:
+    assert resolved("top-weights")["date"] == "2025-05-05"
+    assert resolved("top-weights", date="first")["date"] == "2025-04-28"
+    assert resolved("sector-weights", date="latest")["date"] == "2025-05-05"
+    window = resolved("concentration")
+    assert (window["from"], window["to"]) == ("2025-04-28", "2025-05-05")
+    window = resolved("concentration", **{"from": "latest", "to": "first"})
+    assert (window["from"], window["to"]) == ("2025-05-05", "2025-04-28")
+
+
+def test_given_dates_stay_as_given_without_looking_the_days_up() -> None:
+    days = Days(IBOV_DAYS)
+    assert resolved("top-weights", days, date="2025-04-29", limit="3") == {
+        "index": "IBOV",
+        "date": "2025-04-29",  # not a stored day: no row, as before
+        "limit": 3,
+    }
+    window = resolved("concentration", days, **{"from": "2025-04-01", "to": "2025-04-30"})
+    assert (window["from"], window["to"]) == ("2025-04-01", "2025-04-30")
+    history = resolved("weight-history", days, ticker="PETR4", **{"from": "2025-04-29", "to": "2025-04-30"})
+    assert (history["from"], history["to"]) == ("2025-04-29", "2025-04-30")
+    assert days.calls == []
+    assert resolved("weight-history", days, ticker="PETR4")["from"] == "2025-04-28"
+    assert days.calls == ["IBOV"]
+
+
+def test_rebalance_diff_reads_each_date_on_or_before() -> None:
+    days = Days(IBOV_DAYS)
+    got = resolved("rebalance-diff", days, index="ibov", **{"from": "2025-05-01", "to": "2025-05-05"})
+    assert (got["from"], got["to"]) == ("2025-04-30", "2025-05-05")
+    assert days.calls == ["IBOV"]  # looked up once for both dates
+    got = resolved("rebalance-diff", **{"from": "first"})
+    assert (got["from"], got["to"]) == ("2025-04-28", "2025-05-05")
+    q_ = queries.get("rebalance-diff")
+    early = queries.resolve(q_, queries.bind(q_, {"from": "2025-01-02"}), Days(IBOV_DAYS))
+    assert early.params["from"] == ""  # nothing in force then: the SQL returns no rows
+    assert early.notes == ("no IBOV data on or before 2025-01-02 (the first stored day is 2025-04-28)",)
+
+
+def test_weight_history_looks_back_past_an_absence_before_the_window(tmp_path: Path) -> None:
+    """previous_date is the ticker's previous stored day in the index even across an absence that
+    spans --from: the query reads the ticker's days up to --to, not only the window."""
+    from datetime import date
+
+    back = analysis_lake._weights(
+        "VALE3=21 ITUB4=14 PETR4=12 PETR3=10 BBDC4=9 BBAS3=8 ELET3=7 WEGE3=6 ABEV3=4 B3SA3=4 SUZB3=2 MGLU3=3"
+    )
+    snapshots = {**analysis_lake.SNAPSHOTS, ("IBOV", date(2025, 5, 6)): back}
+    lake = analysis_lake.build(tmp_path / "lake", snapshots)
+    rows = q(lake, "weight-history", ticker="MGLU3", **{"from": "2025-05-05"})  # out on 05-05, back on 05-06
+    got = [(r["session_date"], r["weight_pct"], r["previous_date"], r["delta_weight_pct"]) for r in rows]
+    assert got == [("2025-05-06", 3.0, "2025-04-30", 1.0)]
+
+
+def test_an_index_without_stored_days_is_a_clear_error(lake_dir: Path) -> None:
+    q_ = queries.get("top-weights")
+    with pytest.raises(QueryError, match="no data for IBXX: no day of it is stored") as caught:
+        queries.resolve(q_, queries.bind(q_, {"index": "IBXX"}), Days([]))
+    assert "ibov status" in caught.value.hint
+    r = run_ibov("query", "concentration", "--index", "IBXX", "--lake", str(lake_dir))
+    assert r.code == 5 and r.stdout == ""
+    assert r.stderr.startswith("error: no data for IBXX") and r.stderr.count("\n") == 1
+    # a given day is not looked up: an index or day without data simply has no rows
+    assert q(lake_dir, "top-weights", index="IBXX", date="2025-04-30") == []
+
+
+def test_nothing_in_force_is_said_on_stderr(lake_dir: Path) -> None:
+    r = run_ibov("query", "rebalance-diff", "--from", "2025-01-02", "--json", "--lake", str(lake_dir))
+    assert r.code == 0 and json.loads(r.stdout) == []
+    assert "no IBOV data on or before 2025-01-02" in r.stderr
+
+
+def test_local_engine_lists_the_days_of_an_index_from_the_catalog(lake_dir: Path) -> None:
+    engine = pipeline.LocalEngine(Settings.load(lake_dir=lake_dir, engine="local"))
+    assert engine.index_days("IBOV") == IBOV_DAYS
+    assert engine.index_days("SMLL") == ["2025-04-30", "2025-05-05"]
+    assert engine.index_days("IBXX") == []
+
+
+@pytest.mark.parametrize("name", SAVED)
+def test_every_dt_filter_is_a_plain_parameter(name: str) -> None:
+    """No saved query computes a day from the data: each predicate on dt compares it with a parameter,
+    so Athena prunes the partitions statically (and no subquery reads the table to find a day)."""
+    import sqlglot
+
+    sql, _order = queries.athena_statement(queries.get(name), "ibov_refined")
+    tree = sqlglot.parse_one(sql, read="trino")
+    on_dt = [
+        cmp
+        for cmp in tree.find_all(sqlglot.exp.EQ, sqlglot.exp.GTE, sqlglot.exp.LTE, sqlglot.exp.GT)
+        if any(c.name == "dt" for c in cmp.find_all(sqlglot.exp.Column))
+    ]
+    assert on_dt
+    for cmp in on_dt:
+        sides = {type(cmp.this), type(cmp.expression)}
+        assert sides == {sqlglot.exp.Column, sqlglot.exp.Placeholder}, cmp.sql()
+    assert not any(
+        agg.find(sqlglot.exp.Column) and agg.find(sqlglot.exp.Column).name == "dt"
+        for agg in tree.find_all(sqlglot.exp.Max, sqlglot.exp.Min)
+    )
+    assert not list(tree.find_all(sqlglot.exp.Subquery))
+
+
+def test_the_local_query_gets_the_resolved_days(lake_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ibovcli.local import LocalLake
+
+    sent: list[tuple[str, dict[str, Any]]] = []
+    real = LocalLake.query
+
+    def spy(self: LocalLake, sql: str, params: dict[str, Any] | None = None) -> Any:
+        sent.append((sql, dict(params or {})))
+        return real(self, sql, params)
+
+    monkeypatch.setattr(LocalLake, "query", spy)
+    assert q(lake_dir, "top-weights", date="2025-04-30", limit="1")
+    [(sql, params)] = sent  # a given date: no lookup, one statement
+    assert "t.dt = $date" in sql and params == {"index": "IBOV", "date": "2025-04-30", "limit": 1}
+    sent.clear()
+    rows = q(lake_dir, "weight-history", ticker="VALE3", **{"from": "2025-04-29"})
+    [(days_sql, _), (sql, params)] = sent  # --to latest: the days are looked up first
+    assert "DISTINCT dt" in days_sql and "t.dt <= $to" in sql
+    assert params == {"ticker": "VALE3", "index": "IBOV", "from": "2025-04-29", "to": "2025-05-05"}
+    assert [r["session_date"] for r in rows] == ["2025-04-30", "2025-05-05"]

@@ -157,6 +157,35 @@ def results(client: AthenaClient, query_id: str) -> tuple[list[str], list[tuple[
     return columns, rows
 
 
+def partition_days(
+    client: AthenaClient,
+    *,
+    workgroup: str,
+    database: str,
+    table: str,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
+) -> set[str]:
+    """The ``dt`` values of the table's catalog partitions, from Athena's partition metadata table
+    ``"<table>$partitions"``.
+
+    Metadata only: Athena reads the partition list from the Glue catalog and opens no S3 object, so the
+    query is billed the 10 MB minimum; the client makes one StartQueryExecution, the polls, and one
+    GetQueryResults per 1,000 days. (Listing the partitions with Glue ``GetPartitions`` instead returns
+    one entry per (dt, ticker): about 217 pages of 1,000 after ten years of IBOV.)
+    """
+    # quoted identifiers, not values: a metadata table name cannot be an execution parameter
+    sql = f"SELECT DISTINCT dt FROM {_quoted(database)}.{_quoted(table + '$partitions')}"  # nosec B608
+    query_id = start(client, sql, [], workgroup=workgroup, database=database)
+    wait(client, query_id, what=f"listing the days of {table}", sleep=sleep, clock=clock)
+    _columns, rows = results(client, query_id)
+    return {str(r[0]) for r in rows if r and r[0] is not None}
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def run_saved_query(
     client: AthenaClient,
     query: queries.SavedQuery,
@@ -168,8 +197,8 @@ def run_saved_query(
     sleep: Sleep = time.sleep,
     clock: Clock = time.monotonic,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run ``query`` with bound ``params`` (see :func:`ibovcli.queries.bind`): the same text as the
-    stack's named query, its parameters passed as ``ExecutionParameters``."""
+    """Run ``query`` with resolved ``params`` (see :func:`ibovcli.queries.resolve`): the same text as
+    the stack's named query, its parameters passed as ``ExecutionParameters``."""
     sql, order = queries.athena_statement(query, table)
     values = [queries.athena_literal(params[name]) for name in order]
     query_id = start(client, sql, values, workgroup=workgroup, database=database)

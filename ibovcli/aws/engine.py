@@ -202,6 +202,29 @@ class AwsEngine:
                 clock=self.clock,
             )
 
+    def index_days(self, index: str) -> list[str]:
+        """The days of ``index`` that Athena can read: raw snapshots in S3 whose day is a catalog partition.
+
+        Two metadata reads, and no refined object: the raw zone's listing (one LIST per 1,000 raw keys)
+        and, unless the index has no raw day, the partition metadata query of
+        :func:`athena.partition_days`.
+        """
+        bucket = self.bucket
+        workgroup, database, table = self.workgroup, self.database, self.table
+        with aws_errors(f"listing the stored days of {index}"):
+            raw = s3.raw_inventory(self.aws.s3(), bucket).get(index, [])
+            if not raw:
+                return []
+            cataloged = athena.partition_days(
+                self.aws.athena(),
+                workgroup=workgroup,
+                database=database,
+                table=table,
+                sleep=self.sleep,
+                clock=self.clock,
+            )
+        return [d.isoformat() for d in raw if d.isoformat() in cataloged]
+
     def status(self) -> dict[str, Any]:
         """Stack state, raw days per index, days in the catalog, the last Glue runs."""
         deployed = self.deployed()

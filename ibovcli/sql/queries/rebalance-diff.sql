@@ -2,41 +2,29 @@
 -- param index: index = IBOV | B3 index code, e.g. IBOV
 -- param from: date | the earlier day YYYY-MM-DD (or first, latest)
 -- param to: date = latest | the later day YYYY-MM-DD, or latest
--- Each date is read as the portfolio in force on it: the last stored day on or before it (from_date
--- and to_date say which days were compared; no rows when nothing was stored by then).
+-- day from: on-or-before
+-- day to: on-or-before
+-- Each date is read as the portfolio in force on it: the last stored day on or before it. ibov resolves
+-- that before the query runs, so from and to reach the SQL as stored days (from_date and to_date say
+-- which days were compared), or as '' when nothing was stored by then: then there are no rows.
 -- change is entered, left, changed or unchanged; delta_weight_pct = to_weight_pct - from_weight_pct,
 -- a missing weight counting as 0.
-WITH bounds AS (
-    SELECT
-        CASE
-            WHEN :from = '' THEN max(d.dt)
-            WHEN :from = '0000-00-00' THEN min(d.dt)
-            ELSE max(CASE WHEN d.dt <= :from THEN d.dt END)
-        END AS from_dt,
-        CASE
-            WHEN :to = '' THEN max(d.dt)
-            WHEN :to = '0000-00-00' THEN min(d.dt)
-            ELSE max(CASE WHEN d.dt <= :to THEN d.dt END)
-        END AS to_dt
-    FROM ${table} AS d
-    WHERE d.index_code = :index
-),
-before AS (
-    SELECT t.session_date, t.ticker, t.company, t.weight_pct
+WITH before AS (
+    SELECT t.ticker, t.company, t.weight_pct
     FROM ${table} AS t
-    JOIN bounds AS b ON t.dt = b.from_dt
     WHERE t.index_code = :index
+        AND t.dt = :from
 ),
 after AS (
-    SELECT t.session_date, t.ticker, t.company, t.weight_pct
+    SELECT t.ticker, t.company, t.weight_pct
     FROM ${table} AS t
-    JOIN bounds AS b ON t.dt = b.to_dt
     WHERE t.index_code = :index
+        AND t.dt = :to
 ),
 diff AS (
     SELECT
-        CAST(b.from_dt AS DATE) AS from_date,
-        CAST(b.to_dt AS DATE) AS to_date,
+        CAST(nullif(:from, '') AS DATE) AS from_date,
+        CAST(nullif(:to, '') AS DATE) AS to_date,
         coalesce(z.ticker, a.ticker) AS ticker,
         coalesce(z.company, a.company) AS company,
         CASE
@@ -50,9 +38,6 @@ diff AS (
         coalesce(z.weight_pct, 0) - coalesce(a.weight_pct, 0) AS delta_weight_pct
     FROM before AS a
     FULL OUTER JOIN after AS z ON a.ticker = z.ticker
-    CROSS JOIN bounds AS b
-    WHERE b.from_dt IS NOT NULL
-        AND b.to_dt IS NOT NULL
 )
 SELECT
     from_date,
@@ -64,6 +49,8 @@ SELECT
     to_weight_pct,
     delta_weight_pct
 FROM diff
+WHERE from_date IS NOT NULL
+    AND to_date IS NOT NULL
 ORDER BY
     CASE change WHEN 'entered' THEN 1 WHEN 'left' THEN 2 WHEN 'changed' THEN 3 ELSE 4 END,
     abs(delta_weight_pct) DESC,

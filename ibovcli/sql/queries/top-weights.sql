@@ -2,6 +2,9 @@
 -- param index: index = IBOV | B3 index code, e.g. IBOV
 -- param date: date = latest | session date YYYY-MM-DD, or latest
 -- param limit: int = 10 | number of rows
+-- ibov resolves date before the query runs (latest and first become the index's last and first stored
+-- day; a day without data matches no row), so dt is filtered with a plain parameter and read for that
+-- one day only.
 SELECT
     t.session_date,
     t.weight_rank,
@@ -11,10 +14,6 @@ SELECT
     t.weight_pct
 FROM ${table} AS t
 WHERE t.index_code = :index
-    AND t.dt = (
-        SELECT coalesce(nullif(:date, ''), max(d.dt))
-        FROM ${table} AS d
-        WHERE d.index_code = :index
-    )
+    AND t.dt = :date
     AND t.weight_rank <= :limit
 ORDER BY t.weight_pct DESC, t.ticker

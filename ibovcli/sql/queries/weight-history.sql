@@ -3,16 +3,12 @@
 -- param index: index = IBOV | B3 index code, e.g. IBOV
 -- param from: date = first | first session YYYY-MM-DD (default first: no lower bound)
 -- param to: date = latest | last session YYYY-MM-DD (default latest: no upper bound)
+-- ibov resolves from and to before the query runs (first and latest become the index's first and last
+-- stored day; a date stays as given), so dt and ticker are filtered with plain parameters: the query
+-- reads the ticker's partitions up to --to, never the other tickers' and never a day after --to.
 -- delta_weight_pct compares with previous_date, the ticker's previous stored day in this index, even
 -- when that day is before --from; it is empty on the ticker's first stored day.
-WITH bounds AS (
-    SELECT
-        coalesce(nullif(:from, ''), max(d.dt)) AS from_dt,
-        coalesce(nullif(:to, ''), max(d.dt)) AS to_dt
-    FROM ${table} AS d
-    WHERE d.index_code = :index
-),
-history AS (
+WITH history AS (
     SELECT
         t.dt,
         t.session_date,
@@ -26,6 +22,7 @@ history AS (
     FROM ${table} AS t
     WHERE t.index_code = :index
         AND t.ticker = :ticker
+        AND t.dt <= :to
 )
 SELECT
     h.session_date,
@@ -37,7 +34,5 @@ SELECT
     h.previous_date,
     h.weight_pct - h.previous_weight_pct AS delta_weight_pct
 FROM history AS h
-CROSS JOIN bounds AS b
-WHERE h.dt >= b.from_dt
-    AND h.dt <= b.to_dt
+WHERE h.dt >= :from
 ORDER BY h.dt

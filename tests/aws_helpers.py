@@ -174,3 +174,18 @@ def queue_athena_days(server: str, days: Sequence[str]) -> None:
         "results": [{"rows": athena_rows(["dt"], [(d,) for d in days], info), "column_info": info}],
     }
     requests.post(f"{server}/moto-api/static/athena/query-results", json=body, timeout=10).raise_for_status()
+
+
+class FakeClock:
+    """A fake monotonic clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds

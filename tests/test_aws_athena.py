@@ -22,6 +22,7 @@ from tests.aws_helpers import (
     BUCKET,
     REGION,
     WORKGROUP,
+    FakeClock,
     athena_rows,
     client,
     moto_server,  # noqa: F401 - fixture
@@ -72,19 +73,6 @@ def execution(state: str, reason: str | None = None) -> dict[str, Any]:
     return {"QueryExecution": {"QueryExecutionId": "q-1", "Status": status}}
 
 
-class Pauses:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def test_saved_query_polls_with_backoff_and_pages_through_results() -> None:
     q = queries.get("top-weights")
     # latest, resolved before the query: the statement gets the stored day itself
@@ -116,7 +104,7 @@ def test_saved_query_polls_with_backoff_and_pages_through_results() -> None:
     page2 = {"ResultSet": {"Rows": rows[2:], "ResultSetMetadata": {"ColumnInfo": info}}}
     stub.add_response("get_query_results", page1, {"QueryExecutionId": "q-1"})
     stub.add_response("get_query_results", page2, {"QueryExecutionId": "q-1", "NextToken": "t2"})
-    pauses = Pauses()
+    pauses = FakeClock()
     with stub:
         columns, got = athena.run_saved_query(
             client,

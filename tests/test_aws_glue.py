@@ -14,25 +14,10 @@ from moto.moto_api import state_manager
 
 from ibovcli.aws import glue
 from ibovcli.errors import JobFailed, NotDeployed
-from tests.aws_helpers import BUCKET, JOB, REGION, create_job
+from tests.aws_helpers import BUCKET, JOB, REGION, FakeClock, create_job
 
 DAY = date(2025, 4, 30)
 T0 = datetime(2025, 4, 30, 21, 0, tzinfo=UTC)
-
-
-class Clock:
-    """A fake monotonic clock that moves only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -69,7 +54,7 @@ def test_wait_follows_a_moto_run_through_its_states(moto_glue: Any, manual_runs:
         "JobRunId"
     ]
     seen: list[str] = []
-    clock = Clock()
+    clock = FakeClock()
     final = glue.wait_job_run(
         moto_glue,
         JOB,
@@ -99,7 +84,7 @@ def test_failure_carries_glues_error_message() -> None:
     failed = run("jr_1", "2025-04-30", T0, "FAILED", ErrorMessage=message, ExecutionTime=61)
     stub.add_response("get_job_run", {"JobRun": failed}, params)
     states: list[str] = []
-    clock = Clock()
+    clock = FakeClock()
     with stub, pytest.raises(JobFailed) as caught:
         glue.wait_job_run(
             client,
@@ -129,7 +114,7 @@ def test_wait_gives_up_after_its_timeout() -> None:
     client, stub = stubbed()
     for _ in range(4):
         stub.add_response("get_job_run", {"JobRun": run("jr_3", "2025-04-30", T0, "RUNNING")}, None)
-    clock = Clock()
+    clock = FakeClock()
     with stub, pytest.raises(JobFailed, match="still RUNNING after 15s"):
         glue.wait_job_run(client, JOB, "jr_3", every=5, timeout=15, sleep=clock.sleep, clock=clock)
 
@@ -155,7 +140,7 @@ def test_find_picks_the_newest_run_of_the_day_started_after_the_upload() -> None
     stub.add_response("get_job_runs", {"JobRuns": []}, {"JobName": JOB, "MaxResults": 100})
     stub.add_response("get_job_runs", {"JobRuns": runs[:3]}, {"JobName": JOB, "MaxResults": 100})
     stub.add_response("get_job_runs", {"JobRuns": runs}, {"JobName": JOB, "MaxResults": 100})
-    clock = Clock()
+    clock = FakeClock()
     with stub:
         found = glue.find_triggered_run(
             client, JOB, DAY, since, bucket=BUCKET, every=3, grace=60, sleep=clock.sleep, clock=clock
@@ -168,7 +153,7 @@ def test_find_gives_up_with_a_hint_when_no_run_appears() -> None:
     client, stub = stubbed()
     for _ in range(5):
         stub.add_response("get_job_runs", {"JobRuns": []}, {"JobName": JOB, "MaxResults": 100})
-    clock = Clock()
+    clock = FakeClock()
     with stub, pytest.raises(JobFailed, match="no run of the Glue job") as caught:
         glue.find_triggered_run(client, JOB, DAY, T0, timeout=10, every=3, sleep=clock.sleep, clock=clock)
     assert "trigger" in caught.value.hint
@@ -182,7 +167,7 @@ def test_find_falls_back_to_the_days_active_run_the_lambda_left_alone() -> None:
     client, stub = stubbed()
     for _ in range(3):
         stub.add_response("get_job_runs", {"JobRuns": [queued, done]}, {"JobName": JOB, "MaxResults": 100})
-    clock = Clock()
+    clock = FakeClock()
     with stub:
         found = glue.find_triggered_run(
             client, JOB, DAY, T0, grace=5, every=3, sleep=clock.sleep, clock=clock

@@ -104,8 +104,9 @@ def find_triggered_run(
 
     That is the newest run for the day started at or after ``since``; S3 events reach the Lambda within
     seconds, sometimes a minute, so this waits up to ``timeout`` seconds for it to appear. The Lambda
-    starts no new run when one for the same day is still queued or starting (it will read the new file
-    anyway), so after ``grace`` seconds without a new run an active run of the day is taken instead.
+    starts no new run while one for the same day is starting, running or waiting (that run lists the
+    day's raw files again before it writes), so after ``grace`` seconds without a new run an active run
+    of the day is taken instead.
     """
     started = clock()
     deadline = started + timeout

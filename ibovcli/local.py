@@ -271,8 +271,13 @@ class LocalLake:
             con.close()
 
     def _create_table(self, con: Any) -> None:
+        """The refined table, and a view naming it as the Glue Data Catalog does: ``"default".<table>``."""
         cols = ", ".join(f'"{c.name}" {duckdb_type(c.type)}' for c in schema.refined_columns())
         con.execute(f'CREATE TABLE IF NOT EXISTS "{self.table}" ({cols})')
+        db = schema.CATALOG_DATABASE
+        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{db}"')
+        view = f'CREATE VIEW IF NOT EXISTS "{db}"."{self.table}" AS SELECT * FROM main."{self.table}"'  # nosec B608
+        con.execute(view)
 
     def refine_day(self, day: date) -> RefineResult:
         """Recompute ``refined/dt=day/`` from every raw file of that day and update the catalog.

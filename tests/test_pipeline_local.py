@@ -145,8 +145,11 @@ def test_one_index_never_erases_another(lake: Path) -> None:
     run(s, from_paths=[FIX / "IBXXDia_30-04-25.csv"])
     con = LocalLake(lake).connect(read_only=True)
     counts = con.execute("SELECT index_code, count(*) FROM ibov_refined GROUP BY 1 ORDER BY 1").fetchall()
+    # the same table under the name the Glue Data Catalog gives it
+    glue_name = con.execute('SELECT count(*) FROM "default".ibov_refined').fetchone()
     con.close()
     assert counts == [("IBOV", 14), ("IBXX", 8)]
+    assert glue_name == (22,)
     # a ticker in both indices has one file per partition holding both rows
     assert len(_refined_rows(lake)) == 22
 

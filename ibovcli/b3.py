@@ -130,13 +130,11 @@ def parse_snapshot(data: bytes, *, index: str | None = None, source: str = "") -
     ``index`` is used when the data does not carry the index code (JSON); when the data carries it
     (CSV title) and ``index`` disagrees, the snapshot is refused.
     """
-    portfolio = _parse(data, index=index, depth=0)
+    portfolio = _parse(data, index=index)
     return portfolio.with_source(source=source, original=data)
 
 
-def _parse(data: bytes, *, index: str | None, depth: int) -> Portfolio:
-    if depth > 2:
-        raise SnapshotError("snapshot is encoded more than twice; not a B3 format")
+def _parse(data: bytes, *, index: str | None) -> Portfolio:
     body = data.removeprefix(b"\xef\xbb\xbf").strip()
     if not body:
         raise SnapshotError("snapshot is empty")
@@ -148,13 +146,13 @@ def _parse(data: bytes, *, index: str | None, depth: int) -> Portfolio:
         stripped = inner.strip()
         if stripped.startswith(("{", "[")):
             return _from_json_bytes(stripped.encode("utf-8"), index=index, encoded="double-encoded ")
-        return _from_base64(stripped.encode("ascii", "replace"), index=index, depth=depth)
+        return _from_base64(stripped.encode("ascii", "replace"), index=index)
     if head == b"<":
         raise SnapshotError("snapshot is an HTML page, not B3 data (a Cloudflare challenge or error page?)")
     if body in (b"null", b"true", b"false") or re.fullmatch(rb"-?\d+(\.\d+)?", body):
         raise SnapshotError(f"snapshot is the JSON value {body.decode()[:20]}, not a B3 portfolio object")
     if re.fullmatch(rb"[A-Za-z0-9+/=\s]+", body) and b";" not in body:
-        return _from_base64(body, index=index, depth=depth)
+        return _from_base64(body, index=index)
     text = _decode_text(body)
     if text is not None and ";" in text:
         return parse_csv(text, index=index)
@@ -187,7 +185,7 @@ def _json_string(body: bytes) -> str:
     return value
 
 
-def _from_base64(body: bytes, *, index: str | None, depth: int) -> Portfolio:
+def _from_base64(body: bytes, *, index: str | None) -> Portfolio:
     compact = re.sub(rb"\s+", b"", body)
     try:
         decoded = base64.b64decode(compact, validate=True)
@@ -204,6 +202,16 @@ def _from_base64(body: bytes, *, index: str | None, depth: int) -> Portfolio:
 # JSON (GetPortfolioDay)
 
 
+def unwrap_json(value: Any) -> Any:
+    """Some B3 endpoints double-encode: a JSON string holding JSON. Decode that second layer."""
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            raise SnapshotError("a double-encoded JSON value holds invalid JSON (truncated?)") from None
+    return value
+
+
 def _from_json_bytes(body: bytes, *, index: str | None, encoded: str = "") -> Portfolio:
     try:
         value = json.loads(body)
@@ -211,13 +219,10 @@ def _from_json_bytes(body: bytes, *, index: str | None, encoded: str = "") -> Po
         raise SnapshotError(f"snapshot is not valid JSON ({exc.msg} at char {exc.pos}; truncated?)") from None
     except UnicodeDecodeError:
         raise SnapshotError("snapshot is not valid UTF-8 JSON") from None
-    if isinstance(value, str):
-        stripped = value.strip()
-        if stripped.startswith(("{", "[")):
-            return _from_json_bytes(stripped.encode("utf-8"), index=index, encoded="double-encoded ")
-        raise SnapshotError("snapshot is a JSON string that does not hold a B3 portfolio")
     if isinstance(value, list):
-        # ibov stores a multi-page answer as a JSON list of its pages; anything else is not B3 data
+        # ibov stores a multi-page answer as a JSON list of its pages (each as B3 sent it, so possibly
+        # double-encoded); anything else is not B3 data
+        value = [unwrap_json(v) for v in value]
         if not value or not all(isinstance(v, dict) and "results" in v for v in value):
             raise SnapshotError("JSON top level is a list, not a B3 portfolio object or a list of pages")
         pages = value

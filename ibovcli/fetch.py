@@ -120,16 +120,12 @@ def fetch_portfolio(
 
 
 def _decode_json(body: bytes, index: str) -> Any:
-    stripped = body.strip()
-    if stripped[:1] == b"<":
-        raise BlockedError(f"B3 answered {index} with an HTML page instead of data (a Cloudflare challenge?)")
+    """The JSON of one page (``_get`` has already refused HTML answers)."""
     try:
-        value = json.loads(stripped)
-        if isinstance(value, str) and value.strip()[:1] in ("{", "["):
-            value = json.loads(value)  # some B3 endpoints double-encode their JSON
+        value = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise SnapshotError(f"B3 answered {index} with invalid JSON (truncated response?)") from None
-    return value
+    return b3.unwrap_json(value)
 
 
 def _get(

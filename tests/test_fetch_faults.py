@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ibovcli import b3
 from ibovcli.errors import BlockedError, SnapshotError, SourceError
 from ibovcli.fetch import HttpPolicy, fetch_portfolio
 from tests import b3fake
@@ -132,6 +133,15 @@ def test_double_encoded_answer_is_accepted(server: b3fake.FakeB3Server) -> None:
     server.add_fault("double_encode")
     p = fetch_portfolio("IBOV", base_url=server.url, policy=FAST)
     assert len(p.holdings) == 14
+
+
+def test_a_double_encoded_multi_page_answer_is_kept_and_parses_back(server: b3fake.FakeB3Server) -> None:
+    for _ in range(3):
+        server.add_fault("double_encode")
+    p = fetch_portfolio("IBOV", base_url=server.url, policy=FAST, page_size=5)
+    assert len(p.holdings) == 14 and _pages(server) == [1, 2, 3]
+    again = b3.parse_snapshot(p.original)  # the stored bytes: a JSON list of the three pages as sent
+    assert [h.cod for h in again.holdings] == [h.cod for h in p.holdings]
 
 
 def test_unknown_index_is_a_data_error(server: b3fake.FakeB3Server) -> None:

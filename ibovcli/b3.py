@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from ibovcli import layout
 from ibovcli.errors import SnapshotError
 
 Language = Literal["pt-br", "en-us"]
@@ -356,7 +357,9 @@ def _holding(row: Any, i: int, language: Language) -> Holding:
 # ----------------------------------------------------------------------------------------------
 # CSV (Download button)
 
-_TITLE_RE = re.compile(r"^\s*([A-Z0-9]{2,12})\s+-\s+.*?(\d{2}/\d{2}/\d{2}(?:\d{2})?)\s*;*\s*$")
+_TITLE_RE = re.compile(
+    rf"^\s*({layout.INDEX_PATTERN})\s+-\s+.*?(\d{{2}}/\d{{2}}/\d{{2}}(?:\d{{2}})?)\s*;*\s*$"
+)
 
 
 def parse_csv(text: str, *, index: str | None) -> Portfolio:

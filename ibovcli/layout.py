@@ -25,9 +25,11 @@ ARTIFACTS_PREFIX = "artifacts/"
 #: Partition keys of the refined zone, in order (Hive style ``key=value`` folders).
 REFINED_PARTITIONS = ("dt", "ticker")
 
-_INDEX_RE = re.compile(r"^[A-Z0-9]{2,12}$")
-_TICKER_RE = re.compile(r"^[A-Z0-9]{1,12}$")
-_RAW_KEY_RE = re.compile(r"^raw/dt=(\d{4}-\d{2}-\d{2})/([A-Z0-9]{2,12})\.parquet$")
+#: What B3 index codes (IBOV, IBXX, SMLL...) and tickers (PETR4, BPAC11, AAPL34...) look like. They name
+#: lake paths, so every check of a code or ticker in ibov uses these.
+INDEX_PATTERN = r"[A-Z0-9]{2,12}"
+TICKER_PATTERN = r"[A-Z0-9]{4,12}"
+_RAW_KEY_RE = re.compile(rf"^raw/dt=(\d{{4}}-\d{{2}}-\d{{2}})/({INDEX_PATTERN})\.parquet$")
 
 
 @dataclass(frozen=True)
@@ -42,17 +44,19 @@ class RawKey:
         return raw_key(self.index, self.day)
 
 
+def is_index(code: str) -> bool:
+    return re.fullmatch(INDEX_PATTERN, code) is not None
+
+
+def is_ticker(ticker: str) -> bool:
+    return re.fullmatch(TICKER_PATTERN, ticker) is not None
+
+
 def check_index(index: str) -> str:
     """Return the index code if it is a valid B3 index code (upper case letters and digits)."""
-    if not _INDEX_RE.match(index):
+    if not is_index(index):
         raise ValueError(f"not a B3 index code: {index!r}")
     return index
-
-
-def check_ticker(ticker: str) -> str:
-    if not _TICKER_RE.match(ticker):
-        raise ValueError(f"not a B3 ticker: {ticker!r}")
-    return ticker
 
 
 def day_partition(day: date) -> str:
@@ -87,10 +91,6 @@ def snapshot_key(index: str, day: date, ext: str) -> str:
 
 def refined_day_prefix(day: date) -> str:
     return f"{REFINED_PREFIX}{day_partition(day)}/"
-
-
-def refined_partition_prefix(day: date, ticker: str) -> str:
-    return f"{refined_day_prefix(day)}ticker={check_ticker(ticker)}/"
 
 
 def parse_day_partition(name: str) -> date | None:

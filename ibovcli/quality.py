@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from decimal import Decimal
 
+from ibovcli import layout
 from ibovcli.b3 import Portfolio
 from ibovcli.errors import SnapshotError
 
@@ -14,8 +14,6 @@ WEIGHT_TOLERANCE = Decimal("0.01")
 #: at most a few days ahead. Anything further in the future is not a real snapshot.
 MAX_DAYS_AHEAD = 7
 FIRST_YEAR = 1990
-
-_TICKER_RE = re.compile(r"^[A-Z0-9]{4,12}$")
 
 
 def problems(p: Portfolio, *, today: date | None = None) -> list[str]:
@@ -37,7 +35,7 @@ def problems(p: Portfolio, *, today: date | None = None) -> list[str]:
     for i, h in enumerate(p.holdings, start=1):
         if not h.cod:
             out.append(f"row {i} has an empty ticker")
-        elif not _TICKER_RE.match(h.cod):
+        elif not layout.is_ticker(h.cod):
             out.append(f"row {i} ticker {h.cod!r} is not a B3 ticker")
         elif h.cod in seen:
             out.append(f"ticker {h.cod} is duplicated")

@@ -29,6 +29,7 @@ from datetime import date
 from importlib import resources
 from typing import Any
 
+from ibovcli import layout
 from ibovcli.errors import QueryError
 
 _PARAM_RE = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)\b")
@@ -185,12 +186,12 @@ def _convert(qname: str, p: Param, raw: Any) -> Any:
             raise QueryError(f"{qname}: --{p.name} must be a date YYYY-MM-DD, got {text!r}") from None
     if p.type == "index":
         value_up = text.upper()
-        if not re.fullmatch(r"[A-Z0-9]{2,12}", value_up):
+        if not layout.is_index(value_up):
             raise QueryError(f"{qname}: --{p.name} is not a B3 index code: {text!r}")
         return value_up
     if p.type == "ticker":
         value_up = text.upper()
-        if not re.fullmatch(r"[A-Z0-9]{4,12}", value_up):
+        if not layout.is_ticker(value_up):
             raise QueryError(f"{qname}: --{p.name} is not a B3 ticker: {text!r}")
         return value_up
     return text

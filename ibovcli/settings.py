@@ -28,6 +28,18 @@ def default_lake_dir() -> Path:
     return base / "ibov" / "lake"
 
 
+def table_name(name: str) -> str:
+    """A valid refined-table name (:func:`ibovcli.schema.check_table_name`), or :class:`ConfigError`."""
+    from ibovcli.schema import check_table_name
+
+    try:
+        return check_table_name(name)
+    except ValueError as exc:
+        raise ConfigError(
+            str(exc), hint="Check --table / IBOV_TABLE and the stack's RefinedTableName."
+        ) from None
+
+
 def _env_bool(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -97,6 +109,8 @@ class Settings:
                 raise TypeError(f"unknown setting {key}")
             if value is not None:
                 setattr(s, key, Path(value) if key == "lake_dir" else value)
+        if s.table is not None:
+            s.table = table_name(s.table)
         if s.engine not in ("local", "aws"):
             raise ConfigError(f"engine must be 'local' or 'aws', got {s.engine!r}")
         s.lake_dir = s.lake_dir.expanduser()

@@ -225,3 +225,9 @@ def test_scrape_alone_triggers_the_refine_locally(lake: Path, capsys: pytest.Cap
     )
     assert code == 0
     assert [(r["ticker"], r["weight_pct"]) for r in json.loads(out)] == [("VALE3", 16.5), ("ITUB4", 14.75)]
+
+
+def test_a_bad_table_name_is_a_configuration_error(lake: Path) -> None:
+    res = run_ibov("status", "--lake", str(lake), env={"IBOV_TABLE": "x; DROP TABLE y"})
+    assert res.code == 3
+    assert res.stderr.startswith("error: not a valid table name") and "IBOV_TABLE" in res.stderr

@@ -31,6 +31,7 @@ from ibovcli import layout, schema
 from ibovcli.aws import s3, sources, stack
 from ibovcli.aws.clients import Aws, aws_errors, error_code, error_message
 from ibovcli.errors import ConfigError, JobFailed
+from ibovcli.settings import table_name
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -253,9 +254,7 @@ def parameters(
         )
     role_arn = opts.role_arn if opts.role_arn is not None else previous.get("ExistingRoleArn", "")
     alert_email = opts.alert_email if opts.alert_email is not None else previous.get("AlertEmail", "")
-    table = opts.table or previous.get("RefinedTableName") or schema.REFINED_TABLE
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,127}", table):
-        raise ConfigError(f"{table!r} is not a valid table name", hint="Use lower-case letters, digits, _.")
+    table = table_name(opts.table or previous.get("RefinedTableName") or schema.REFINED_TABLE)
     return {
         "DataBucketName": _bucket_name(data_bucket or default_data_bucket(opts.stack, account, region)),
         "ArtifactBucketName": _bucket_name(

@@ -9,7 +9,6 @@ Resource names come from the settings (``--bucket``, ``IBOV_GLUE_JOB``, ``IBOV_W
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,11 +17,10 @@ from typing import Any
 from ibovcli import b3, layout, queries, schema, trigger
 from ibovcli.aws import athena, glue, s3, stack
 from ibovcli.aws.clients import Aws, aws_errors
-from ibovcli.errors import ConfigError, NotDeployed
+from ibovcli.errors import NotDeployed
 from ibovcli.pipeline import Notify, Refined, index_entries
-from ibovcli.settings import Settings
+from ibovcli.settings import Settings, table_name
 
-_IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 _CONTENT_TYPES = {"json": "application/json", "csv": "text/csv", "txt": "text/plain"}
 _UNSET: Any = object()
 
@@ -102,9 +100,7 @@ class AwsEngine:
         if not table:
             deployed = self.deployed()
             table = (deployed.outputs.get(stack.OUT_TABLE) if deployed else None) or schema.REFINED_TABLE
-        if not _IDENTIFIER_RE.match(table):
-            raise ConfigError(f"{table!r} is not a table name", hint="Check --table / IBOV_TABLE.")
-        return table
+        return table_name(table)
 
     @property
     def database(self) -> str:

@@ -64,7 +64,7 @@ def _finish(chart: Any, json_: bool) -> None:
     from ibovcli import render
 
     if json_:
-        render.print_json({"path": str(chart.path), "points": chart.points, "kind": chart.kind})
+        render.print_json(chart.as_json())
     else:
         render.note(f"{chart.kind}: {chart.points} data point{'s' if chart.points != 1 else ''}")
         print(chart.path)

@@ -26,7 +26,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,11 +76,6 @@ class DaySummary:
 # pure Spark: shared by the Glue job and the local mode
 
 
-def refine_sql() -> str:
-    """``ibovcli/sql/refine.sql``, read from the package (a directory or the zip Glue was given)."""
-    return (resources.files("ibovcli") / "sql" / "refine.sql").read_text(encoding="utf-8")
-
-
 def configure(spark: SparkSession) -> None:
     for key, value in SPARK_CONF.items():
         spark.conf.set(key, value)
@@ -114,7 +108,7 @@ def refine_day(spark: SparkSession, raw: DataFrame | Sequence[str]) -> DataFrame
 
     frame = raw if isinstance(raw, SparkFrame) else read_raw(spark, raw)
     frame.createOrReplaceTempView(RAW_VIEW)
-    refined = spark.sql(refine_sql())
+    refined = spark.sql(schema.refine_sql())
     typed = refined.select(*[F.col(c.name).cast(c.type).alias(c.name) for c in schema.refined_columns()])
     return typed.repartition(*layout.REFINED_PARTITIONS)
 

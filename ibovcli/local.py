@@ -27,7 +27,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +52,6 @@ class RefineResult:
     indices: tuple[str, ...]
     tickers: int
     seconds: float
-
-
-def refine_sql() -> str:
-    """The one definition of the transformations (shared with the Glue job)."""
-    return (resources.files("ibovcli") / "sql" / "refine.sql").read_text(encoding="utf-8")
 
 
 def duckdb_type(hive_type: str) -> str:
@@ -299,7 +293,7 @@ class LocalLake:
                 # the paths are quoted literals of files listed above
                 view = f"CREATE OR REPLACE TEMP VIEW raw_day AS SELECT * FROM read_parquet({paths}, "  # nosec B608
                 con.execute(view + "hive_partitioning = false, union_by_name = true)")
-                con.execute(f"CREATE OR REPLACE TEMP TABLE refined_day AS {refine_sql()}")  # nosec B608
+                con.execute(f"CREATE OR REPLACE TEMP TABLE refined_day AS {schema.refine_sql()}")  # nosec B608
                 con.execute(
                     f"COPY refined_day TO {_sql_str(staging)} (FORMAT parquet, COMPRESSION zstd, "
                     "PARTITION_BY (dt, ticker), FILENAME_PATTERN 'part-{i}')"

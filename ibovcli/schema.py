@@ -73,6 +73,14 @@ REFINED_PARTITION_COLUMNS: tuple[Column, ...] = (
 RENAMED = {"asset": "company", "part": "weight_pct", "theoricalQty": "theoretical_qty"}
 
 
+def refine_sql() -> str:
+    """``ibovcli/sql/refine.sql``: the one definition of the RAW -> REFINED transformation, read from the
+    package (a directory, or the zip the Glue job is given), for DuckDB and Spark alike."""
+    from importlib import resources
+
+    return (resources.files("ibovcli") / "sql" / "refine.sql").read_text(encoding="utf-8")
+
+
 def check_table_name(name: str) -> str:
     """A Glue/Athena/DuckDB-safe table name (lower case letters, digits, underscores)."""
     import re

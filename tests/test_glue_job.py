@@ -498,7 +498,7 @@ def test_local_cli_errors_are_one_line(spark_lake: Path, tmp_path: Path) -> None
     assert proc.returncode == 5 and "YYYY-MM-DD" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_the_script_reads_refine_sql_from_the_zip_glue_is_given(tmp_path: Path) -> None:
+def test_the_job_reads_refine_sql_from_the_zip_glue_is_given(tmp_path: Path) -> None:
     """On Glue, ibovcli arrives as a zip through --extra-py-files: the SQL must load from inside it."""
     archive = tmp_path / "ibovcli.zip"
     with zipfile.ZipFile(archive, "w") as zf:
@@ -509,7 +509,7 @@ def test_the_script_reads_refine_sql_from_the_zip_glue_is_given(tmp_path: Path) 
         "import json, runpy, sys\n"
         f"sys.path.insert(0, {str(archive)!r})\n"
         f"g = runpy.run_path({str(SCRIPT)!r})\n"
-        "print(json.dumps({'sql': g['refine_sql'](), 'from': sys.modules['ibovcli'].__file__}))\n"
+        "print(json.dumps({'sql': g['schema'].refine_sql(), 'from': sys.modules['ibovcli'].__file__}))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60

@@ -172,13 +172,6 @@ def write_day(df: DataFrame, refined_root: Path, day: date) -> Path:
 # local mode
 
 
-def update_local_catalog(lake_root: Path, day: date, table: str) -> None:
-    """The local mirror of the Glue sink's catalog update: the day's rows in ``catalog.duckdb``."""
-    from ibovcli.local import LocalLake
-
-    LocalLake(lake_root, table=table).load_catalog_day(day)
-
-
 def local_raw_files(lake_root: Path, day: date) -> list[Path]:
     """The raw files of ``day`` in a local lake; refuses a day with none (nothing to refine)."""
     from ibovcli.local import LocalLake
@@ -240,7 +233,7 @@ def run_local(
         summary = summarize(refined, day)
         with lake.lock(lock_timeout):
             day_dir = write_day(refined, lake_root / layout.REFINED_PREFIX, day)
-            update_local_catalog(lake_root, day, table)
+            lake.load_catalog_day(day)  # the local mirror of the Glue sink's catalog update
     finally:
         refined.unpersist()
     return DaySummary(

@@ -12,6 +12,7 @@ Stdlib only: this module ships to the Lambda and to the Glue job.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -82,6 +83,16 @@ def parse_raw_key(key: str) -> RawKey | None:
     except ValueError:
         return None
     return RawKey(day=day, index=m.group(2))
+
+
+def raw_inventory(keys: Iterable[str]) -> dict[str, list[date]]:
+    """The session days of each index among ``keys`` (raw keys; any other key is ignored), sorted."""
+    out: dict[str, set[date]] = {}
+    for key in keys:
+        parsed = parse_raw_key(key)
+        if parsed:
+            out.setdefault(parsed.index, set()).add(parsed.day)
+    return {index: sorted(days) for index, days in sorted(out.items())}
 
 
 def snapshot_key(index: str, day: date, ext: str) -> str:

@@ -221,19 +221,15 @@ class LocalLake:
 
     def raw_inventory(self) -> dict[str, list[date]]:
         """Days present in the raw zone, per index."""
-        out: dict[str, list[date]] = {}
         raw = self.root / layout.RAW_PREFIX
         if not raw.is_dir():
-            return out
-        for folder in raw.iterdir():
-            day = layout.parse_day_partition(folder.name)
-            if day is None or not folder.is_dir():
-                continue
-            for f in folder.iterdir():
-                parsed = layout.parse_raw_key(f"{layout.raw_day_prefix(day)}{f.name}")
-                if parsed:
-                    out.setdefault(parsed.index, []).append(day)
-        return {k: sorted(v) for k, v in sorted(out.items())}
+            return {}
+        return layout.raw_inventory(
+            f"{layout.RAW_PREFIX}{folder.name}/{f.name}"
+            for folder in raw.iterdir()
+            if folder.is_dir()
+            for f in folder.iterdir()
+        )
 
     # -- refine ----------------------------------------------------------------------------------
 

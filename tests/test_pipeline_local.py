@@ -218,3 +218,18 @@ def test_validated_snapshot_round_trips_through_raw(lake: Path) -> None:
     back = pq.read_table(lake / key).to_pydict()
     assert back["part"] == [h.part for h in p.holdings]
     assert back["theoricalQty"] == [h.qty for h in p.holdings]
+
+
+def test_raw_inventory_reads_only_raw_keys() -> None:
+    keys = [
+        "raw/dt=2025-05-05/IBOV.parquet",
+        "raw/dt=2025-04-30/IBOV.parquet",
+        "raw/dt=2025-04-30/IBXX.parquet",
+        "raw/dt=2025-04-30/.IBOV.parquet.tmp",
+        "snapshots/dt=2025-04-30/IBOV.json",
+        "raw/dt=2025-13-01/IBOV.parquet",
+    ]
+    assert layout.raw_inventory(keys) == {
+        "IBOV": [date(2025, 4, 30), date(2025, 5, 5)],
+        "IBXX": [date(2025, 4, 30)],
+    }

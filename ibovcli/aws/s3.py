@@ -59,12 +59,7 @@ def keys(client: S3Client, bucket: str, prefix: str) -> list[str]:
 
 def raw_inventory(client: S3Client, bucket: str) -> dict[str, list[date]]:
     """Days present in the raw zone, per index (as :meth:`ibovcli.local.LocalLake.raw_inventory`)."""
-    out: dict[str, list[date]] = {}
-    for key in keys(client, bucket, layout.RAW_PREFIX):
-        parsed = layout.parse_raw_key(key)
-        if parsed:
-            out.setdefault(parsed.index, []).append(parsed.day)
-    return {k: sorted(set(v)) for k, v in sorted(out.items())}
+    return layout.raw_inventory(keys(client, bucket, layout.RAW_PREFIX))
 
 
 @dataclass(frozen=True)

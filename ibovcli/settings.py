@@ -36,7 +36,7 @@ def table_name(name: str) -> str:
         return check_table_name(name)
     except ValueError as exc:
         raise ConfigError(
-            str(exc), hint="Check --table / IBOV_TABLE and the stack's RefinedTableName."
+            str(exc), hint="Check IBOV_TABLE and the stack's RefinedTableName output."
         ) from None
 
 

@@ -74,17 +74,8 @@ def fetch_portfolio(
     Nothing is returned unless every page arrived. ``policy.deadline`` counts from ``started`` (a
     ``time.monotonic()`` value; default: now), so one deadline can bound a whole multi-index command.
     """
-    import requests
-
     policy = policy or HttpPolicy()
-    http = session or requests.Session()
-    http.headers.update(
-        {
-            "User-Agent": USER_AGENT,
-            "Accept": "application/json, text/plain, */*",
-            "Referer": base_url.rstrip("/") + f"/indexPage/day/{index}?language=pt-br",
-        }
-    )
+    http = session or new_session(referer=base_url.rstrip("/") + f"/indexPage/day/{index}?language=pt-br")
     started = time.monotonic() if started is None else started
     collected_at = datetime.now(UTC)
     bodies: list[bytes] = []
@@ -93,7 +84,7 @@ def fetch_portfolio(
     page = 1
     while page <= total_pages:
         url = page_url(base_url, index, page, page_size)
-        body = _get(http, url, policy, started, sleep, on_event, what=f"{index} page {page}")
+        body = get(http, url, policy, started, sleep, on_event, what=f"{index} page {page}")
         value = _decode_json(body, index)
         if not isinstance(value, dict) or not isinstance(value.get("page"), dict):
             raise SnapshotError(f"B3 answered {index} page {page} with JSON that is not a portfolio page")
@@ -119,8 +110,19 @@ def fetch_portfolio(
     )
 
 
+def new_session(*, referer: str | None = None, accept: str = "application/json, text/plain, */*") -> Any:
+    """A ``requests`` session with the headers every B3 request sends."""
+    import requests
+
+    http = requests.Session()
+    http.headers.update({"User-Agent": USER_AGENT, "Accept": accept})
+    if referer:
+        http.headers["Referer"] = referer
+    return http
+
+
 def _decode_json(body: bytes, index: str) -> Any:
-    """The JSON of one page (``_get`` has already refused HTML answers)."""
+    """The JSON of one page (:func:`get` has already refused HTML answers)."""
     try:
         value = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -128,7 +130,7 @@ def _decode_json(body: bytes, index: str) -> Any:
     return b3.unwrap_json(value)
 
 
-def _get(
+def get(
     http: Any,
     url: str,
     policy: HttpPolicy,
@@ -137,7 +139,14 @@ def _get(
     on_event: Callable[[str], None],
     *,
     what: str,
+    not_found: Callable[[], Exception] | None = None,
 ) -> bytes:
+    """GET ``url`` with retries and time bounds; the body of a 200 answer.
+
+    5xx/429 and broken connections are retried with backoff while ``policy`` allows; 401/403 and HTML
+    answers are :class:`BlockedError`; a 404 raises ``not_found()`` when given (a file B3 has not
+    published, say), else :class:`SourceError` like every other status.
+    """
     import requests
 
     last = "no time left (IBOV_HTTP_DEADLINE)"
@@ -167,6 +176,8 @@ def _get(
                 if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
                     raise BlockedError(f"B3 answered {what} with an HTML page instead of data")
                 return body
+            if status == 404 and not_found is not None:
+                raise not_found()
             if status in (401, 403):
                 raise BlockedError(f"B3 refused the request for {what} (HTTP {status})")
             if status not in RETRY_STATUSES:

@@ -52,7 +52,7 @@ import random
 import threading
 import unicodedata
 import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -461,6 +461,8 @@ def decode_token(token: str) -> dict[str, Any]:
 # fake server
 
 Fault = tuple[Any, ...]
+#: A mounted endpoint: the rest of the path after its prefix -> (status, body, content type).
+Route = Callable[[str], tuple[int, bytes, str]]
 FAULT_KINDS = ("status", "html", "delay", "truncate", "fail_page", "raw", "double_encode")
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -526,6 +528,8 @@ class FakeB3Server:
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.request_headers: list[dict[str, str]] = []
+        #: extra endpoints mounted by other fakes (levels, COTAHIST, previews): path prefix -> handler
+        self.routes: dict[str, Route] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._httpd: _HTTPServer | None = None
@@ -608,6 +612,15 @@ class FakeB3Server:
             f"{self.base_url}GetDownloadPortfolioDay/{encode_token({'index': index, 'language': language})}"
         )
 
+    def add_route(self, prefix: str, handler: Route) -> None:
+        """Serve ``GET <prefix><rest>`` with ``handler(rest) -> (status, body, content_type)``.
+
+        Requests are recorded (``(path, {})``) and one-shot faults apply to them as to B3's methods.
+        """
+        if not prefix.startswith("/"):
+            raise ValueError(f"route prefix must start with '/': {prefix!r}")
+        self.routes[prefix] = handler
+
     # faults ---------------------------------------------------------------------------------
 
     def add_fault(self, *fault: Any) -> None:
@@ -683,6 +696,10 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         path = self.path
         route = urllib.parse.urlsplit(path).path
+        mounted = next((p for p in fake.routes if route.startswith(p)), None)
+        if mounted is not None:
+            self._serve_route(fake, mounted, route[len(mounted) :])
+            return
         if not route.startswith(_PREFIX):
             self._send(404, b"Not Found", TEXT_TYPE)
             return
@@ -708,6 +725,17 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault is not None and fault[0] == "double_encode":
             body = json.dumps(body.decode("utf-8"), ensure_ascii=False).encode("utf-8")
+        if fault is not None and fault[0] == "truncate":
+            self._send(status, body, ctype, truncate=fault[1] if len(fault) > 1 else "close")
+            return
+        self._send(status, body, ctype)
+
+    def _serve_route(self, fake: FakeB3Server, prefix: str, rest: str) -> None:
+        fake._record(self.path, {}, dict(self.headers.items()))
+        fault = fake._take_fault(prefix, {})
+        if fault is not None and self._apply_fault(fault):
+            return
+        status, body, ctype = fake.routes[prefix](urllib.parse.unquote(rest))
         if fault is not None and fault[0] == "truncate":
             self._send(status, body, ctype, truncate=fault[1] if len(fault) > 1 else "close")
             return

@@ -6,7 +6,7 @@ securities by free-float value (IBOV ~86, IBXX 100); membership changes only on 
 first B3 trading day on or after the first Monday of January, May and September); theoretical
 quantities are fixed between rebalances, so weights drift with prices, and are renormalised to
 exactly 100.000 with three decimals (largest remainder). Trading days are B3's
-(:mod:`ibovcli.calendar`: weekdays minus BVMF holidays).
+(:mod:`ibovcli.tradingdays`: weekdays minus BVMF holidays).
 
 Every day of every index is rendered as B3's GetPortfolioDay JSON (pt-br, segment 2, with sectors)
 by ``tests/b3fake.py``, parsed by :func:`ibovcli.b3.parse_snapshot`, checked by

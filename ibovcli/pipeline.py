@@ -204,7 +204,7 @@ class LocalEngine:
 
 def index_entries(raw: dict[str, list[date]], refined_days: dict[str, int]) -> list[dict[str, Any]]:
     """Per index: first and last stored day, days stored, and the B3 trading days missing between."""
-    from ibovcli.calendar import missing_days
+    from ibovcli.tradingdays import missing_days
 
     out = []
     for index in sorted(set(raw) | set(refined_days)):

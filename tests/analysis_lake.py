@@ -117,7 +117,7 @@ def synthetic_history(
     days: int = 80, start: date = date(2025, 2, 3), seed: int = 7
 ) -> dict[tuple[str, date], dict[str, str]]:
     """IBOV over ``days`` B3 trading days: weights drift like prices; MGLU3 -> RDOR3 on 2025-05-05."""
-    from ibovcli.calendar import trading_days
+    from ibovcli.tradingdays import trading_days
 
     rng = random.Random(seed)
     base = {

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ibovcli import calendar, pipeline
+from ibovcli import pipeline, tradingdays
 from ibovcli.settings import Settings
 from tests import analysis_lake
 from tests.conftest import run_ibov
@@ -36,8 +36,8 @@ D = date.fromisoformat
 )
 def test_b3_holidays_are_not_trading_days(day: str, holiday: str) -> None:
     assert D(day).weekday() < 5  # each is a weekday, so only the holiday calendar excludes it
-    assert not calendar.is_trading_day(D(day))
-    assert calendar.holiday_name(D(day)) == holiday
+    assert not tradingdays.is_trading_day(D(day))
+    assert tradingdays.holiday_name(D(day)) == holiday
 
 
 @pytest.mark.parametrize(
@@ -45,18 +45,18 @@ def test_b3_holidays_are_not_trading_days(day: str, holiday: str) -> None:
 )
 def test_ordinary_weekdays_are_trading_days(day: str) -> None:
     # Ash Wednesday (2025-03-05) is a trading day: B3 opens at 13:00.
-    assert calendar.is_trading_day(D(day))
-    assert calendar.holiday_name(D(day)) is None
+    assert tradingdays.is_trading_day(D(day))
+    assert tradingdays.holiday_name(D(day)) is None
 
 
 def test_weekends_are_not_trading_days() -> None:
-    assert not calendar.is_trading_day(D("2025-05-03"))
-    assert not calendar.is_trading_day(D("2025-05-04"))
+    assert not tradingdays.is_trading_day(D("2025-05-03"))
+    assert not tradingdays.is_trading_day(D("2025-05-04"))
 
 
 def test_trading_days_in_a_range() -> None:
     # 2025-04-14 Mon .. 2025-04-25 Fri: Good Friday 18th and Tiradentes Monday 21st are holidays
-    assert calendar.trading_days(D("2025-04-14"), D("2025-04-25")) == [
+    assert tradingdays.trading_days(D("2025-04-14"), D("2025-04-25")) == [
         D(x)
         for x in (
             "2025-04-14",
@@ -69,20 +69,20 @@ def test_trading_days_in_a_range() -> None:
             "2025-04-25",
         )
     ]
-    assert calendar.trading_days(D("2025-05-03"), D("2025-05-04")) == []
-    assert calendar.trading_days(D("2025-05-05"), D("2025-05-02")) == []
+    assert tradingdays.trading_days(D("2025-05-03"), D("2025-05-04")) == []
+    assert tradingdays.trading_days(D("2025-05-05"), D("2025-05-02")) == []
     # 2025 has 261 weekdays; 11 of them are B3 holidays (Jan 1, Carnival x2, Good Friday, Tiradentes,
     # May 1, Corpus Christi, Nov 20, Dec 24, 25, 31); Sep 7, Oct 12, Nov 2 and Nov 15 fall on weekends
-    assert len(calendar.trading_days(D("2025-01-01"), D("2025-12-31"))) == 261 - 11
+    assert len(tradingdays.trading_days(D("2025-01-01"), D("2025-12-31"))) == 261 - 11
 
 
 def test_missing_days() -> None:
     present = [D("2025-04-28"), D("2025-05-05"), D("2025-04-30")]
-    assert calendar.missing_days(present) == [D("2025-04-29"), D("2025-05-02")]
-    assert calendar.missing_days([]) == []
-    assert calendar.missing_days([D("2025-04-30")]) == []
+    assert tradingdays.missing_days(present) == [D("2025-04-29"), D("2025-05-02")]
+    assert tradingdays.missing_days([]) == []
+    assert tradingdays.missing_days([D("2025-04-30")]) == []
     # across Carnival: Fri 2025-02-28 -> Wed 2025-03-05 misses nothing
-    assert calendar.missing_days([D("2025-02-28"), D("2025-03-05")]) == []
+    assert tradingdays.missing_days([D("2025-02-28"), D("2025-03-05")]) == []
 
 
 @pytest.fixture

@@ -1,15 +1,18 @@
-"""The refine job: one trading day of the raw zone -> the refined zone, with PySpark.
+"""The refine job: one unit of one dataset (a portfolio day, an index's levels) of the raw zone -> the
+refined zone, with PySpark. What a unit is, and where its files live, comes from :mod:`ibovcli.datasets`.
 
 Two ways to run the same code (see docs/glue-lambda.md):
 
-* **AWS Glue 5.0** (Spark 3.5, Python 3.11), started by the Lambda with ``--bucket B --dt YYYY-MM-DD``
-  (optional ``--refined_table``, default ``ibov_refined``, and ``--database``, default ``default``).
-  The ``ibovcli`` package arrives as a zip through ``--extra-py-files``. The job reads
-  ``s3://B/raw/dt=D/*.parquet``, runs ``ibovcli/sql/refine.sql``, purges ``s3://B/refined/dt=D/`` and writes
-  the day partitioned by ``dt`` and ``ticker`` through a Glue sink that creates/updates the catalog table.
-* **Locally**: ``python glue_scripts/refine_job.py --lake DIR --dt YYYY-MM-DD`` does the same on a local
-  lake with a local Spark session: ``DIR/refined/dt=D/`` is replaced by an atomic swap, other days are
-  left alone, and the lake's local catalog gets the day's rows (as ``ibov run`` does with DuckDB).
+* **AWS Glue 5.0** (Spark 3.5, Python 3.11), started by the Lambda with ``--dataset D --unit U --bucket B``
+  (the trigger's job arguments, :func:`ibovcli.trigger.job_arguments`; ``--dt DAY`` alone still means a
+  portfolio day), plus the job's defaults ``--refined_table`` (the portfolio's table) and ``--database``.
+  The ``ibovcli`` package arrives as a zip through ``--extra-py-files``. The job lists the unit's raw
+  files (again, until the listing settles), runs the dataset's refine SQL, purges the unit's refined
+  prefix and writes it partitioned as the dataset declares, through a Glue sink that creates/updates
+  the dataset's catalog table.
+* **Locally**: ``python glue_scripts/refine_job.py --lake DIR --dataset D --unit U`` (or ``--dt DAY``)
+  does the same on a local lake with a local Spark session; the unit's refined folder and catalog
+  rows are replaced through the lake's own transaction (:meth:`ibovcli.engines.local.LocalLake.install_refined`).
 
 The mode is chosen by ``--lake``: present -> local, absent -> Glue. ``awsglue`` is imported only inside
 :func:`glue_main`; everything else is plain PySpark, importable and tested without Glue.
@@ -25,7 +28,6 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +36,9 @@ try:
 except ImportError:  # run from a checkout without `pip install -e .`: the repo root holds ibovcli/
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ibovcli import layout, schema
-from ibovcli.errors import IbovError, JobFailed, SnapshotError
+from ibovcli import datasets, schema, trigger
+from ibovcli.datasets import Unit
+from ibovcli.errors import IbovError, JobFailed, UsageError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -46,30 +49,37 @@ SPARK_CONF = {
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     "spark.sql.session.timeZone": "UTC",
 }
-RAW_VIEW = "raw_day"
+RAW_VIEW = "raw_rows"
 COMPRESSION = "snappy"
+#: How many times the Glue job lists the unit again when its raw files change while it runs.
+SETTLE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
-class DaySummary:
-    """What a refine produced: row count, days (must be exactly the one asked for), indices, tickers."""
+class UnitSummary:
+    """What a refine produced."""
 
-    day: date
+    unit: Unit
     rows: int
     indices: tuple[str, ...]
-    tickers: int
     seconds: float = 0.0
     location: str = ""
+    #: Glue: seconds between the purge of the unit's old files and the end of the new write (what an
+    #: Athena reader of the unit may find empty or partial meanwhile)
+    replace_window: float | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "date": self.day.isoformat(),
+        out = {
+            "dataset": self.unit.dataset,
+            "unit": self.unit.folder,
             "rows": self.rows,
             "indices": list(self.indices),
-            "tickers": self.tickers,
             "seconds": round(self.seconds, 3),
             "location": self.location,
         }
+        if self.replace_window is not None:
+            out["replace_window_s"] = round(self.replace_window, 3)
+        return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -81,110 +91,64 @@ def configure(spark: SparkSession) -> None:
         spark.conf.set(key, value)
 
 
-def parse_day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise SnapshotError(
-            f"--dt must be a date like 2025-04-30, got {text!r}", hint="Pass the trading day as YYYY-MM-DD."
-        ) from None
+def unit_of(arguments: dict[str, str]) -> Unit:
+    """The unit named by the job's arguments (``--dataset``/``--unit``, or ``--dt`` for a portfolio day)."""
+    parsed = trigger.parse_job_arguments(arguments)
+    if parsed is None:
+        raise UsageError(
+            f"the job's arguments name no unit to refine: {arguments}",
+            hint="Pass --dataset portfolio|levels and --unit (a day YYYY-MM-DD, or an index code), or --dt DAY.",
+        )
+    return parsed[1]
 
 
 def read_raw(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
-    """Every raw parquet file in ``paths`` (files or globs), columns merged by name like DuckDB's
-    ``union_by_name``."""
+    """Every raw parquet file in ``paths``, columns merged by name like DuckDB's ``union_by_name``."""
     return spark.read.option("mergeSchema", "true").parquet(*paths)
 
 
-def refine_day(spark: SparkSession, raw: DataFrame | Sequence[str]) -> DataFrame:
-    """Run the shared refine.sql on one day of raw rows; the result has exactly the refined schema.
+def refine_unit(spark: SparkSession, dataset: datasets.Dataset, raw: DataFrame | Sequence[str]) -> DataFrame:
+    """Run the dataset's refine SQL on one unit's raw rows; the result has exactly the dataset's columns.
 
-    ``raw`` is a DataFrame or the raw files/globs of the day. The columns are cast to
-    ``schema.REFINED`` + partition columns, in that order, and the rows are hash-partitioned by
-    (dt, ticker) so that each partition folder gets exactly one file.
+    The columns are cast to the dataset's refined + partition columns, in that order, and the rows are
+    hash-partitioned by the partition columns so that each partition folder gets exactly one file.
     """
     from pyspark.sql import DataFrame as SparkFrame
     from pyspark.sql import functions as F
 
     frame = raw if isinstance(raw, SparkFrame) else read_raw(spark, raw)
     frame.createOrReplaceTempView(RAW_VIEW)
-    refined = spark.sql(schema.refine_sql())
-    typed = refined.select(*[F.col(c.name).cast(c.type).alias(c.name) for c in schema.refined_columns()])
-    return typed.repartition(*layout.REFINED_PARTITIONS)
+    refined = spark.sql(dataset.sql())
+    typed = refined.select(*[F.col(c.name).cast(c.type).alias(c.name) for c in dataset.columns])
+    return typed.repartition(*dataset.partition_names)
 
 
-def summarize(df: DataFrame, day: date) -> DaySummary:
-    """Count the refined rows (one Spark job) and check they all belong to ``day``.
+def summarize(df: DataFrame, unit: Unit) -> UnitSummary:
+    """Count the refined rows (one Spark job) and check they all belong to ``unit``.
 
-    The job only replaces ``refined/dt=<day>/``; a row for another day would land in a partition that
-    was not purged, so it is refused here, before anything is deleted or written.
+    The job only replaces the unit's prefix; a row of another unit would land in a folder that was not
+    purged, so it is refused here, before anything is deleted or written.
     """
     from pyspark.sql import functions as F
 
+    key = unit.spec.unit_key
     row = df.agg(
         F.count(F.lit(1)).alias("rows"),
-        F.sort_array(F.collect_set("dt")).alias("days"),
+        F.sort_array(F.collect_set(F.col(key).cast("string"))).alias("units"),
         F.sort_array(F.collect_set("index_code")).alias("indices"),
-        F.countDistinct("ticker").alias("tickers"),
     ).collect()[0]
     if row["rows"] == 0:
-        raise JobFailed(f"the raw files of {day} hold no rows", hint="Check the raw zone for that day.")
-    if list(row["days"]) != [day.isoformat()]:
+        raise JobFailed(f"the raw files of {unit} hold no rows", hint="Check the raw zone for that unit.")
+    if list(row["units"]) != [unit.value]:
         raise JobFailed(
-            f"raw files under dt={day} hold rows for {', '.join(row['days'])}",
-            hint="A raw file's session_date must match its dt= folder; re-scrape that day.",
+            f"raw files under {unit.folder} hold rows for {key}={', '.join(row['units'])}",
+            hint="A raw file's rows must match its folder; store that snapshot again.",
         )
-    return DaySummary(day, int(row["rows"]), tuple(row["indices"]), int(row["tickers"]))
-
-
-def write_day(df: DataFrame, refined_root: Path, day: date) -> Path:
-    """Write one refined day under a local ``refined_root`` (``LAKE/refined``) and swap it in.
-
-    Spark writes ``<staging>/dt=D/ticker=T/part-*.parquet``; then ``refined/dt=D`` is replaced in one
-    rename, as ``ibovcli.local`` does for DuckDB, so readers never see half a day and other days are
-    never touched. Rerunning it replaces the day again (no duplicated rows). Returns the day folder.
-    """
-    from ibovcli.local import LocalLake
-
-    refined_root.mkdir(parents=True, exist_ok=True)
-    staging = refined_root / f".staging-{uuid.uuid4().hex}"
-    day_dir = refined_root / layout.day_partition(day)
-    try:
-        (
-            df.write.mode("errorifexists")
-            .option("compression", COMPRESSION)
-            .partitionBy(*layout.REFINED_PARTITIONS)
-            .parquet(f"file://{staging}")
-        )
-        written = sorted(p.name for p in staging.iterdir() if p.is_dir())
-        if written != [layout.day_partition(day)]:
-            raise JobFailed(f"refusing to swap in {written}: expected only {layout.day_partition(day)}")
-        # Hadoop's local file system leaves checksum files and a _SUCCESS marker that S3 never gets.
-        for junk in [*staging.rglob(".*.crc"), *staging.rglob("_SUCCESS")]:
-            junk.unlink()
-        LocalLake(refined_root.parent).swap_day(staging, day)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return day_dir
+    return UnitSummary(unit, int(row["rows"]), tuple(row["indices"]))
 
 
 # ----------------------------------------------------------------------------------------------
 # local mode
-
-
-def local_raw_files(lake_root: Path, day: date) -> list[Path]:
-    """The raw files of ``day`` in a local lake; refuses a day with none (nothing to refine)."""
-    from ibovcli.local import LocalLake
-
-    if not lake_root.is_dir():
-        raise JobFailed(f"no lake at {lake_root}", hint="Pass the directory given to `ibov --lake`.")
-    files = LocalLake(lake_root).raw_files(day)
-    if not files:
-        raise JobFailed(
-            f"no raw files for {day} under {lake_root / layout.raw_day_prefix(day)}",
-            hint="Store that day first: `ibov scrape --from FILE --lake DIR`.",
-        )
-    return files
 
 
 def local_session(master: str = "local[*]") -> SparkSession:
@@ -203,7 +167,7 @@ def local_session(master: str = "local[*]") -> SparkSession:
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
-        # a day is a few hundred rows: compiling whole-stage code costs more than it saves
+        # a unit is a few hundred or thousand rows: compiling whole-stage code costs more than it saves
         .config("spark.sql.codegen.wholeStage", "false")
     )
     for key, value in SPARK_CONF.items():
@@ -216,46 +180,85 @@ def local_session(master: str = "local[*]") -> SparkSession:
 def run_local(
     spark: SparkSession,
     lake_root: Path,
-    day: date,
+    unit: Unit,
     *,
-    table: str = schema.REFINED_TABLE,
+    portfolio_table: str | None = None,
     lock_timeout: float = 120.0,
-) -> DaySummary:
-    """Refine ``day`` of the local lake at ``lake_root`` with Spark, exactly as the Glue job does on S3."""
-    from ibovcli.local import LocalLake
+) -> UnitSummary:
+    """Refine ``unit`` of the local lake at ``lake_root`` with Spark, exactly as the Glue job does on S3,
+    then hand the written folder to the lake, which swaps it in with the catalog rows."""
+    from ibovcli.engines.local import LocalLake
 
     started = time.monotonic()
     configure(spark)
-    lake = LocalLake(lake_root, table=table)
-    files = local_raw_files(lake_root, day)
-    refined = refine_day(spark, [f"file://{f}" for f in files]).cache()
+    if not lake_root.is_dir():
+        raise JobFailed(f"no lake at {lake_root}", hint="Pass the directory given to `ibov --lake`.")
+    lake = LocalLake(lake_root, tables=datasets.tables(portfolio_table), lock_timeout=lock_timeout)
+    dataset = unit.spec
+    files = lake.raw_files(unit)
+    if not files:
+        raise JobFailed(
+            f"no raw files for {unit} under {lake_root / dataset.raw_unit_prefix(unit)}",
+            hint="Store it first: `ibov scrape ... --lake DIR`.",
+        )
+    refined = refine_unit(spark, dataset, [f"file://{f.path}" for f in files]).cache()
+    refined_root = lake_root / dataset.refined_prefix
+    staging = refined_root / f".staging-{uuid.uuid4().hex}"
     try:
-        summary = summarize(refined, day)
-        with lake.lock(lock_timeout):
-            day_dir = write_day(refined, lake_root / layout.REFINED_PREFIX, day)
-            lake.load_catalog_day(day)  # the local mirror of the Glue sink's catalog update
+        summary = summarize(refined, unit)
+        refined_root.mkdir(parents=True, exist_ok=True)
+        (
+            refined.write.mode("errorifexists")
+            .option("compression", COMPRESSION)
+            .partitionBy(*dataset.partition_names)
+            .parquet(f"file://{staging}")
+        )
+        written = sorted(p.name for p in staging.iterdir() if p.is_dir())
+        if written != [unit.folder]:
+            raise JobFailed(f"refusing to install {written}: expected only {unit.folder}")
+        # Hadoop's local file system leaves checksum files and a _SUCCESS marker that S3 never gets.
+        for junk in [*staging.rglob(".*.crc"), *staging.rglob("_SUCCESS")]:
+            junk.unlink()
+        with lake.lock():
+            lake.install_refined(unit, staging)
     finally:
         refined.unpersist()
-    return DaySummary(
-        summary.day, summary.rows, summary.indices, summary.tickers, time.monotonic() - started, str(day_dir)
+        shutil.rmtree(staging, ignore_errors=True)
+        lake.close()
+    return UnitSummary(
+        unit,
+        summary.rows,
+        summary.indices,
+        time.monotonic() - started,
+        str(lake_root / dataset.refined_unit_prefix(unit)),
     )
 
 
 def local_main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="refine_job.py",
-        description="Refine one day of a local lake with Spark, exactly as the Glue job does on S3.",
+        description="Refine one unit of a local lake with Spark, exactly as the Glue job does on S3.",
     )
     parser.add_argument("--lake", required=True, type=Path, help="lake directory (as `ibov --lake`)")
-    parser.add_argument("--dt", required=True, help="trading day, YYYY-MM-DD")
-    parser.add_argument("--refined_table", default=schema.REFINED_TABLE, help="local catalog table")
+    parser.add_argument(
+        "--dataset", choices=list(datasets.ALL), help="dataset (default: portfolio with --dt)"
+    )
+    parser.add_argument("--unit", help="the unit: a day YYYY-MM-DD (portfolio) or an index code (levels)")
+    parser.add_argument(
+        "--dt", help="a portfolio day, YYYY-MM-DD (the same as --dataset portfolio --unit DAY)"
+    )
+    parser.add_argument("--refined_table", default=None, help="local catalog table of the portfolio")
     parser.add_argument("--master", default="local[*]", help="Spark master (default: local[*])")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args(argv)
     try:
-        day = parse_day(args.dt)
+        given = {
+            k: v for k, v in (("--dataset", args.dataset), ("--unit", args.unit), ("--dt", args.dt)) if v
+        }
+        unit = unit_of(given)
         lake_root = args.lake.expanduser().resolve()
-        local_raw_files(lake_root, day)  # fail fast, before a JVM starts
+        if not lake_root.is_dir():  # fail fast, before a JVM starts
+            raise JobFailed(f"no lake at {lake_root}", hint="Pass the directory given to `ibov --lake`.")
         try:
             spark = local_session(args.master)
         except Exception as exc:  # no Java, or a JVM that cannot start
@@ -264,11 +267,11 @@ def local_main(argv: Sequence[str]) -> int:
                 hint="The local mode needs pyspark==3.5.4 and Java 17 (JAVA_HOME or java on PATH).",
             ) from exc
         try:
-            summary = run_local(spark, lake_root, day, table=args.refined_table)
+            summary = run_local(spark, lake_root, unit, portfolio_table=args.refined_table)
         except IbovError:
             raise
         except Exception as exc:  # Spark/Py4J errors: keep the first line, not the JVM stack
-            raise JobFailed(f"refining {day} with Spark failed: {str(exc).strip().splitlines()[0]}") from exc
+            raise JobFailed(f"refining {unit} with Spark failed: {str(exc).strip().splitlines()[0]}") from exc
         finally:
             spark.stop()
     except IbovError as exc:
@@ -279,8 +282,8 @@ def local_main(argv: Sequence[str]) -> int:
         sys.stdout.write(json.dumps(summary.as_json()) + "\n")
     else:
         sys.stdout.write(
-            f"refined {summary.day}: {summary.rows} rows, {summary.tickers} tickers "
-            f"({', '.join(summary.indices)}) -> {summary.location} in {summary.seconds:.1f}s\n"
+            f"refined {summary.unit}: {summary.rows} rows ({', '.join(summary.indices)}) -> {summary.location} "
+            f"in {summary.seconds:.1f}s\n"
         )
     return 0
 
@@ -293,21 +296,18 @@ def s3_uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
 
 
-#: How many times the Glue job refines again when raw files of the day change while it runs.
-SETTLE_ATTEMPTS = 3
-
-
-def raw_listing(bucket: str, day: date) -> list[tuple[str, str]]:
-    """``(key, ETag)`` of every raw file of ``day`` in the bucket, sorted (S3 lists are consistent)."""
+def raw_listing(bucket: str, unit: Unit) -> list[tuple[str, str]]:
+    """``(key, ETag)`` of every raw file of ``unit`` in the bucket, sorted (S3 lists are consistent)."""
     import boto3
 
     s3 = boto3.client("s3")
+    dataset = unit.spec
     out = []
     for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=layout.raw_day_prefix(day)
+        Bucket=bucket, Prefix=dataset.raw_unit_prefix(unit)
     ):
         for obj in page.get("Contents", []):
-            if layout.parse_raw_key(obj["Key"]):
+            if dataset.parse_raw_key(obj["Key"]):
                 out.append((str(obj["Key"]), str(obj.get("ETag", ""))))
     return sorted(out)
 
@@ -321,12 +321,14 @@ def glue_main(argv: Sequence[str]) -> None:
     from pyspark.context import SparkContext
     from pyspark.errors import AnalysisException
 
-    optional = {"refined_table": schema.REFINED_TABLE, "database": schema.CATALOG_DATABASE}
+    optional = {"dataset": None, "unit": None, "dt": None, "refined_table": None, "database": None}
     present = [name for name in optional if any(a.split("=")[0] == f"--{name}" for a in argv)]
-    args = getResolvedOptions(list(argv), ["JOB_NAME", "bucket", "dt", *present])
-    table = args.get("refined_table", optional["refined_table"])
-    database = args.get("database", optional["database"])
-    bucket, day = args["bucket"], parse_day(args["dt"])
+    args = getResolvedOptions(list(argv), ["JOB_NAME", "bucket", *present])
+    unit = unit_of({f"--{k}": v for k, v in args.items() if k in optional})
+    dataset = unit.spec
+    table = datasets.tables(args.get("refined_table"))[dataset.name]
+    database = args.get("database") or schema.CATALOG_DATABASE
+    bucket = args["bucket"]
 
     started = time.monotonic()
     glue_context = GlueContext(SparkContext.getOrCreate())
@@ -335,48 +337,58 @@ def glue_main(argv: Sequence[str]) -> None:
     job = Job(glue_context)
     job.init(args["JOB_NAME"], args)
 
-    # The Lambda starts no second run while one for the day is active, so a file landing while this
-    # run refines must be picked up here: refine what is listed, and if the listing changed meanwhile
-    # (a new index, or a rewritten one), refine again before anything is written.
-    where = s3_uri(bucket, layout.raw_day_prefix(day))
-    listing = raw_listing(bucket, day)
+    # The Lambda starts a new run unless one that has not listed the unit yet exists, so a file landing
+    # while this run refines gets its own (queued) run; still, refine what is listed and, if the
+    # listing changed meanwhile, refine again before anything is written. A listing that never settles
+    # fails the run: writing from a stale listing would leave a file unrefined.
+    where = s3_uri(bucket, dataset.raw_unit_prefix(unit))
+    listing = raw_listing(bucket, unit)
     for attempt in range(1, SETTLE_ATTEMPTS + 1):
         if not listing:
             raise JobFailed(f"no raw files under {where}: nothing to refine")
         try:
-            refined = refine_day(spark, [s3_uri(bucket, key) for key, _ in listing]).cache()
-            summary = summarize(refined, day)  # reads and refines before anything is deleted
+            refined = refine_unit(spark, dataset, [s3_uri(bucket, key) for key, _ in listing]).cache()
+            summary = summarize(refined, unit)  # reads and refines before anything is deleted
         except AnalysisException as exc:
             raise JobFailed(f"cannot read the raw files under {where}: {str(exc).splitlines()[0]}") from exc
-        now = raw_listing(bucket, day)
+        now = raw_listing(bucket, unit)
         if now == listing:
             break
-        print(json.dumps({"msg": "raw files changed while refining; refining again", "attempt": attempt}))
         refined.unpersist()
+        if attempt == SETTLE_ATTEMPTS:
+            raise JobFailed(
+                f"the raw files under {where} changed during each of {SETTLE_ATTEMPTS} refines; nothing was "
+                "written",
+                hint="A later run (started by the Lambda for the last file) refines the unit once writes stop.",
+            )
+        print(json.dumps({"msg": "raw files changed while refining; refining again", "attempt": attempt}))
         listing = now
 
-    # Replace only this day: the sink appends, so the day's old files go first (retentionPeriod 0:
+    # Replace only this unit: the sink appends, so the unit's old files go first (retentionPeriod 0:
     # the default of 168 h would keep files younger than a week, i.e. a rerun would duplicate rows).
-    glue_context.purge_s3_path(s3_uri(bucket, layout.refined_day_prefix(day)), {"retentionPeriod": 0})
+    # From the purge to the end of the write, an Athena reader finds the unit empty or partial.
+    purged = time.monotonic()
+    glue_context.purge_s3_path(s3_uri(bucket, dataset.refined_unit_prefix(unit)), {"retentionPeriod": 0})
     sink = glue_context.getSink(
         connection_type="s3",
-        path=s3_uri(bucket, layout.REFINED_PREFIX),
+        path=s3_uri(bucket, dataset.refined_prefix),
         enableUpdateCatalog=True,
         updateBehavior="UPDATE_IN_DATABASE",
-        partitionKeys=list(layout.REFINED_PARTITIONS),
-        transformation_ctx="refined_sink",
+        partitionKeys=list(dataset.partition_names),
+        transformation_ctx=f"{dataset.name}_sink",
     )
     sink.setFormat("glueparquet", compression=COMPRESSION)
     sink.setCatalogInfo(catalogDatabase=database, catalogTableName=table)
-    sink.writeFrame(DynamicFrame.fromDF(refined, glue_context, "refined"))
+    sink.writeFrame(DynamicFrame.fromDF(refined, glue_context, dataset.name))
+    window = time.monotonic() - purged
     job.commit()
-    result = DaySummary(
-        summary.day,
+    result = UnitSummary(
+        unit,
         summary.rows,
         summary.indices,
-        summary.tickers,
         time.monotonic() - started,
-        s3_uri(bucket, layout.refined_day_prefix(day)),
+        s3_uri(bucket, dataset.refined_unit_prefix(unit)),
+        replace_window=window,
     )
     print(json.dumps({"msg": "refined", "table": f"{database}.{table}", **result.as_json()}))
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ibovcli.errors import ConfigError, QueryError
+from ibovcli.errors import NoData, UsageError
 from ibovcli.settings import Settings
 
 FORMATS = {".png": "png", ".svg": "svg"}
@@ -49,7 +49,7 @@ def draw(settings: Settings, kind: str, out: Path, **params: Any) -> Chart:
         "concentration": concentration,
     }
     if kind not in charts:
-        raise ConfigError(f"no chart named {kind!r}; known: {', '.join(KINDS)}")
+        raise UsageError(f"no chart named {kind!r}; known: {', '.join(KINDS)}")
     return charts[kind](settings, out, **params)
 
 
@@ -74,10 +74,9 @@ def weight_history(
     rows = result.records()
     ticker, index = result.params["ticker"], result.params["index"]
     if not rows:
-        raise QueryError(
+        raise NoData(
             f"no data for {ticker} in {index}{_window(from_, to)}",
-            hint=f"`ibov query top-weights --index {index}` lists the index's members; "
-            "`ibov status` shows the days stored.",
+            hint=result.why or f"`ibov query top-weights --index {index}` lists the index's members.",
         )
     days = [_day(r["session_date"]) for r in rows]
     weights = [_num(r["weight_pct"]) for r in rows]
@@ -138,9 +137,8 @@ def sectors(
     index = result.params["index"]
     if not rows:
         when = f" on {date}" if date and date != "latest" else ""
-        raise QueryError(
-            f"no data for {index}{when}",
-            hint="`ibov status` shows the indices and days the lake holds.",
+        raise NoData(
+            f"no data for {index}{when}", hint=result.why or "`ibov status` shows what the lake holds."
         )
     rows = sorted(rows, key=lambda r: _num(r["sector_weight_pct"]))  # barh draws bottom-up
     names = [str(r["sector"]) for r in rows]
@@ -193,9 +191,9 @@ def concentration(
     rows = result.records()
     index = result.params["index"]
     if not rows:
-        raise QueryError(
+        raise NoData(
             f"no data for {index}{_window(from_, to)}",
-            hint="`ibov status` shows the indices and days the lake holds.",
+            hint=result.why or "`ibov status` shows what the lake holds.",
         )
     days = [_day(r["session_date"]) for r in rows]
     top5 = [_num(r["top5_weight_pct"]) for r in rows]
@@ -248,12 +246,15 @@ def _query(settings: Settings, name: str, params: dict[str, Any], engine: Any) -
 
 
 def _format(out: Path) -> str:
+    from ibovcli.outputs import check_output
+
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
-        raise ConfigError(
+        raise UsageError(
             f"cannot tell the image type of {out.name!r}",
             hint="Give --out a name ending in .png or .svg.",
         )
+    check_output(out)
     return fmt
 
 
@@ -368,8 +369,13 @@ def _label_last(ax: Any, day: date, value: float, text: str, color: str, dy: flo
 
 
 def _save(fig: Any, out: Path, fmt: str, kind: str, points: int) -> Chart:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format=fmt, facecolor="white", metadata=_metadata(fmt))
+    import io
+
+    from ibovcli.outputs import write_output
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, facecolor="white", metadata=_metadata(fmt))
+    write_output(out, buf.getvalue())
     return Chart(out, kind, points)
 
 

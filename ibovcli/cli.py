@@ -1,36 +1,35 @@
 """The ``ibov`` command line. Each command parses options, calls one core function and renders.
 
-Heavy modules (boto3, duckdb, pyarrow, requests) are imported inside the commands, never at import
-time, so ``ibov --help`` stays instant (``tests/test_cli_startup.py`` proves it).
+Heavy modules (boto3, duckdb, pyarrow, pandas, requests) are imported inside the commands, never at
+import time, so every command starts fast (``tests/test_cli.py`` checks it). Shared options are declared
+once (:mod:`ibovcli.cli_options`); sub-apps are registered below with plain ``add_typer`` calls.
 """
 
 from __future__ import annotations
 
-import os
+import signal
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from ibovcli import __version__
-
-if TYPE_CHECKING:
-    from ibovcli.pipeline import QueryResult
-    from ibovcli.settings import Settings
+from ibovcli import __version__, cli_aws, cli_chart, cli_query
+from ibovcli.cli_options import Common, debug_requested, fail_on, shared
 
 app = typer.Typer(
     rich_markup_mode=None,
     name="ibov",
     help=(
         "Collect and analyse the composition of B3's stock indices (IBOVESPA first).\n\n"
-        "Scrapes the day's portfolio of an index from B3, stores it raw in a lake partitioned by trading "
-        "day, refines it (partitioned by day and ticker) and answers saved SQL questions about it. "
-        "Runs locally (a lake directory + DuckDB, the default) or on AWS (S3, Lambda, Glue, Athena).\n\n"
+        "Scrapes B3's data (the day's portfolio of an index, official index levels years back), stores it "
+        "raw in a lake, refines it (the portfolio partitioned by day and ticker) and answers saved SQL "
+        "questions about it. Runs locally (a lake directory + DuckDB, the default) or on AWS (S3, Lambda, "
+        "Glue, Athena).\n\n"
         "Examples:\n\n"
         "\b\n"
-        "  ibov run                              # fetch today's IBOV, refine, summarise\n"
+        "  ibov run                              # today's IBOV portfolio and levels; refine; summarise\n"
         "  ibov run --from IBOVDia_10-07-25.csv  # the same from a file saved from B3's site\n"
+        "  ibov scrape levels --index IBOV --since 2018\n"
         "  ibov query top-weights --limit 5 --json\n"
         "  ibov chart weight-history --ticker PETR4 --out petr4.png\n\n"
         "Environment: IBOV_LAKE_DIR, IBOV_ENGINE, IBOV_B3_URL, IBOV_BUCKET ... (see each command's --help)."
@@ -40,97 +39,33 @@ app = typer.Typer(
     add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.add_typer(cli_query.query_app, name="query")
+app.add_typer(cli_chart.chart_app, name="chart")
+app.command("deploy")(cli_aws.deploy)
+app.command("destroy")(cli_aws.destroy)
 
-# -- options shared by the commands (accepted after the command name) ------------------------------
-
-LakeOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--lake",
-        metavar="DIR",
-        help="Lake directory (local engine). Env: IBOV_LAKE_DIR. Default: ~/.local/share/ibov/lake.",
-        show_default=False,
-    ),
-]
-EngineOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--engine", metavar="local|aws", help="local (default) or aws. Env: IBOV_ENGINE.", show_default=False
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
-BucketOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--bucket",
-        metavar="NAME",
-        help="AWS: data bucket (default: from the stack outputs). Env: IBOV_BUCKET.",
-        show_default=False,
-    ),
-]
-StackOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--stack-name",
-        metavar="NAME",
-        help="AWS: CloudFormation stack name. Env: IBOV_STACK. Default: ibov.",
-        show_default=False,
-    ),
-]
-RegionOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--region",
-        metavar="REGION",
-        help="AWS region (default: boto3's, e.g. AWS_REGION).",
-        show_default=False,
-    ),
-]
-ProfileOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--profile", metavar="PROFILE", help="AWS profile (default: boto3's chain).", show_default=False
-    ),
-]
 IndexOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--index",
         "-i",
         metavar="CODE",
-        help="B3 index code, e.g. IBOV, IBXX, SMLL; repeat for several, or `all` for the 34 B3 "
-        "publishes. Default: IBOV (or the index named in a --from CSV).",
+        help="B3 index code, e.g. IBOV, IBXX, SMLL; repeat for several, or `all` for the 34 B3 publishes "
+        "(`ibov indices`). Default: IBOV (or the index named in a --from CSV).",
         show_default=False,
+        autocompletion=cli_query.complete_index,
     ),
 ]
 FromOpt = Annotated[
-    list[Path] | None,
+    list[str] | None,
     typer.Option(
         "--from",
-        metavar="FILE",
-        help="Read a saved snapshot instead of calling B3: a GetPortfolioDay JSON "
-        "(pt-br/en-us, segment 1/2), the site's Download CSV, or the download's base64 body. "
-        "Repeat for several files.",
+        metavar="PATH",
+        help="Read saved files instead of calling B3: files, directories or quoted glob patterns "
+        "('saved/IBOVDia_*.csv'), repeatable; the format is detected from the content.",
         show_default=False,
     ),
 ]
-
-
-def _settings(**flags: Any) -> Settings:
-    from ibovcli.settings import Settings
-
-    return Settings.load(**flags)
-
-
-def _notifier(quiet: bool) -> Any:
-    from ibovcli import render
-
-    def notify(msg: str) -> None:
-        if not quiet:
-            render.note(msg)
-
-    return notify
 
 
 @app.callback(invoke_without_command=True)
@@ -143,78 +78,121 @@ def _root(
 
 
 @app.command()
+@shared()
 def scrape(
+    common: Common,
+    dataset: Annotated[
+        str,
+        typer.Argument(
+            metavar="[DATASET]",
+            help="portfolio (the default: the day's portfolio) or levels (official index levels by year).",
+            show_default=False,
+        ),
+    ] = "portfolio",
     index: IndexOpt = None,
     from_: FromOpt = None,
-    lake: LakeOpt = None,
-    engine: EngineOpt = None,
-    bucket: BucketOpt = None,
-    stack_name: StackOpt = None,
-    region: RegionOpt = None,
-    profile: ProfileOpt = None,
-    json_: JsonOpt = False,
-    debug: DebugOpt = False,
+    year: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--year", metavar="YYYY", help="levels: a calendar year; repeatable.", show_default=False
+        ),
+    ] = None,
+    since: Annotated[
+        int | None,
+        typer.Option(
+            "--since", metavar="YYYY", help="levels: every year from YYYY to this one.", show_default=False
+        ),
+    ] = None,
 ) -> None:
-    """Fetch (or read) an index's portfolio of the day, validate it and store it in the raw zone.
+    """Fetch (or read) B3 data, validate it and store it in the raw zone.
 
     Storing raw data fires the trigger: on AWS the S3 event starts the Glue job; locally the same
-    trigger decision runs here and refines the days written, so they are queryable at once.
+    trigger decision runs here and refines what was written, so it is queryable at once.
 
-    The trading date comes from B3's answer, never from the clock: in the evening and on weekends B3
-    already publishes the next session's portfolio, so a Saturday run stores Monday.
+    portfolio: the trading date comes from B3's answer, never from the clock (in the evening and on
+    weekends B3 already publishes the next session's portfolio, so a Saturday run stores Monday).
     Nothing is written unless every check passes (rows, unique tickers, weights sum to 100,
-    quantities sum to the total, a real date).
+    quantities sum to the total, a real trading date). With --from, directories and glob patterns
+    are read in date order; a file identical to what is stored is reported as unchanged; a failing
+    file does not stop the others, and the exit code says whether any failed.
+
+    levels: one request per index and year to B3's index statistics (sessions up to the last closed
+    one). A saved answer names neither its index nor its year: give one --index and one --year.
 
     Examples:
 
-      ibov scrape                                  # IBOV, from B3
+      ibov scrape                                  # IBOV's portfolio, from B3
 
       ibov scrape -i IBOV -i SMLL --json
 
-      ibov scrape --from IBOVDia_10-07-25.csv --lake ./lake
+      ibov scrape --from 'saved/*.csv' --lake ./lake
+
+      ibov scrape levels --index IBOV --since 2018
+
+      ibov scrape levels --index IBOV --year 2022 --from IBOV_2022.json
     """
     from ibovcli import pipeline, render
+    from ibovcli.collect import ScrapeRequest
 
-    s = _settings(
-        lake_dir=lake, engine=engine, bucket=bucket, stack_name=stack_name, region=region, profile=profile
+    settings = common.settings()
+    request = ScrapeRequest(
+        dataset=dataset,
+        indices=tuple(index or ()),
+        from_paths=tuple(from_ or ()),
+        years=tuple(year or ()),
+        since=since,
     )
-    with render.progress(_fetch_count(index, from_), "fetching") as on_progress:
-        result = pipeline.scrape(
-            s, indices=index, from_paths=from_, notify=_notifier(False), on_progress=on_progress
+    with render.progress(_count(request), "reading" if from_ else "fetching") as on_progress:
+        result = pipeline.scrape(settings, request, notify=common.notify(), on_progress=on_progress)
+    if common.json:
+        render.print_json(
+            [{**s, "state": "stored"} for s in result.stored]
+            + [{**s, "state": "unchanged"} for s in result.unchanged]
         )
-    if json_:
-        render.print_json([st.as_json() for st in result.stored])
     elif result.stored:
-        render.print_table(
-            ["index", "date", "rows", "key"],
-            [(st.index, st.date, st.rows, st.key) for st in result.stored],
-        )
-    _fail_on(result.failures, debug)
+        columns = ["index", "date" if dataset == "portfolio" else "year", "rows", "key"]
+        render.print_table(columns, [tuple(s.get(c) for c in columns) for s in result.stored])
+    if len(result.stored) + len(result.unchanged) + len(result.failures) > 1:
+        render.note(result.summary())
+    fail_on(result.failures)
+
+
+def _count(request: Any) -> int:
+    """How many inputs a scrape will acquire (for the progress bar)."""
+    from ibovcli import collect
+
+    try:
+        if request.from_paths:
+            return len(collect.expand_paths(request.from_paths))
+        n = len(collect.index_codes(request.indices))
+        if request.dataset == "levels":
+            from datetime import UTC, datetime
+
+            n *= len(collect.levels_years(request, datetime.now(UTC).date()))
+        return n
+    except Exception:  # the scrape itself reports bad options
+        return 0
 
 
 @app.command()
+@shared()
 def run(
+    common: Common,
     index: IndexOpt = None,
     from_: FromOpt = None,
     top: Annotated[
         int, typer.Option("--top", metavar="N", min=1, max=100, help="Rows in the summary per index.")
     ] = 5,
-    lake: LakeOpt = None,
-    engine: EngineOpt = None,
-    bucket: BucketOpt = None,
-    stack_name: StackOpt = None,
-    region: RegionOpt = None,
-    profile: ProfileOpt = None,
-    json_: JsonOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
-    """The whole pipeline: scrape -> raw -> trigger -> refine -> catalog -> summary.
+    """The daily job: scrape -> raw -> trigger -> refine -> catalog -> summary.
 
-    Locally the trigger decision (the same code the AWS Lambda runs) refines each day written, into
-    refined/dt=YYYY-MM-DD/ticker=XXXX/ under the lake, and updates the local catalog. With
-    --engine aws the upload triggers the Glue job, which this command follows to the end.
+    Stores the day's portfolio of each index, then (unless --from) the current year's official levels
+    of the same indices; a failure of the levels step is reported but never fails or blocks the
+    portfolio. Locally the trigger decision (the same code the AWS Lambda runs) refines each unit
+    written, into refined/ under the lake, and updates the local catalog. With --engine aws the
+    uploads trigger the Glue job, which this command follows to the end.
 
-    Without internet access to B3, pass a snapshot saved from the site with --from.
+    Without internet access to B3, pass files saved from the site with --from.
 
     Examples:
 
@@ -225,171 +203,58 @@ def run(
       ibov run -i IBOV -i IBXX --json
     """
     from ibovcli import pipeline, render
+    from ibovcli.collect import ScrapeRequest
 
-    s = _settings(
-        lake_dir=lake, engine=engine, bucket=bucket, stack_name=stack_name, region=region, profile=profile
+    settings = common.settings()
+    count = len(ScrapeRequest(indices=tuple(index or ()), from_paths=tuple(from_ or ())).from_paths) or len(
+        index or ["IBOV"]
     )
-    with render.progress(_fetch_count(index, from_), "fetching") as on_progress:
+    with render.progress(count, "reading" if from_ else "fetching") as on_progress:
         result = pipeline.run(
-            s, indices=index, from_paths=from_, top=top, notify=_notifier(False), on_progress=on_progress
+            settings,
+            indices=index or (),
+            from_paths=from_ or (),
+            top=top,
+            notify=common.notify(),
+            on_progress=on_progress,
         )
-    if json_:
-        render.print_json(
-            {
-                "run_id": result.run_id,
-                "seconds": round(result.seconds, 3),
-                "stored": [st.as_json() for st in result.stored],
-                "refined": [r.as_json() for r in result.refined],
-                "top": {k: q.records() for k, q in result.top.items()},
-                "failures": [f.as_json() for f in result.failures],
-            }
-        )
+    if common.json:
+        render.print_json([s.as_json() for s in result.steps])
     else:
-        for r in result.refined:
-            render.note(f"refined {r.day}: {r.rows} rows ({', '.join(r.indices)}) in {r.seconds:.2f}s")
-        for title, q in result.top.items():
-            st = next(x for x in result.stored if f"{x.index} {x.date}" == title)
-            render.print_table(
-                q.columns,
-                q.rows,
-                title=f"{st.index} {st.date}: {st.rows} constituents, top {len(q.rows)}",
-                bar_column="weight_pct",
-            )
-    _fail_on(result.failures, debug)
+        for step in result.steps:
+            if step.top is not None:
+                s = step.stored
+                what = (
+                    "already stored, unchanged"
+                    if step.state == "unchanged"
+                    else f"{s.get('rows')} constituents"
+                )
+                render.print_table(
+                    step.top.columns,
+                    step.top.rows,
+                    title=f"{step.index} {s.get('date')}: {what}; top {len(step.top.rows)}",
+                    bar_column="weight_pct",
+                )
+            elif step.dataset != "portfolio" and step.state == "failed" and step.error is not None:
+                render.warning(f"{step.dataset} of {step.index} not refreshed: {step.error.message}")
+    fail_on(result.failures)
 
 
 @app.command()
-def query(
-    name: Annotated[
-        str | None, typer.Argument(help="Saved query name; see --list.", show_default=False)
-    ] = None,
-    list_: Annotated[
-        bool, typer.Option("--list", help="List the saved queries and their parameters.")
-    ] = False,
-    index: Annotated[
-        str | None,
-        typer.Option("--index", "-i", metavar="CODE", help="Index code (default IBOV).", show_default=False),
-    ] = None,
-    date: Annotated[
-        str | None,
-        typer.Option(
-            "--date",
-            metavar="YYYY-MM-DD",
-            help="Session date YYYY-MM-DD (default: latest).",
-            show_default=False,
-        ),
-    ] = None,
-    limit: Annotated[
-        int | None, typer.Option("--limit", metavar="N", help="Number of rows.", show_default=False)
-    ] = None,
-    ticker: Annotated[
-        str | None,
-        typer.Option("--ticker", "-t", metavar="TICKER", help="Ticker, e.g. PETR4.", show_default=False),
-    ] = None,
-    from_date: Annotated[
-        str | None,
-        typer.Option("--from", metavar="YYYY-MM-DD", help="First date YYYY-MM-DD.", show_default=False),
-    ] = None,
-    to_date: Annotated[
-        str | None,
-        typer.Option("--to", metavar="YYYY-MM-DD", help="Last date YYYY-MM-DD.", show_default=False),
-    ] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", metavar="table|json|csv", help="table, json or csv.")
-    ] = "table",
-    lake: LakeOpt = None,
-    engine: EngineOpt = None,
-    bucket: BucketOpt = None,
-    stack_name: StackOpt = None,
-    region: RegionOpt = None,
-    profile: ProfileOpt = None,
-    json_: JsonOpt = False,
-    debug: DebugOpt = False,
-) -> None:
-    """Run a saved SQL query on the refined data (DuckDB locally, Athena on AWS).
-
-    Weights are percentages, in columns named weight_pct.
-
-    Examples:
-
-      ibov query --list
-
-      ibov query top-weights --index IBOV --date 2025-07-10 --limit 5 --json
-
-      ibov query top-weights --format csv > top.csv
-    """
-    from ibovcli import pipeline, queries, render
-    from ibovcli.errors import QueryError
-
-    if fmt not in ("table", "json", "csv"):
-        raise QueryError(f"--format must be table, json or csv, not {fmt!r}")
-    if json_:
-        fmt = "json"
-    if list_ or name is None:
-        saved = queries.load_all()
-        if fmt == "json":
-            render.print_json(
-                [
-                    {
-                        "name": q.name,
-                        "description": q.description,
-                        "params": [
-                            {"name": p.name, "type": p.type, "default": p.default, "help": p.help}
-                            for p in q.params
-                        ],
-                    }
-                    for q in saved.values()
-                ]
-            )
-        else:
-            render.print_table(
-                ["name", "description", "parameters"],
-                [(q.name, q.description, " ".join(f"--{p.name}" for p in q.params)) for q in saved.values()],
-            )
-        return
-    given = {"index": index, "date": date, "limit": limit, "ticker": ticker, "from": from_date, "to": to_date}
-    params = {k: v for k, v in given.items() if v is not None}
-    s = _settings(
-        lake_dir=lake, engine=engine, bucket=bucket, stack_name=stack_name, region=region, profile=profile
-    )
-    result = pipeline.query(s, name, params)
-    for note in result.notes:
-        render.note(note)
-    _render_query(result, fmt)
-
-
-def _render_query(result: QueryResult, fmt: str) -> None:
-    from ibovcli import render
-
-    if fmt == "json":
-        render.print_json(result.records())
-    elif fmt == "csv":
-        render.print_csv(result.columns, result.rows)
-    else:
-        bar = next((c for c in ("weight_pct", "sector_weight_pct") if c in result.columns), None)
-        render.print_table(result.columns, result.rows, title=result.name, bar_column=bar)
-
-
-@app.command()
+@shared()
 def status(
-    lake: LakeOpt = None,
-    engine: EngineOpt = None,
-    bucket: BucketOpt = None,
-    stack_name: StackOpt = None,
-    region: RegionOpt = None,
-    profile: ProfileOpt = None,
+    common: Common,
     watch: Annotated[
         bool,
         typer.Option(
             "--watch",
-            help="First follow the run in progress to its end (aws: the job's active Glue run; "
-            "local: the ibov command writing to the lake); exits non-zero if it fails.",
+            help="First follow the write in progress to its end (aws: the job's active Glue run; local: the "
+            "ibov command writing to the lake); exits non-zero if it fails.",
         ),
     ] = False,
-    json_: JsonOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
-    """What the lake holds per index (first/last day, days stored, trading days missing) and the last runs.
+    """What the lake holds per dataset and index (first/last, stored, refined, trading days missing) and
+    the last runs.
 
     Examples:
 
@@ -401,96 +266,140 @@ def status(
     """
     from ibovcli import pipeline, render
 
-    s = _settings(
-        lake_dir=lake, engine=engine, bucket=bucket, stack_name=stack_name, region=region, profile=profile
-    )
-    info = pipeline.status(s, watch=watch, notify=_notifier(False))
-    if json_:
-        render.print_json(info)
+    report = pipeline.status(common.settings(), watch=watch, notify=common.notify())
+    if common.json:
+        render.print_json(report.as_json())
         return
-    render.note(f"engine: {info.get('engine')}  lake: {info.get('lake', '')}")
-    if info.get("stack"):  # aws: the CloudFormation stack's state
-        render.note(f"stack: {info['stack'].get('name')} {info['stack'].get('status')}")
-    render.print_table(
-        ["index", "first", "last", "raw_days", "refined_days", "missing", "missing_days"],
-        [
-            (
-                i["index"],
-                i["first"],
-                i["last"],
-                i["raw_days"],
-                i["refined_days"],
-                i.get("missing"),
-                render.day_list(i.get("missing_days") or []),
-            )
-            for i in info["indices"]
-        ],
-        title="lake (missing = B3 trading days without a snapshot between first and last)",
-    )
-    runs = info.get("runs") or []
-    if runs:
+    render.status(report)
+
+
+@app.command()
+@shared()
+def refine(
+    common: Common,
+    dataset: Annotated[
+        str | None,
+        typer.Argument(metavar="[DATASET]", help="portfolio or levels (default: both).", show_default=False),
+    ] = None,
+    index: IndexOpt = None,
+    date: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--date", metavar="YYYY-MM-DD", help="portfolio: a session day; repeatable.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Refine stored raw data again, on demand: the refined zone and the catalog are rebuilt from raw.
+
+    Every command that writes already refines what changed; use this after copying raw files into a
+    lake by hand, or to redo a unit. Locally it runs here; on AWS it starts the Glue job for each unit
+    and follows it.
+
+    Examples:
+
+      ibov refine                        # everything stored
+
+      ibov refine --date 2025-07-10
+
+      ibov refine levels --index IBOV
+    """
+    from ibovcli import pipeline, render
+
+    settings = common.settings()
+    units = pipeline.units(settings, dataset=dataset, indices=index or (), dates=date or ())
+    results = pipeline.refine(settings, units, notify=common.notify())
+    if common.json:
+        render.print_json([r.as_json() for r in results])
+    else:
         render.print_table(
-            ["started_at", "command", "state", "duration_s", "error"],
+            ["dataset", "unit", "rows", "indices", "seconds"],
             [
-                (r.get("started_at"), r.get("command"), r.get("state"), r.get("duration_s"), r.get("error"))
-                for r in runs
+                (r.unit.dataset, r.unit.folder, r.rows, ", ".join(r.indices), round(r.seconds, 2))
+                for r in results
             ],
-            title="last runs",
         )
 
 
-def _fetch_count(index: list[str] | None, from_: list[Path] | None) -> int:
-    """How many snapshots a scrape/run will acquire (for the progress bar)."""
-    from ibovcli import indices
+@app.command("indices")
+@shared(engine=False)
+def list_indices(common: Common) -> None:
+    """The index codes B3 publishes (what --index accepts; `all` stands for every one).
 
-    return len(from_) if from_ else len(indices.expand(index or []))
+    Example:
+
+      ibov indices
+    """
+    from ibovcli import indices, render
+
+    if common.json:
+        render.print_json([{"code": c, "name": n} for c, n in indices.INDICES])
+    else:
+        render.print_table(["code", "name"], list(indices.INDICES))
 
 
-def _fail_on(failures: list[Any], debug: bool = False) -> None:
-    """Exit non-zero (with the first failure's code) when any index or file failed."""
-    if not failures:
-        return
-    if debug:
-        raise failures[0].error
-    from ibovcli import render
+def _on_sigterm(_signum: int, _frame: Any) -> None:
+    from ibovcli.pipeline import Interrupted
 
-    for f in failures:
-        message = f.error.message if f.what in f.error.message else f"{f.what}: {f.error.message}"
-        render.error_line(message, f.error.hint)
-    raise typer.Exit(failures[0].error.exit_code)
+    raise Interrupted("SIGTERM", 143)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app; turn ibov errors into one line on stderr and an exit code."""
+    """Entry point: run the app; turn every failure into one line on stderr and an exit code."""
+    from typer import Abort
+    from typer._click.exceptions import ClickException
+
     from ibovcli.errors import IbovError
+    from ibovcli.pipeline import Interrupted
 
     args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args or os.environ.get("IBOV_DEBUG", "") not in ("", "0")
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        app(args=args, prog_name="ibov", standalone_mode=True)
+        code = app(args=args, prog_name="ibov", standalone_mode=False)
     except IbovError as exc:
-        if debug:
+        if debug_requested():
             raise
-        from ibovcli import render
-
-        render.error_line(exc.message, exc.hint)
+        _error(exc.message, exc.hint)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
-    except SystemExit:
-        raise
+    except ClickException as exc:  # a usage error: unknown option or command, missing value...
+        ctx = getattr(exc, "ctx", None)
+        where = f"`{ctx.command_path} --help`" if ctx is not None else "`ibov --help`"
+        _error(exc.format_message(), f"{where} lists what it accepts.")
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, Abort) as exc:
+        if isinstance(exc, Abort) and not isinstance(exc.__context__, KeyboardInterrupt):
+            _error("aborted: nothing was changed")
+            sys.exit(1)
+        _interrupted("SIGINT", 130)
+    except Interrupted as exc:
+        _interrupted(exc.signal_name, exc.exit_code)
+    except BrokenPipeError:
+        _quiet_pipe()
     except Exception as exc:
-        if debug:
+        if debug_requested():
             raise
-        from ibovcli import render
-
-        render.error_line(
+        _error(
             f"unexpected {type(exc).__name__}: {exc}",
             "Re-run with --debug for the traceback, and report it if it persists.",
         )
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
-from ibovcli import cli_aws as _cli_aws  # noqa: E402, F401  (registers deploy/destroy)
-from ibovcli import cli_chart as _cli_chart  # noqa: E402, F401  (registers chart)
+def _error(message: str, hint: str = "") -> None:
+    from ibovcli import render
+
+    render.error_line(message, hint)
+
+
+def _interrupted(name: str, code: int) -> None:
+    sys.stderr.write(f"interrupted ({name}): nothing partial was left behind\n")
+    sys.exit(code)
+
+
+def _quiet_pipe() -> None:
+    """The reader of stdout went away (``ibov query ... | head``): end quietly, as a Unix filter does."""
+    import os
+
+    with_devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(with_devnull, sys.stdout.fileno())
+    sys.exit(0)

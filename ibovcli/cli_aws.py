@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ibovcli.cli import DebugOpt, JsonOpt, ProfileOpt, RegionOpt, StackOpt, _settings, app
+from ibovcli.cli_options import Common, shared
 
 DataBucketOpt = Annotated[
     str | None,
@@ -42,13 +42,11 @@ def _progress() -> Any:
     return progress
 
 
-@app.command()
+@shared(engine=False, aws_only=True)
 def deploy(
-    stack_name: StackOpt = None,
+    common: Common,
     bucket: DataBucketOpt = None,
     artifact_bucket: ArtifactBucketOpt = None,
-    region: RegionOpt = None,
-    profile: ProfileOpt = None,
     role_arn: Annotated[
         str | None,
         typer.Option(
@@ -70,8 +68,6 @@ def deploy(
             show_default=False,
         ),
     ] = None,
-    json_: JsonOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
     """Create or update the AWS stack: bucket, trigger Lambda, Glue job, Athena workgroup and queries.
 
@@ -92,7 +88,7 @@ def deploy(
     from ibovcli.aws import deploy as aws_deploy
     from ibovcli.aws.clients import Aws
 
-    s = _settings(engine="aws", bucket=bucket, stack_name=stack_name, region=region, profile=profile)
+    s = common.settings(engine="aws", bucket=bucket)
     aws = Aws.connect(s.profile, s.region)
     opts = aws_deploy.DeployOptions(
         stack=s.stack_name,
@@ -103,7 +99,7 @@ def deploy(
         table=s.table,
     )
     result = aws_deploy.deploy(aws, opts, progress=_progress())
-    if json_:
+    if common.json:
         render.print_json(result.as_json())
         return
     render.print_table(
@@ -114,12 +110,10 @@ def deploy(
     render.note("next: ibov run --engine aws   (or export IBOV_ENGINE=aws)")
 
 
-@app.command()
+@shared(engine=False, aws_only=True)
 def destroy(
-    stack_name: StackOpt = None,
+    common: Common,
     bucket: DataBucketOpt = None,
-    region: RegionOpt = None,
-    profile: ProfileOpt = None,
     delete_data: Annotated[
         bool,
         typer.Option(
@@ -129,8 +123,6 @@ def destroy(
         ),
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    json_: JsonOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
     """Delete the AWS stack. The data bucket is kept unless --delete-data.
 
@@ -146,7 +138,7 @@ def destroy(
     from ibovcli.aws import deploy as aws_deploy
     from ibovcli.aws.clients import Aws
 
-    s = _settings(engine="aws", bucket=bucket, stack_name=stack_name, region=region, profile=profile)
+    s = common.settings(engine="aws", bucket=bucket)
     aws = Aws.connect(s.profile, s.region)
     target = aws_deploy.targets(aws, s.stack_name, data_bucket=s.bucket)
     if delete_data and not yes:
@@ -159,7 +151,7 @@ def destroy(
             err=True,
         )
     result = aws_deploy.destroy(aws, target, delete_data=delete_data, progress=_progress())
-    if json_:
+    if common.json:
         render.print_json(result.as_json())
         return
     rows: list[tuple[Any, ...]] = []

@@ -7,18 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ibovcli.cli import (
-    BucketOpt,
-    DebugOpt,
-    EngineOpt,
-    JsonOpt,
-    LakeOpt,
-    ProfileOpt,
-    RegionOpt,
-    StackOpt,
-    _settings,
-    app,
-)
+from ibovcli.cli_options import Common, shared
 
 chart_app = typer.Typer(
     rich_markup_mode=None,
@@ -27,7 +16,6 @@ chart_app = typer.Typer(
     "The data comes from the saved queries, so charts work on both engines.",
     no_args_is_help=True,
 )
-app.add_typer(chart_app, name="chart")
 
 OutOpt = Annotated[
     Path | None,
@@ -71,7 +59,9 @@ def _finish(chart: Any, json_: bool) -> None:
 
 
 @chart_app.command("weight-history")
+@shared()
 def weight_history(
+    common: Common,
     ticker: Annotated[
         str, typer.Option("--ticker", "-t", metavar="TICKER", help="Ticker, e.g. PETR4.", show_default=False)
     ],
@@ -79,14 +69,6 @@ def weight_history(
     from_date: FromDateOpt = None,
     to_date: ToDateOpt = None,
     out: OutOpt = None,
-    lake: LakeOpt = None,
-    engine: EngineOpt = None,
-    bucket: BucketOpt = None,
-    stack_name: StackOpt = None,
-    region: RegionOpt = None,
-    profile: ProfileOpt = None,
-    json_: JsonOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
     """A ticker's weight in an index over time (line), with the last value, high and low marked.
 
@@ -98,16 +80,16 @@ def weight_history(
     """
     from ibovcli import charts
 
-    s = _settings(
-        lake_dir=lake, engine=engine, bucket=bucket, stack_name=stack_name, region=region, profile=profile
-    )
+    s = common.settings()
     target = out or Path(f"weight-history-{index.upper()}-{ticker.upper()}.png")
     chart = charts.weight_history(s, target, ticker=ticker, index=index, from_=from_date, to=to_date)
-    _finish(chart, json_)
+    _finish(chart, common.json)
 
 
 @chart_app.command("sectors")
+@shared()
 def sectors(
+    common: Common,
     index: ChartIndexOpt = "IBOV",
     date: Annotated[
         str | None,
@@ -119,14 +101,6 @@ def sectors(
         ),
     ] = None,
     out: OutOpt = None,
-    lake: LakeOpt = None,
-    engine: EngineOpt = None,
-    bucket: BucketOpt = None,
-    stack_name: StackOpt = None,
-    region: RegionOpt = None,
-    profile: ProfileOpt = None,
-    json_: JsonOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
     """Each sector's weight in an index on a day: horizontal bars, largest on top.
 
@@ -138,27 +112,19 @@ def sectors(
     """
     from ibovcli import charts
 
-    s = _settings(
-        lake_dir=lake, engine=engine, bucket=bucket, stack_name=stack_name, region=region, profile=profile
-    )
+    s = common.settings()
     target = out or Path(f"sectors-{index.upper()}.png")
-    _finish(charts.sectors(s, target, index=index, date=date), json_)
+    _finish(charts.sectors(s, target, index=index, date=date), common.json)
 
 
 @chart_app.command("concentration")
+@shared()
 def concentration(
+    common: Common,
     index: ChartIndexOpt = "IBOV",
     from_date: FromDateOpt = None,
     to_date: ToDateOpt = None,
     out: OutOpt = None,
-    lake: LakeOpt = None,
-    engine: EngineOpt = None,
-    bucket: BucketOpt = None,
-    stack_name: StackOpt = None,
-    region: RegionOpt = None,
-    profile: ProfileOpt = None,
-    json_: JsonOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
     """How concentrated an index is over time: top-5/top-10 share and the HHI (0-10,000).
 
@@ -170,8 +136,6 @@ def concentration(
     """
     from ibovcli import charts
 
-    s = _settings(
-        lake_dir=lake, engine=engine, bucket=bucket, stack_name=stack_name, region=region, profile=profile
-    )
+    s = common.settings()
     target = out or Path(f"concentration-{index.upper()}.png")
-    _finish(charts.concentration(s, target, index=index, from_=from_date, to=to_date), json_)
+    _finish(charts.concentration(s, target, index=index, from_=from_date, to=to_date), common.json)

@@ -1,7 +1,9 @@
 """The one exception family of ibov. The CLI turns these into one line on stderr and an exit code.
 
-Exit codes: 1 unexpected, 2 usage (Click's), 3 configuration / not deployed, 4 source unreachable or
-blocked, 5 bad data (refused snapshot, failed check), 6 remote job or query failed, 7 lake busy.
+Exit codes: 1 unexpected, 2 usage (a bad option value, conflicting options), 3 configuration / lake or
+stack missing or unusable, 4 source unreachable, failing or blocking, 5 bad data (a refused snapshot),
+6 a refine job or a query failed, 7 lake busy, 8 no data (the question matched nothing stored),
+130 interrupted (SIGINT), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -23,8 +25,15 @@ class IbovError(Exception):
         return str(self.args[0]) if self.args else self.__class__.__name__
 
 
+class UsageError(IbovError):
+    """A bad option or parameter value, or options that contradict each other."""
+
+    exit_code = 2
+    hint = "See the command's --help."
+
+
 class ConfigError(IbovError):
-    """Settings are missing or inconsistent."""
+    """Settings are missing or inconsistent, or the lake cannot be used."""
 
     exit_code = 3
     hint = "Check the flags and IBOV_* environment variables (`ibov --help`)."
@@ -40,7 +49,7 @@ class SourceError(IbovError):
     """B3 could not be reached or answered with an error."""
 
     exit_code = 4
-    hint = "Check your connection and try again later, or use --from FILE with a saved snapshot."
+    hint = "Check your connection and try again later, or use --from FILE with a saved file."
 
 
 class BlockedError(SourceError):
@@ -48,7 +57,7 @@ class BlockedError(SourceError):
 
     hint = (
         "B3 is blocking automated requests from this network. Try again later or from another network, "
-        "or download the portfolio in a browser and use --from FILE."
+        "or download the file in a browser and use --from FILE."
     )
 
 
@@ -59,22 +68,30 @@ class SnapshotError(IbovError):
     hint = "Nothing was written. Check the file or response; `ibov scrape --help` lists accepted formats."
 
 
-class QueryError(IbovError):
-    """A saved query is unknown, got bad parameters, or failed."""
-
-    exit_code = 5
-    hint = "`ibov query --list` shows the saved queries and their parameters."
-
-
 class JobFailed(IbovError):
-    """A refine job (Glue or local) or an Athena query ended in failure."""
+    """A refine job (Glue or local) ended in failure."""
 
     exit_code = 6
     hint = "`ibov status` shows recent runs and their errors."
+
+
+class QueryFailed(JobFailed):
+    """A query failed in its engine (DuckDB or Athena)."""
+
+    hint = "Check the SQL (`ibov query --list`); on AWS, `ibov status --engine aws` shows the stack."
 
 
 class LakeBusy(IbovError):
     """Another ibov process holds the lake lock."""
 
     exit_code = 7
-    hint = "Another `ibov` command is writing to this lake; wait for it to finish (or use --lock-timeout)."
+    hint = (
+        "Another `ibov` command is writing to this lake; wait for it, or raise IBOV_LOCK_TIMEOUT (seconds)."
+    )
+
+
+class NoData(IbovError):
+    """The question matched nothing stored (explained in the message)."""
+
+    exit_code = 8
+    hint = "`ibov status` shows what the lake holds."

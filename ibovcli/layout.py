@@ -1,11 +1,15 @@
-"""Where things live in the lake: the one place that builds and parses lake paths.
+"""Where things live in the lake: the one place that builds lake paths.
 
-The same relative keys are used under a local lake directory and under ``s3://BUCKET/``:
+The same relative keys are used under a local lake directory and under ``s3://BUCKET/``::
 
-    raw/dt=YYYY-MM-DD/<INDEX>.parquet            one typed snapshot of one index for one session
-    snapshots/dt=YYYY-MM-DD/<INDEX>.<ext>          the original bytes that snapshot was parsed from
-    refined/dt=YYYY-MM-DD/ticker=<TICKER>/*.parquet  the refined zone (rule R6)
+    raw/dt=YYYY-MM-DD/<INDEX>.parquet                 portfolio: one index, one session (rule R2)
+    raw/levels/index_code=<INDEX>/<YYYY>.parquet      levels: one index, one calendar year
+    snapshots/<the raw key, minus raw/>.<ext>          the original bytes each raw file was parsed from
+    refined/dt=YYYY-MM-DD/ticker=<TICKER>/*.parquet   portfolio, refined (rule R6): table ibov_refined
+    refined_levels/index_code=<INDEX>/year=<YYYY>/    levels, refined: table ibov_levels
 
+Each dataset's prefixes and file names are declared in :mod:`ibovcli.datasets`; this module adds the
+zones that are not datasets and the helpers every engine shares.
 Stdlib only: this module ships to the Lambda and to the Glue job.
 """
 
@@ -13,36 +17,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 
-RAW_PREFIX = "raw/"
-RAW_SUFFIX = ".parquet"
-REFINED_PREFIX = "refined/"
+from ibovcli import datasets
+from ibovcli.datasets import INDEX_PATTERN, PORTFOLIO, TICKER_PATTERN, RawKey
+
+RAW_PREFIX = PORTFOLIO.raw_prefix
+REFINED_PREFIX = PORTFOLIO.refined_prefix
 SNAPSHOT_PREFIX = "snapshots/"
 ATHENA_RESULTS_PREFIX = "athena-results/"
 ARTIFACTS_PREFIX = "artifacts/"
 
-#: Partition keys of the refined zone, in order (Hive style ``key=value`` folders).
-REFINED_PARTITIONS = ("dt", "ticker")
-
-#: What B3 index codes (IBOV, IBXX, SMLL...) and tickers (PETR4, BPAC11, AAPL34...) look like. They name
-#: lake paths, so every check of a code or ticker in ibov uses these.
-INDEX_PATTERN = r"[A-Z0-9]{2,12}"
-TICKER_PATTERN = r"[A-Z0-9]{4,12}"
-_RAW_KEY_RE = re.compile(rf"^raw/dt=(\d{{4}}-\d{{2}}-\d{{2}})/({INDEX_PATTERN})\.parquet$")
-
-
-@dataclass(frozen=True)
-class RawKey:
-    """A parsed raw-zone key."""
-
-    day: date
-    index: str
-
-    @property
-    def key(self) -> str:
-        return raw_key(self.index, self.day)
+__all__ = ["INDEX_PATTERN", "TICKER_PATTERN", "RawKey"]
 
 
 def is_index(code: str) -> bool:
@@ -65,43 +51,28 @@ def day_partition(day: date) -> str:
 
 
 def raw_day_prefix(day: date) -> str:
-    return f"{RAW_PREFIX}{day_partition(day)}/"
+    return PORTFOLIO.raw_unit_prefix(PORTFOLIO.unit(day.isoformat()))
 
 
 def raw_key(index: str, day: date) -> str:
-    """Key of the raw parquet file of ``index`` for session ``day``."""
-    return f"{raw_day_prefix(day)}{check_index(index)}{RAW_SUFFIX}"
+    """Key of the raw parquet file of ``index``'s portfolio for session ``day``."""
+    return PORTFOLIO.raw_key(PORTFOLIO.unit(day.isoformat()), f"{check_index(index)}.parquet")
 
 
-def parse_raw_key(key: str) -> RawKey | None:
-    """Inverse of :func:`raw_key`; ``None`` for any key that is not a raw snapshot file."""
-    m = _RAW_KEY_RE.match(key)
-    if not m:
-        return None
-    try:
-        day = date.fromisoformat(m.group(1))
-    except ValueError:
-        return None
-    return RawKey(day=day, index=m.group(2))
-
-
-def raw_inventory(keys: Iterable[str]) -> dict[str, list[date]]:
-    """The session days of each index among ``keys`` (raw keys; any other key is ignored), sorted."""
-    out: dict[str, set[date]] = {}
-    for key in keys:
-        parsed = parse_raw_key(key)
-        if parsed:
-            out.setdefault(parsed.index, set()).add(parsed.day)
-    return {index: sorted(days) for index, days in sorted(out.items())}
-
-
-def snapshot_key(index: str, day: date, ext: str) -> str:
-    """Key of the original bytes of a snapshot (``ext`` without dot: json, csv, txt)."""
-    return f"{SNAPSHOT_PREFIX}{day_partition(day)}/{check_index(index)}.{ext}"
+def levels_raw_key(index: str, year: int) -> str:
+    """Key of the raw parquet file of ``index``'s official levels in ``year``."""
+    return datasets.LEVELS.raw_key(datasets.LEVELS.unit(check_index(index)), f"{year:04d}.parquet")
 
 
 def refined_day_prefix(day: date) -> str:
-    return f"{REFINED_PREFIX}{day_partition(day)}/"
+    return PORTFOLIO.refined_unit_prefix(PORTFOLIO.unit(day.isoformat()))
+
+
+def snapshot_key(raw: str, ext: str) -> str:
+    """Where the original bytes of the raw file ``raw`` are kept (``ext`` without dot: json, csv...)."""
+    if not raw.startswith(RAW_PREFIX) or not raw.endswith(datasets.RAW_SUFFIX):
+        raise ValueError(f"not a raw key: {raw!r}")
+    return f"{SNAPSHOT_PREFIX}{raw[len(RAW_PREFIX) : -len(datasets.RAW_SUFFIX)]}.{ext}"
 
 
 def parse_day_partition(name: str) -> date | None:
@@ -112,3 +83,21 @@ def parse_day_partition(name: str) -> date | None:
         return date.fromisoformat(name[3:])
     except ValueError:
         return None
+
+
+def raw_keys(keys: Iterable[str], dataset: str | None = None) -> list[RawKey]:
+    """The raw keys among ``keys`` (of ``dataset``, or of any), parsed and sorted; others are ignored."""
+    out = []
+    for key in keys:
+        parsed = datasets.parse_raw_key(key)
+        if parsed is not None and (dataset is None or parsed.unit.dataset == dataset):
+            out.append(parsed)
+    return sorted(out, key=lambda r: r.key)
+
+
+def portfolio_inventory(keys: Iterable[str]) -> dict[str, list[date]]:
+    """The session days of each index among ``keys`` (portfolio raw keys; others are ignored), sorted."""
+    out: dict[str, set[date]] = {}
+    for parsed in raw_keys(keys, PORTFOLIO.name):
+        out.setdefault(parsed.parts["index"], set()).add(date.fromisoformat(parsed.unit.value))
+    return {index: sorted(days) for index, days in sorted(out.items())}

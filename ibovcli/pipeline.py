@@ -1,58 +1,41 @@
 """The pipeline, engine-agnostic: acquire -> validate -> write raw -> trigger -> refine -> query.
 
-The CLI calls one function of this module per command. Engines (local, aws) implement :class:`Engine`.
+The CLI calls one function of this module per command; engines (:mod:`ibovcli.engines`) do the work.
+Dependencies point one way: cli -> pipeline -> engines -> (aws services | core modules).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from pathlib import Path
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Any
 
-from ibovcli import b3, quality, queries, schema, trigger
-from ibovcli.errors import IbovError, LakeBusy, SnapshotError
+from ibovcli import collect, datasets, queries
+from ibovcli.collect import Job, ScrapeRequest
+from ibovcli.engines import Engine, get_engine
+from ibovcli.engines.base import Notify, RefineResult, RunRecord, StatusReport, quiet
+from ibovcli.errors import IbovError, NoData, UsageError
 from ibovcli.settings import Settings
 
-Notify = Callable[[str], None]
+OnProgress = Callable[[str, bool], None]
 
 
-def _quiet(_msg: str) -> None:
-    return None
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM reached a command: what was written is rolled back or logged as interrupted."""
 
-
-@dataclass(frozen=True)
-class Stored:
-    """One snapshot written to the raw zone."""
-
-    index: str
-    date: date
-    rows: int
-    key: str
-    source: str
-    source_format: str
-    sha256: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "date": self.date.isoformat(),
-            "rows": self.rows,
-            "key": self.key,
-            "source": self.source,
-            "format": self.source_format,
-            "sha256": self.sha256,
-        }
+    def __init__(self, signal_name: str, exit_code: int) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.exit_code = exit_code
 
 
 @dataclass(frozen=True)
 class Failure:
-    """An index (or file) that could not be stored, and why."""
+    """An index, year or file that could not be stored, and why."""
 
     what: str
     error: IbovError
@@ -61,24 +44,21 @@ class Failure:
         return {"what": self.what, "error": self.error.message, "exit_code": self.error.exit_code}
 
 
-@dataclass(frozen=True)
-class Refined:
-    """One refine job's outcome (a local run or a Glue job run)."""
+@dataclass
+class ScrapeResult:
+    dataset: str = datasets.PORTFOLIO.name
+    stored: list[dict[str, Any]] = field(default_factory=list)
+    #: byte-identical to what is already stored: not stored again
+    unchanged: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    refined: list[RefineResult] = field(default_factory=list)
 
-    day: date
-    rows: int
-    indices: tuple[str, ...]
-    seconds: float
-    run_id: str = ""
+    @property
+    def keys(self) -> list[str]:
+        return [s["key"] for s in self.stored]
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "date": self.day.isoformat(),
-            "rows": self.rows,
-            "indices": list(self.indices),
-            "seconds": round(self.seconds, 3),
-            "run_id": self.run_id,
-        }
+    def summary(self) -> str:
+        return f"stored {len(self.stored)}, unchanged {len(self.unchanged)}, failed {len(self.failures)}"
 
 
 @dataclass(frozen=True)
@@ -87,373 +67,382 @@ class QueryResult:
     params: dict[str, Any]
     columns: list[str]
     rows: list[tuple[Any, ...]]
-    #: why a date matched no stored day (see :func:`ibovcli.queries.resolve`), for stderr
+    #: why a date matched no stored day (for stderr)
     notes: tuple[str, ...] = ()
+    #: when there are no rows: why (the day is not stored, the ticker was never a member...)
+    why: str = ""
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
 
 
 @dataclass
-class ScrapeResult:
-    stored: list[Stored] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
-    refined: list[Refined] = field(default_factory=list)
+class RunStep:
+    """One step of ``ibov run`` for one index: the portfolio, the levels refresh..."""
+
+    dataset: str
+    index: str
+    state: str  # stored | unchanged | failed | skipped
+    stored: dict[str, Any] = field(default_factory=dict)
+    error: IbovError | None = None
+    top: QueryResult | None = None
+    note: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "dataset": self.dataset,
+            "index": self.index,
+            "state": self.state,
+            **self.stored,
+        }
+        if self.error is not None:
+            out["error"] = self.error.message
+            out["exit_code"] = self.error.exit_code
+        if self.note:
+            out["note"] = self.note
+        if self.top is not None:
+            out["top"] = self.top.records()
+        return out
 
 
 @dataclass
 class RunResult:
-    stored: list[Stored]
-    failures: list[Failure]
-    refined: list[Refined]
-    top: dict[str, QueryResult]
+    steps: list[RunStep]
+    refined: list[RefineResult]
     seconds: float
     run_id: str
 
-
-class Engine(Protocol):
-    name: str
-    #: True when writing raw data runs the trigger (and so the refine) in this process, as the local
-    #: engine does; False when the platform does it (S3 -> Lambda -> Glue) and :meth:`process` follows it.
-    triggers_in_process: bool
-
-    def lock(self) -> contextlib.AbstractContextManager[None]: ...
-
-    def write_raw(self, p: b3.Portfolio) -> str: ...
-
-    def process(self, keys: list[str], notify: Notify) -> list[Refined]: ...
-
-    def run_query(
-        self, q: queries.SavedQuery, params: dict[str, Any]
-    ) -> tuple[list[str], list[tuple[Any, ...]]]: ...
-
-    def index_days(self, index: str) -> list[str]:
-        """The days of ``index`` the saved queries can read (ISO, sorted), from metadata only."""
-        ...
-
-    def status(self) -> dict[str, Any]: ...
-
-    def watch(self, notify: Notify) -> None: ...
-
-    def log_run(self, entry: dict[str, Any]) -> None: ...
+    @property
+    def failures(self) -> list[Failure]:
+        """The steps that make the run fail: the portfolio's (a later step never fails the run)."""
+        return [
+            Failure(f"{s.index}", s.error)
+            for s in self.steps
+            if s.error is not None and s.dataset == datasets.PORTFOLIO.name
+        ]
 
 
-class LocalEngine:
-    """Local lake + DuckDB; the trigger decision runs in-process and hands jobs to a local runner."""
-
-    name = "local"
-    bucket = "local"
-    triggers_in_process = True
-
-    def __init__(self, settings: Settings) -> None:
-        from ibovcli.local import LocalLake
-
-        self.settings = settings
-        self.lake = LocalLake(settings.lake_dir, table=settings.table or schema.REFINED_TABLE)
-
-    def lock(self) -> contextlib.AbstractContextManager[None]:
-        return self.lake.lock(self.settings.lock_timeout)
-
-    def write_raw(self, p: b3.Portfolio) -> str:
-        return self.lake.write_raw(p)
-
-    def process(self, keys: list[str], notify: Notify) -> list[Refined]:
-        out = []
-        for req in trigger.refine_requests(trigger.s3_event(self.bucket, keys)):
-            notify(f"refining {req.day} (local runner, args {req.job_arguments()})")
-            r = self.lake.refine_day(req.day)
-            out.append(Refined(r.day, r.rows, r.indices, r.seconds, run_id=f"local-{uuid.uuid4().hex[:8]}"))
-        return out
-
-    def run_query(
-        self, q: queries.SavedQuery, params: dict[str, Any]
-    ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        return self.lake.query(queries.duckdb_statement(q, f'"{self.lake.table}"'), params)
-
-    def index_days(self, index: str) -> list[str]:
-        """The index's days in the local catalog (one DISTINCT over the catalog table, no file read)."""
-        sql = f'SELECT DISTINCT dt FROM "{self.lake.table}" WHERE index_code = $index ORDER BY dt'  # nosec B608
-        _columns, rows = self.lake.query(sql, {"index": index})
-        return [str(r[0]) for r in rows]
-
-    def status(self) -> dict[str, Any]:
-        refined = self.lake.refined_days()
-        indices = index_entries(self.lake.raw_inventory(), {k: len(v) for k, v in refined.items()})
-        return {
-            "engine": "local",
-            "lake": str(self.lake.root),
-            "indices": indices,
-            "runs": self.lake.runs(10),
-        }
-
-    def watch(self, notify: Notify) -> None:
-        """Wait for the ibov command writing to the lake, if any, to finish."""
-        with contextlib.ExitStack() as stack:
-            try:
-                stack.enter_context(self.lake.lock(timeout=0))
-            except LakeBusy:
-                notify(f"an ibov command is writing to {self.lake.root}; waiting for it to finish")
-                stack.enter_context(self.lake.lock(self.settings.lock_timeout))
-                notify("it finished")
-            else:
-                notify("no ibov command is writing to the lake")
-
-    def log_run(self, entry: dict[str, Any]) -> None:
-        self.lake.log_run(entry)
-
-
-def index_entries(raw: dict[str, list[date]], refined_days: dict[str, int]) -> list[dict[str, Any]]:
-    """Per index: first and last stored day, days stored, and the B3 trading days missing between."""
-    from ibovcli.tradingdays import missing_days
-
-    out = []
-    for index in sorted(set(raw) | set(refined_days)):
-        days = sorted(raw.get(index, []))
-        missing = missing_days(days)
-        out.append(
-            {
-                "index": index,
-                "first": days[0].isoformat() if days else None,
-                "last": days[-1].isoformat() if days else None,
-                "raw_days": len(days),
-                "refined_days": refined_days.get(index, 0),
-                "missing": len(missing),
-                "missing_days": [d.isoformat() for d in missing],
-            }
-        )
-    return out
-
-
-def get_engine(settings: Settings) -> Engine:
-    """The engine the settings ask for; heavy modules are imported here, not at CLI start."""
-    if settings.engine == "aws":
-        from ibovcli.aws.engine import AwsEngine  # type: ignore[import-not-found,unused-ignore]
-
-        engine: Engine = AwsEngine.from_settings(settings)
-        return engine
-    return LocalEngine(settings)
-
-
-# ----------------------------------------------------------------------------------------------
-# acquire
-
-
-def read_snapshot(path: Path, index: str | None) -> b3.Portfolio:
-    """Parse a saved snapshot file (any accepted format)."""
+@contextlib.contextmanager
+def _engine(settings: Settings, engine: Engine | None, notify: Notify) -> Iterator[Engine]:
+    """The given engine, or a new one closed at the end of the command."""
+    if engine is not None:
+        yield engine
+        return
+    made = get_engine(settings, notify)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise SnapshotError(f"no such file: {path}", hint="Check the path given to --from.") from None
-    except IsADirectoryError:
-        raise SnapshotError(
-            f"{path} is a directory, not a snapshot file", hint="Pass a file to --from."
-        ) from None
-    except OSError as exc:
-        raise SnapshotError(
-            f"cannot read {path}: {exc.strerror}", hint="Check the file's permissions."
-        ) from None
-    return b3.parse_snapshot(data, index=index, source=f"file:{path.name}")
+        yield made
+    finally:
+        made.close()
 
 
-def fetch(settings: Settings, index: str, notify: Notify, started: float | None = None) -> b3.Portfolio:
-    from ibovcli.fetch import HttpPolicy, fetch_portfolio
+@contextlib.contextmanager
+def logged(engine: Engine, command: str, details: Callable[[], dict[str, Any]]) -> Iterator[str]:
+    """Record the command in the engine's run log with its real outcome: succeeded, failed (with the
+    error) or interrupted; a crash (kill -9) leaves the ``running`` entry written at the start."""
+    run_id = uuid.uuid4().hex[:12]
+    started, started_at = time.monotonic(), datetime.now(UTC).isoformat(timespec="seconds")
 
-    policy = HttpPolicy(
-        read_timeout=settings.http_timeout,
-        connect_timeout=min(10.0, settings.http_timeout),
-        deadline=settings.http_deadline,
-        verify_tls=not settings.b3_insecure,
-    )
-    notify(f"fetching {index} from {settings.b3_url}")
-    return fetch_portfolio(
-        index,
-        base_url=settings.b3_url,
-        policy=policy,
-        page_size=settings.b3_page_size,
-        on_event=notify,
-        started=started,
-    )
-
-
-def _sources(indices: list[str], from_paths: list[Path]) -> Iterator[tuple[str, Acquire]]:
-    from ibovcli import indices as b3_indices
-
-    if from_paths:
-        if b3_indices.ALL in indices:
-            raise SnapshotError(
-                "--index all fetches every index from B3; it cannot name the index of a --from file",
-                hint="Leave --index out for CSV files, or give the file's index code.",
+    def log(state: str, error: str | None, final: bool) -> None:
+        with contextlib.suppress(Exception):
+            engine.log_run(
+                RunRecord(
+                    started_at=started_at,
+                    command=command,
+                    state=state,
+                    duration_s=round(time.monotonic() - started, 3) if final else None,
+                    error=error,
+                    run_id=run_id,
+                    details=details() if final else {},
+                )
             )
-        if len(indices) > 1:
-            raise SnapshotError(
-                "--index takes one code with --from (the CSV title or --index names the index)",
-                hint="Run once per file, or leave --index out for CSV files.",
-            )
-        explicit = indices[0] if indices else None
-        for path in from_paths:
-            yield str(path), functools.partial(_read_source, path, explicit)
+
+    try:
+        yield run_id
+    except IbovError as exc:
+        log("failed", exc.message, True)
+        raise
+    except (KeyboardInterrupt, Interrupted) as exc:
+        name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+        log("interrupted", f"interrupted by {name}", True)
+        raise
+    except Exception as exc:
+        log("failed", f"unexpected {type(exc).__name__}: {exc}", True)
+        raise
     else:
-        started = time.monotonic()  # IBOV_HTTP_DEADLINE bounds the whole command, not each index
-        for index in b3_indices.expand(indices) or ["IBOV"]:
-            yield index, functools.partial(_fetch_source, index, started)
+        info = details()
+        failed = info.get("failures") or []
+        log("failed" if failed else "succeeded", failed[0]["error"] if failed else None, True)
 
 
-Acquire = Callable[[Settings, Notify], b3.Portfolio]
-
-
-def _read_source(path: Path, index: str | None, _settings: Settings, _notify: Notify) -> b3.Portfolio:
-    return read_snapshot(path, index)
-
-
-def _fetch_source(index: str, started: float, settings: Settings, notify: Notify) -> b3.Portfolio:
-    return fetch(settings, index, notify, started)
+# -- scrape -------------------------------------------------------------------------------------------
 
 
 def scrape(
     settings: Settings,
+    request: ScrapeRequest,
     *,
-    indices: list[str] | None = None,
-    from_paths: list[Path] | None = None,
     engine: Engine | None = None,
-    notify: Notify = _quiet,
-    on_progress: Callable[[str, bool], None] | None = None,
+    notify: Notify = quiet,
+    on_progress: OnProgress | None = None,
 ) -> ScrapeResult:
-    """Acquire, validate and store each requested snapshot; carries on past failures.
+    """Acquire, validate and store everything ``request`` asks for; carries on past failures.
 
-    Called on its own (``engine`` not given), the attempt is recorded in the run log.
+    Every input is acquired first (fetched or read, parsed and checked); then, under one writer lock,
+    each is stored all-or-nothing in date order, byte-identical repeats are skipped, and the units
+    written are refined (locally) or their triggered Glue runs followed (AWS, by ``ibov run``).
     """
-    standalone = engine is None
-    engine = engine or get_engine(settings)
-    result = ScrapeResult()
-    started, started_at = time.monotonic(), datetime.now(UTC)
-    try:
-        _scrape_into(result, settings, engine, indices, from_paths, notify, on_progress)
-    finally:
-        if standalone:
-            _log(engine, "scrape", started, started_at, None, result.stored, result.refined, result.failures)
+    result = ScrapeResult(dataset=request.dataset)
+    todo = collect.jobs(settings, request, notify)
+    with _engine(settings, engine, notify) as eng:
+        standalone = engine is None
+        with (
+            logged(eng, f"scrape {request.dataset}", lambda: _scrape_details(result))
+            if standalone
+            else (contextlib.nullcontext())
+        ):
+            _acquire(todo, result, on_progress)
+            _store(eng, todo, result, notify)
     return result
 
 
-def _scrape_into(
-    result: ScrapeResult,
-    settings: Settings,
-    engine: Engine,
-    indices: list[str] | None,
-    from_paths: list[Path] | None,
-    notify: Notify,
-    on_progress: Callable[[str, bool], None] | None,
-) -> None:
-    for what, acquire in _sources([i.upper() for i in indices or []], list(from_paths or [])):
-        try:
-            p = quality.validate(acquire(settings, notify))
-            with engine.lock():
-                key = engine.write_raw(p)
-            result.stored.append(
-                Stored(p.index, p.session_date, len(p.holdings), key, p.source, p.source_format, p.sha256)
-            )
-            notify(f"stored {p.index} {p.session_date}: {len(p.holdings)} rows -> {key}")
-            if on_progress:
-                on_progress(what, True)
-        except IbovError as exc:
-            result.failures.append(Failure(what, exc))
-            if on_progress:
-                on_progress(what, False)
-    if result.stored and engine.triggers_in_process:
-        # the local mirror of S3 -> Lambda: the same trigger decision, run here, right after the writes
-        with engine.lock():
-            result.refined = engine.process([s.key for s in result.stored], notify)
+def _scrape_details(result: ScrapeResult) -> dict[str, Any]:
+    return {
+        "stored": result.stored,
+        "unchanged": len(result.unchanged),
+        "refined": [r.as_json() for r in result.refined],
+        "failures": [f.as_json() for f in result.failures],
+    }
 
 
-def _log(
-    engine: Engine,
-    command: str,
-    started: float,
-    started_at: datetime,
-    error: IbovError | None,
-    stored: list[Stored],
-    refined: list[Refined],
-    failures: list[Failure],
-) -> None:
-    """Append one entry to the engine's run log; logging never hides the real outcome."""
-    first_failure = error or (failures[0].error if failures else None)
-    with contextlib.suppress(Exception):
-        engine.log_run(
-            {
-                "command": command,
-                "engine": engine.name,
-                "started_at": started_at.isoformat(timespec="seconds"),
-                "duration_s": round(time.monotonic() - started, 3),
-                "state": "failed" if first_failure else "succeeded",
-                "error": first_failure.message if first_failure else None,
-                "stored": [s.as_json() for s in stored],
-                "refined": [r.as_json() for r in refined],
-                "failures": [f.as_json() for f in failures],
-            }
-        )
+def _acquire(todo: Sequence[Job], result: ScrapeResult, on_progress: OnProgress | None) -> None:
+    for job in todo:
+        error = collect.run_job(job)
+        if error is not None:
+            result.failures.append(Failure(job.what, error))
+        if on_progress:
+            on_progress(job.what, error is None)
+
+
+def _store(engine: Engine, todo: Sequence[Job], result: ScrapeResult, notify: Notify) -> None:
+    done = [job for job in todo if job.writes]
+    if not done:
+        return
+    with engine.lock():
+        for job, write in collect.iter_writes(done):
+            try:
+                if engine.is_stored(write):
+                    result.unchanged.append(write.describe)
+                    notify(f"unchanged: {_label(write.describe)} is already stored")
+                    continue
+                engine.write_raw([write])
+            except IbovError as exc:
+                result.failures.append(Failure(job.what, exc))
+                continue
+            result.stored.append(write.describe)
+            notify(f"stored {_label(write.describe)}: {write.rows} rows")
+        if result.stored and engine.triggers_in_process:
+            # the local mirror of S3 -> Lambda: the same trigger decision, run here, right after the writes
+            result.refined = engine.process(result.keys, notify)
+            for r in result.refined:
+                notify(f"refined {r.unit}: {r.rows} rows")
+
+
+def _label(describe: dict[str, Any]) -> str:
+    parts = [describe.get("index"), describe.get("date") or describe.get("year")]
+    return " ".join(str(p) for p in parts if p) or str(describe.get("key"))
+
+
+# -- run ----------------------------------------------------------------------------------------------
 
 
 def run(
     settings: Settings,
     *,
-    indices: list[str] | None = None,
-    from_paths: list[Path] | None = None,
+    indices: Sequence[str] = (),
+    from_paths: Sequence[str] = (),
     top: int = 5,
-    notify: Notify = _quiet,
-    on_progress: Callable[[str, bool], None] | None = None,
+    notify: Notify = quiet,
+    on_progress: OnProgress | None = None,
 ) -> RunResult:
-    """The main job: scrape, trigger the refine of each day written, then summarise."""
-    engine = get_engine(settings)
-    run_id = uuid.uuid4().hex[:12]
+    """The daily job: the portfolio of each index, then (when B3 is used, not --from files) the current
+    year's official levels of the same indices; refine; summarise each stored portfolio.
+
+    A later step never loses or blocks the portfolio: its failure is reported and the run goes on.
+    """
     started = time.monotonic()
-    started_at = datetime.now(UTC)
-    stored: list[Stored] = []
-    failures: list[Failure] = []
-    refined: list[Refined] = []
-    error: IbovError | None = None
-    try:
-        scraped = scrape(
-            settings,
-            indices=indices,
-            from_paths=from_paths,
-            engine=engine,
-            notify=notify,
-            on_progress=on_progress,
-        )
-        stored, failures, refined = scraped.stored, scraped.failures, scraped.refined
-        if stored and not engine.triggers_in_process:
-            refined = engine.process([s.key for s in stored], notify)
-        summary: dict[str, QueryResult] = {}
-        for s in stored:
-            summary[f"{s.index} {s.date}"] = query(
+    steps: list[RunStep] = []
+    refined: list[RefineResult] = []
+    with _engine(settings, None, notify) as engine:
+        with logged(engine, "run", lambda: _run_details(steps)) as run_id:
+            portfolio = scrape(
                 settings,
-                "top-weights",
-                {"index": s.index, "date": s.date.isoformat(), "limit": str(top)},
+                ScrapeRequest(indices=tuple(indices), from_paths=tuple(from_paths)),
                 engine=engine,
+                notify=notify,
+                on_progress=on_progress,
             )
-        return RunResult(stored, failures, refined, summary, time.monotonic() - started, run_id)
-    except IbovError as exc:
-        error = exc
-        raise
-    finally:
-        _log(engine, "run", started, started_at, error, stored, refined, failures)
+            steps += _steps(portfolio)
+            keys = list(portfolio.keys)
+            refined += portfolio.refined
+            if not from_paths:
+                levels = _refresh_levels(
+                    settings, engine, [s.index for s in steps if s.state != "failed"], notify
+                )
+                steps += _steps(levels)
+                keys += levels.keys
+                refined += levels.refined
+            if keys and not engine.triggers_in_process:
+                refined = engine.process(keys, notify)
+            for step in steps:
+                if step.dataset == datasets.PORTFOLIO.name and step.state in ("stored", "unchanged"):
+                    step.top = query(
+                        settings,
+                        "top-weights",
+                        {"index": step.index, "date": step.stored["date"], "limit": str(top)},
+                        engine=engine,
+                    )
+            return RunResult(steps, refined, time.monotonic() - started, run_id)
+
+
+def _run_details(steps: list[RunStep]) -> dict[str, Any]:
+    failed = [s for s in steps if s.state == "failed" and s.dataset == datasets.PORTFOLIO.name]
+    return {"steps": [s.as_json() for s in steps], "failures": [s.as_json() for s in failed]}
+
+
+def _steps(result: ScrapeResult) -> list[RunStep]:
+    out = [RunStep(result.dataset, str(s.get("index", "")), "stored", s) for s in result.stored]
+    out += [RunStep(result.dataset, str(s.get("index", "")), "unchanged", s) for s in result.unchanged]
+    out += [RunStep(result.dataset, f.what.split()[0], "failed", error=f.error) for f in result.failures]
+    return out
+
+
+def _refresh_levels(
+    settings: Settings, engine: Engine, index_codes: list[str], notify: Notify
+) -> ScrapeResult:
+    """The current year's official levels of ``index_codes`` (sessions up to the last closed one)."""
+    if not index_codes:
+        return ScrapeResult(dataset=datasets.LEVELS.name)
+    year = datetime.now(UTC).year
+    request = ScrapeRequest(dataset=datasets.LEVELS.name, indices=tuple(index_codes), years=(year,))
+    return scrape(settings, request, engine=engine, notify=notify)
+
+
+# -- refine -------------------------------------------------------------------------------------------
+
+
+def refine(
+    settings: Settings, units: Sequence[datasets.Unit], *, notify: Notify = quiet
+) -> list[RefineResult]:
+    """Refine ``units`` again, on demand (``ibov refine``)."""
+    with _engine(settings, None, notify) as engine, logged(engine, "refine", lambda: {}):
+        return engine.refine(units, notify)
+
+
+# -- query --------------------------------------------------------------------------------------------
 
 
 def query(
     settings: Settings, name: str, params: dict[str, Any], *, engine: Engine | None = None
 ) -> QueryResult:
     """Run a saved query by name with validated parameters, its dates resolved to stored days first
-    (:func:`ibovcli.queries.resolve`, with the engine's day list when a date needs it)."""
+    (:func:`ibovcli.queries.resolve`, with the engine's day list when a date needs it). When no row
+    matches, :attr:`QueryResult.why` says why."""
     q = queries.get(name)
     bound = queries.bind(q, params)
-    engine = engine or get_engine(settings)
-    resolved = queries.resolve(q, bound, engine.index_days)
-    columns, rows = engine.run_query(q, resolved.params)
-    return QueryResult(name, bound, columns, rows, resolved.notes)
+    with _engine(settings, engine, quiet) as eng:
+        days: dict[str, list[str]] = {}
+
+        def stored(index: str) -> list[str]:
+            if index not in days:
+                days[index] = eng.stored_days(q.dataset, index)
+            return days[index]
+
+        resolved = queries.resolve(q, bound, stored)
+        columns, rows = eng.sql(q.sql, resolved.params, what=f"the query {q.name}")
+        why = "" if rows else _why_empty(eng, q, bound, stored)
+    return QueryResult(name, bound, columns, rows, resolved.notes, why)
 
 
-def status(settings: Settings, *, watch: bool = False, notify: Notify = _quiet) -> dict[str, Any]:
-    """What the lake holds; with ``watch``, first follow the run in progress (if any) to its end."""
-    engine = get_engine(settings)
-    if watch:
-        engine.watch(notify)
-    return engine.status()
+def _why_empty(
+    engine: Engine, q: queries.SavedQuery, bound: dict[str, Any], stored: Callable[[str], list[str]]
+) -> str:
+    """Why a saved query matched nothing, in one sentence, from metadata."""
+    import bisect
+
+    from ibovcli.tradingdays import holiday_name
+
+    given = {p.name: bound[p.name] for p in q.params}
+    start, end = given.get("from"), given.get("to")
+    if isinstance(start, str) and isinstance(end, str) and queries.FIRST < start and end and start > end:
+        return f"--from {start} is after --to {end}"
+    index = next((str(bound[p.name]) for p in q.params if p.type == "index"), "")
+    if q.dataset != datasets.PORTFOLIO.name:
+        return f"no {q.dataset} of {index} is stored in that range: `ibov scrape {q.dataset} --help` says how to get them"
+    found = stored(index) if index else []
+    if index and not found:
+        return f"no {index} portfolio is stored"
+    for p in q.params:
+        value = str(bound[p.name])
+        if (
+            p.type == "date"
+            and p.day == "as-given"
+            and value not in (queries.LATEST, queries.FIRST)
+            and value not in found
+        ):
+            i = bisect.bisect_left(found, value)
+            near = [d for d in (found[i - 1] if i else None, found[i] if i < len(found) else None) if d]
+            holiday = holiday_name(datetime.fromisoformat(value).date())
+            reason = f" ({holiday}, a B3 holiday)" if holiday else ""
+            return f"no {index} portfolio is stored for {value}{reason}; the nearest stored days are {' and '.join(near)}"
+    ticker = next((str(bound[p.name]) for p in q.params if p.type == "ticker"), None)
+    if ticker:
+        sql = "SELECT count(*) FROM ${portfolio} WHERE index_code = :index AND ticker = :ticker"
+        _cols, rows = engine.sql(sql, {"index": index, "ticker": ticker}, what="a membership check")
+        if not rows or not rows[0][0]:
+            return f"{ticker} is in none of the stored {index} portfolios"
+        return f"{ticker} was not in {index} in that range"
+    return ""
+
+
+def units(
+    settings: Settings, *, dataset: str | None = None, indices: Sequence[str] = (), dates: Sequence[str] = ()
+) -> list[datasets.Unit]:
+    """The stored units ``ibov refine`` is asked for: of a dataset (or all), holding one of ``indices``,
+    or on one of ``dates`` (portfolio days)."""
+    if dataset is not None and dataset not in datasets.ALL:
+        raise UsageError(f"no dataset named {dataset!r}", hint=f"Datasets: {', '.join(datasets.ALL)}.")
+    if dates and dataset not in (None, datasets.PORTFOLIO.name):
+        raise UsageError("--date names portfolio days; levels are refined per --index")
+    wanted = {collect.check_index(i) for i in indices}
+    days = set()
+    for d in dates:
+        try:
+            days.add(datetime.fromisoformat(d).date().isoformat())
+        except ValueError:
+            raise UsageError(f"--date must be YYYY-MM-DD, got {d!r}") from None
+    names = [dataset] if dataset else list(datasets.ALL)
+    out = []
+    with _engine(settings, None, quiet) as engine:
+        for name in names:
+            if dates and name != datasets.PORTFOLIO.name:
+                continue
+            for unit, found in engine.stored_units(name).items():
+                if wanted and not wanted & set(found):
+                    continue
+                if days and unit.value not in days:
+                    continue
+                out.append(unit)
+    if not out:
+        raise NoData("nothing stored matches", hint="`ibov status` shows what the lake holds.")
+    return out
+
+
+# -- status -------------------------------------------------------------------------------------------
+
+
+def status(settings: Settings, *, watch: bool = False, notify: Notify = quiet) -> StatusReport:
+    """What the lake holds; with ``watch``, first follow the write or run in progress (if any)."""
+    with _engine(settings, None, notify) as engine:
+        if watch:
+            engine.watch(notify)
+        return engine.status()

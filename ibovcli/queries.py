@@ -7,9 +7,11 @@ A saved query file starts with comment lines that describe it::
     -- param date: date = latest | session date (YYYY-MM-DD); latest = the index's last day
     -- param limit: int = 10 | number of rows
 
-and refers to its parameters as ``:name`` and to the refined table as ``${table}``. Each engine
-renders that text its own way (:func:`duckdb_statement`, :func:`athena_statement`); the CloudFormation
-named queries are the Athena rendering, with ``${table}`` left for ``Fn::Sub``.
+and refers to its parameters as ``:name`` and to the catalog table of each dataset it reads as
+``${<dataset>}`` (``${portfolio}``, ``${levels}``, see :mod:`ibovcli.datasets`). Each engine renders that
+text its own way (:func:`duckdb_statement`, :func:`athena_statement`); the CloudFormation named queries
+are the Athena rendering, with the ``${...}`` tokens left for ``Fn::Sub``. A ``-- dataset: NAME`` line
+names the dataset whose stored days the query's dates are resolved against (default: portfolio).
 
 Dates are resolved here, in Python, never in SQL: :func:`resolve` turns ``latest``, ``first`` and
 ``YYYY-MM-DD`` into the stored days the SQL compares ``dt`` with, so the SQL filters the ``dt``
@@ -22,6 +24,7 @@ Stdlib only.
 from __future__ import annotations
 
 import bisect
+import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,8 +32,8 @@ from datetime import date
 from importlib import resources
 from typing import Any
 
-from ibovcli import layout
-from ibovcli.errors import QueryError
+from ibovcli import datasets, layout
+from ibovcli.errors import NoData, UsageError
 
 _PARAM_RE = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)\b")
 _HEADER_PARAM_RE = re.compile(
@@ -38,6 +41,8 @@ _HEADER_PARAM_RE = re.compile(
     r"(?:\|\s*(?P<help>.*))?$"
 )
 _HEADER_DAY_RE = re.compile(r"^--\s*day\s+(?P<name>[a-z_][a-z0-9_]*)\s*:\s*(?P<rule>[a-z-]+)\s*$")
+_HEADER_DATASET_RE = re.compile(r"^--\s*dataset\s*:\s*(?P<name>[a-z_]+)\s*$")
+_TABLE_TOKEN_RE = re.compile(r"\$\{([a-z_]+)\}")
 PARAM_TYPES = ("string", "index", "ticker", "date", "int")
 
 #: What :func:`bind` makes of ``latest`` and ``first`` (before :func:`resolve` looks the days up).
@@ -60,17 +65,18 @@ class Param:
     help: str
     day: str = "as-given"  # for date parameters: one of DAY_RULES
 
-    @property
-    def required(self) -> bool:
-        return self.default is None
-
 
 @dataclass(frozen=True)
 class SavedQuery:
     name: str
     description: str
     params: tuple[Param, ...]
-    sql: str  # with :name placeholders and ${table}
+    sql: str  # with :name placeholders and ${dataset} table tokens
+    #: the dataset whose stored days the date parameters are resolved against
+    dataset: str = datasets.PORTFOLIO.name
+    #: the header's other comment lines (what the columns mean), and ``-- example:`` argument lines
+    notes: str = ""
+    examples: tuple[str, ...] = ()
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -80,6 +86,9 @@ def _parse(name: str, text: str) -> SavedQuery:
     description = ""
     params: list[Param] = []
     day_rules: dict[str, str] = {}
+    dataset = datasets.PORTFOLIO.name
+    notes: list[str] = []
+    examples: list[str] = []
     for line in text.splitlines():
         stripped = line.strip()
         if not stripped.startswith("--"):
@@ -88,6 +97,12 @@ def _parse(name: str, text: str) -> SavedQuery:
             continue
         if stripped.lower().startswith("-- description:"):
             description = stripped.split(":", 1)[1].strip()
+            continue
+        if stripped.lower().startswith("-- example:"):
+            examples.append(stripped.split(":", 1)[1].strip())
+            continue
+        if not any(r.match(stripped) for r in (_HEADER_PARAM_RE, _HEADER_DAY_RE, _HEADER_DATASET_RE)):
+            notes.append(stripped[2:].strip())
         m = _HEADER_PARAM_RE.match(stripped)
         if m:
             ptype = m.group("type")
@@ -102,6 +117,9 @@ def _parse(name: str, text: str) -> SavedQuery:
                     (m.group("help") or "").strip(),
                 )
             )
+        ds = _HEADER_DATASET_RE.match(stripped)
+        if ds:
+            dataset = datasets.get(ds.group("name")).name
         d = _HEADER_DAY_RE.match(stripped)
         if d:
             if d.group("rule") not in DAY_RULES:
@@ -119,7 +137,20 @@ def _parse(name: str, text: str) -> SavedQuery:
         raise ValueError(f"{name}: parameters used {sorted(used)} != declared {sorted(declared)}")
     if not description:
         raise ValueError(f"{name}: missing '-- description:' line")
-    return SavedQuery(name=name, description=description, params=tuple(params), sql=text)
+    unknown_tables = set(_TABLE_TOKEN_RE.findall(_strip_comments(text))) - set(datasets.ALL)
+    if unknown_tables:
+        raise ValueError(f"{name}: no dataset named {sorted(unknown_tables)} (tables are ${{<dataset>}})")
+    if dataset != datasets.PORTFOLIO.name and any(p.day != "as-given" for p in params):
+        raise ValueError(f"{name}: '-- day' rules need the portfolio's stored days")
+    return SavedQuery(
+        name=name,
+        description=description,
+        params=tuple(params),
+        sql=text,
+        dataset=dataset,
+        notes=" ".join(notes),
+        examples=tuple(examples),
+    )
 
 
 def _strip_comments(sql: str) -> str:
@@ -140,7 +171,12 @@ def load_all() -> dict[str, SavedQuery]:
 def get(name: str) -> SavedQuery:
     queries = load_all()
     if name not in queries:
-        raise QueryError(f"no saved query named {name!r}; known: {', '.join(queries)}")
+        close = difflib.get_close_matches(name, list(queries), n=1)
+        hint = f"Did you mean {close[0]}? " if close else ""
+        raise UsageError(
+            f"no saved query named {name!r}",
+            hint=f"{hint}`ibov query --list` shows them: {', '.join(queries)}.",
+        )
     return queries[name]
 
 
@@ -153,14 +189,14 @@ def bind(query: SavedQuery, given: dict[str, Any]) -> dict[str, Any]:
     """
     unknown = set(given) - {p.name for p in query.params}
     if unknown:
-        raise QueryError(f"query {query.name} takes no parameter {', '.join(sorted(unknown))}")
+        raise UsageError(f"query {query.name} takes no parameter {', '.join(sorted(unknown))}")
     out: dict[str, Any] = {}
     for p in query.params:
         raw = given.get(p.name)
         if raw is None:
             raw = p.default
         if raw is None:
-            raise QueryError(f"query {query.name} needs --{p.name.replace('_', '-')} ({p.help or p.type})")
+            raise UsageError(f"query {query.name} needs --{p.name.replace('_', '-')} ({p.help or p.type})")
         out[p.name] = _convert(query.name, p, raw)
     return out
 
@@ -171,9 +207,9 @@ def _convert(qname: str, p: Param, raw: Any) -> Any:
         try:
             value = int(text)
         except ValueError:
-            raise QueryError(f"{qname}: --{p.name} must be a whole number, got {text!r}") from None
+            raise UsageError(f"{qname}: --{p.name} must be a whole number, got {text!r}") from None
         if not 0 < value <= 100_000:
-            raise QueryError(f"{qname}: --{p.name} must be between 1 and 100000, got {value}")
+            raise UsageError(f"{qname}: --{p.name} must be between 1 and 100000, got {value}")
         return value
     if p.type == "date":
         if text.lower() in ("", "latest"):
@@ -183,16 +219,16 @@ def _convert(qname: str, p: Param, raw: Any) -> Any:
         try:
             return date.fromisoformat(text).isoformat()
         except ValueError:
-            raise QueryError(f"{qname}: --{p.name} must be a date YYYY-MM-DD, got {text!r}") from None
+            raise UsageError(f"{qname}: --{p.name} must be a date YYYY-MM-DD, got {text!r}") from None
     if p.type == "index":
         value_up = text.upper()
         if not layout.is_index(value_up):
-            raise QueryError(f"{qname}: --{p.name} is not a B3 index code: {text!r}")
+            raise UsageError(f"{qname}: --{p.name} is not a B3 index code: {text!r}")
         return value_up
     if p.type == "ticker":
         value_up = text.upper()
         if not layout.is_ticker(value_up):
-            raise QueryError(f"{qname}: --{p.name} is not a B3 ticker: {text!r}")
+            raise UsageError(f"{qname}: --{p.name} is not a B3 ticker: {text!r}")
         return value_up
     return text
 
@@ -206,27 +242,35 @@ class Resolved:
     notes: tuple[str, ...] = ()
 
 
-def resolve(query: SavedQuery, bound: dict[str, Any], index_days: Callable[[str], Sequence[str]]) -> Resolved:
-    """Turn the date parameters of ``bound`` (from :func:`bind`) into the days the SQL filters ``dt`` by.
+#: What ``first`` and ``latest`` mean for a query whose dataset is not the portfolio: no bound.
+OPEN_FIRST, OPEN_LATEST = "0001-01-01", "9999-12-31"
 
-    ``index_days(index)`` lists the index's stored days (ISO, sorted; ``Engine.index_days``). It is
-    called at most once, and only when a date needs it (``latest``, ``first``, or a date read
-    ``on-or-before``): a query whose dates are all given and read ``as-given`` runs without it.
-    :class:`QueryError` when the index has no stored day at all.
+
+def resolve(
+    query: SavedQuery, bound: dict[str, Any], stored_days: Callable[[str], Sequence[str]]
+) -> Resolved:
+    """Turn the date parameters of ``bound`` (from :func:`bind`) into the days the SQL filters by.
+
+    For portfolio queries, ``stored_days(index)`` lists the index's stored days (ISO, sorted;
+    ``Engine.stored_days``). It is called at most once, and only when a date needs it (``latest``,
+    ``first``, or a date read ``on-or-before``): a query whose dates are all given and read ``as-given``
+    runs without it. :class:`NoData` when the index has no stored day at all. For other datasets'
+    queries ``first`` and ``latest`` leave the range open (:data:`OPEN_FIRST`, :data:`OPEN_LATEST`).
     """
     out = dict(bound)
     notes: list[str] = []
     index_param = next((p.name for p in query.params if p.type == "index"), None)
     index = str(bound.get(index_param, "")) if index_param else ""
     cache: list[list[str]] = []
+    portfolio = query.dataset == datasets.PORTFOLIO.name
 
     def days() -> list[str]:
         if not cache:
-            found = sorted(str(d) for d in index_days(index))
+            found = sorted(str(d) for d in stored_days(index))
             if not found:
-                raise QueryError(
-                    f"no data for {index}: no day of it is stored",
-                    hint="`ibov status` shows the indices and days the lake holds.",
+                raise NoData(
+                    f"no {index} portfolio is stored",
+                    hint=f"`ibov status` shows what the lake holds; `ibov scrape --index {index}` stores today's.",
                 )
             cache.append(found)
         return cache[0]
@@ -236,9 +280,9 @@ def resolve(query: SavedQuery, bound: dict[str, Any], index_days: Callable[[str]
             continue
         value = str(bound[p.name])
         if value == LATEST:
-            out[p.name] = days()[-1]
+            out[p.name] = days()[-1] if portfolio else OPEN_LATEST
         elif value == FIRST:
-            out[p.name] = days()[0]
+            out[p.name] = days()[0] if portfolio else OPEN_FIRST
         elif p.day == "on-or-before":
             i = bisect.bisect_right(days(), value)
             out[p.name] = days()[i - 1] if i else ""
@@ -247,16 +291,22 @@ def resolve(query: SavedQuery, bound: dict[str, Any], index_days: Callable[[str]
     return Resolved(out, tuple(notes))
 
 
-def duckdb_statement(query: SavedQuery, table: str) -> str:
-    """SQL for DuckDB: ``$name`` placeholders (bind with a dict), ``${table}`` replaced."""
-    sql = query.sql.replace("${table}", table)
-    return _PARAM_RE.sub(lambda m: "$" + m.group(1), sql)
+def _tables(sql: str, tables: dict[str, str] | None) -> str:
+    if tables is None:
+        return sql
+    return _TABLE_TOKEN_RE.sub(lambda m: tables[m.group(1)], sql)
 
 
-def athena_statement(query: SavedQuery, table: str | None = None) -> tuple[str, list[str]]:
+def duckdb_statement(sql: str, tables: dict[str, str]) -> str:
+    """SQL for DuckDB: ``$name`` placeholders (bind with a dict), ``${dataset}`` tokens replaced by
+    ``tables[dataset]`` (quoted identifiers)."""
+    return _PARAM_RE.sub(lambda m: "$" + m.group(1), _tables(sql, tables))
+
+
+def athena_statement(sql: str, tables: dict[str, str] | None = None) -> tuple[str, list[str]]:
     """SQL for Athena: positional ``?`` placeholders and the parameter name of each, in order.
 
-    With ``table=None`` the ``${table}`` token is kept (for CloudFormation ``Fn::Sub``).
+    With ``tables=None`` the ``${dataset}`` tokens are kept (for CloudFormation ``Fn::Sub``).
     """
     order: list[str] = []
 
@@ -265,13 +315,15 @@ def athena_statement(query: SavedQuery, table: str | None = None) -> tuple[str, 
         return "?"
 
     lines = []
-    for line in query.sql.splitlines():
+    for line in sql.splitlines():
         code, sep, comment = line.partition("--")
         lines.append(_PARAM_RE.sub(repl, code) + sep + comment)
-    sql = "\n".join(lines)
-    if table is not None:
-        sql = sql.replace("${table}", table)
-    return sql, order
+    return _tables("\n".join(lines), tables), order
+
+
+def table_tokens(sql: str) -> set[str]:
+    """The datasets whose tables ``sql`` names (``${portfolio}`` ...)."""
+    return set(_TABLE_TOKEN_RE.findall(_strip_comments(sql)))
 
 
 def athena_literal(value: Any) -> str:

@@ -218,3 +218,70 @@ def progress(total: int, what: str) -> Iterator[Callable[[str, bool], None] | No
             bar.update(task, advance=1, last=f"{escape(name)} {'ok' if ok else '[red]failed[/red]'}{tail}")
 
         yield step
+
+
+def warning(message: str) -> None:
+    """A problem that does not fail the command, on stderr."""
+    err.print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
+
+
+def query_result(result: Any, fmt: str) -> None:
+    """A saved query's rows as a table, JSON or CSV; its notes on stderr. No rows is :class:`NoData`
+    (exit 8), after ``[]`` for JSON and the header for CSV."""
+    from ibovcli.errors import NoData
+
+    for line in result.notes:
+        note(line)
+    if fmt == "json":
+        print_json(result.records())
+    elif fmt == "csv":
+        print_csv(result.columns, result.rows)
+    elif result.rows:
+        bar = next((c for c in ("weight_pct", "sector_weight_pct") if c in result.columns), None)
+        print_table(result.columns, result.rows, title=result.name, bar_column=bar)
+    if not result.rows:
+        raise NoData(
+            f"{result.name} matched no stored data",
+            hint=result.why or "`ibov status` shows what the lake holds.",
+        )
+
+
+def status(report: Any) -> None:
+    """``ibov status`` for people: freshness first, then coverage per dataset, pending refines, runs."""
+    note(f"engine: {report.engine}  lake: {report.location}")
+    if report.stack:
+        note(f"stack: {report.stack.get('name')} {report.stack.get('status')}")
+    for line in report.freshness():
+        err.print(escape(line), soft_wrap=True)
+    portfolio = report.of("portfolio")
+    if portfolio:
+        print_table(
+            ["index", "first", "last", "days", "refined", "missing", "missing_days"],
+            [
+                (c.index, c.first, c.last, c.stored, c.refined, len(c.missing), day_list(list(c.missing)))
+                for c in portfolio
+            ],
+            title="portfolio (missing = B3 trading days without a snapshot between first and last)",
+        )
+    levels = report.of("levels")
+    if levels:
+        print_table(
+            ["index", "first", "last", levels[0].unit, "refined", "missing", "missing_sessions"],
+            [
+                (c.index, c.first, c.last, c.stored, c.refined, len(c.missing), day_list(list(c.missing)))
+                for c in levels
+            ],
+            title="levels (official closing levels; missing = trading days without a level between first and last)",
+        )
+    if not report.coverage:
+        note("nothing stored yet: `ibov run` stores today's portfolio")
+    if report.pending:
+        warning(
+            f"raw data not refined yet: {', '.join(report.pending)} (the next write refines it, or `ibov refine`)"
+        )
+    if report.runs:
+        print_table(
+            ["started_at", "command", "state", "duration_s", "error"],
+            [(r.started_at, r.command, r.state, r.duration_s, r.error) for r in report.runs],
+            title="last runs",
+        )

@@ -1,29 +1,39 @@
-"""The shape of the data, as plain data: raw zone columns, refined zone columns, partition keys.
+"""The shape of the data, as plain data: the raw and refined columns of every dataset.
 
 Every engine renders its types from here: pyarrow for raw writes, Spark/DuckDB casts in the Glue job
-and tests, the Athena/Glue table. Type names use the Hive/Athena spelling, which Spark SQL accepts as is.
-Stdlib only: this module ships to the Glue job.
+and tests, the Glue/Athena tables. Type names use the Hive/Athena spelling, which Spark SQL accepts as
+is. Which dataset uses which columns is declared in :mod:`ibovcli.datasets`.
+Stdlib only: this module ships to the Glue job and the Lambda.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-#: Name of the refined table, in the Glue Data Catalog database ``default`` and in the local catalog.
-REFINED_TABLE = "ibov_refined"
-#: Glue Data Catalog database of the refined table (rule R7).
+#: Glue Data Catalog database of every table (rule R7).
 CATALOG_DATABASE = "default"
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str  # Hive/Athena spelling: string, date, bigint, int, decimal(p,s), timestamp
+    type: str  # Hive/Athena spelling: string, date, bigint, int, double, boolean, decimal(p,s), timestamp
     nullable: bool = True
     comment: str = ""
 
 
-RAW: tuple[Column, ...] = (
+#: Lineage columns every raw file ends with.
+LINEAGE: tuple[Column, ...] = (
+    Column("collected_at", "timestamp", False, "when ibov collected the data (UTC)"),
+    Column("source", "string", False, "URL or file the data came from (credentials redacted)"),
+    Column("source_format", "string", False, "format of the original bytes, e.g. json/pt-br/segment-2"),
+    Column("source_sha256", "string", False, "sha256 of the original bytes (kept under snapshots/)"),
+)
+
+# -- portfolio: B3's "carteira do dia" ------------------------------------------------------------
+
+PORTFOLIO_RAW: tuple[Column, ...] = (
     Column("index_code", "string", False, "B3 index code, e.g. IBOV"),
     Column("session_date", "date", False, "trading session the portfolio applies to (B3 header.date)"),
     Column("cod", "string", False, "ticker, as B3 names the field"),
@@ -34,14 +44,10 @@ RAW: tuple[Column, ...] = (
     Column("theoricalQty", "bigint", False, "theoretical quantity, as B3 names the field"),
     Column("total_theoricalQty", "bigint", False, "header: total theoretical quantity of the index"),
     Column("reductor", "decimal(20,8)", False, "header: index divisor (redutor)"),
-    Column("collected_at", "timestamp", False, "when ibov collected the snapshot (UTC)"),
-    Column("source", "string", False, "URL or file the snapshot came from"),
-    Column("source_format", "string", False, "format of the original bytes, e.g. json/pt-br/segment-2"),
-    Column("source_sha256", "string", False, "sha256 of the original bytes (kept under snapshots/)"),
+    *LINEAGE,
 )
 
-#: Refined zone data columns, in file order. The partition columns come after them.
-REFINED: tuple[Column, ...] = (
+PORTFOLIO_REFINED: tuple[Column, ...] = (
     Column("index_code", "string", False, "B3 index code"),
     Column("session_date", "date", False, "trading session"),
     Column("company", "string", False, "issuer short name (renamed from asset)"),
@@ -63,66 +69,92 @@ REFINED: tuple[Column, ...] = (
     Column("weekdays_to_rebalance", "int", False, "Mon-Fri days in [session_date, next_rebalance_date)"),
 )
 
-#: Partition columns of the refined zone (strings in Hive paths and in the catalog).
-REFINED_PARTITION_COLUMNS: tuple[Column, ...] = (
+PORTFOLIO_PARTITIONS: tuple[Column, ...] = (
     Column("dt", "string", False, "trading session, YYYY-MM-DD"),
     Column("ticker", "string", False, "B3 ticker"),
 )
 
-#: The columns R5-B renames (raw name -> refined name). None of them is a grouping column.
-RENAMED = {"asset": "company", "part": "weight_pct", "theoricalQty": "theoretical_qty"}
+# -- levels: B3's official daily closing level of each index ------------------------------------
 
+LEVELS_RAW: tuple[Column, ...] = (
+    Column("index_code", "string", False, "B3 index code, e.g. IBOV"),
+    Column("session_date", "date", False, "trading session"),
+    Column("level", "decimal(18,2)", False, "official closing level, as B3 publishes it"),
+    *LINEAGE,
+)
 
-def refine_sql() -> str:
-    """``ibovcli/sql/refine.sql``: the one definition of the RAW -> REFINED transformation, read from the
-    package (a directory, or the zip the Glue job is given), for DuckDB and Spark alike."""
-    from importlib import resources
+LEVELS_REFINED: tuple[Column, ...] = (
+    Column("session_date", "date", False, "trading session"),
+    Column("level", "decimal(18,2)", False, "official closing level"),
+    Column("previous_session_date", "date", True, "the index's previous stored session"),
+    Column("previous_level", "decimal(18,2)", True, "the level on previous_session_date"),
+    Column("change_points", "decimal(18,2)", True, "level - previous_level"),
+    Column("change_pct", "double", True, "daily change, percent (level / previous_level - 1) x 100"),
+    Column("year_base_level", "decimal(18,2)", True, "the last level of the previous year"),
+    Column("ytd_change_pct", "double", True, "year-to-date change, percent, against year_base_level"),
+    Column(
+        "current_scale", "boolean", False, "false before 1997-03-03, when IBOV values predate the last /10"
+    ),
+)
 
-    return (resources.files("ibovcli") / "sql" / "refine.sql").read_text(encoding="utf-8")
+LEVELS_PARTITIONS: tuple[Column, ...] = (
+    Column("index_code", "string", False, "B3 index code"),
+    Column("year", "int", False, "calendar year of session_date"),
+)
 
 
 def check_table_name(name: str) -> str:
     """A Glue/Athena/DuckDB-safe table name (lower case letters, digits, underscores)."""
-    import re
-
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,127}", name):
         raise ValueError(f"not a valid table name: {name!r} (use lower case letters, digits and _)")
     return name
 
 
-def refined_columns() -> tuple[Column, ...]:
-    """Data columns then partition columns, as the engines expose the table."""
-    return REFINED + REFINED_PARTITION_COLUMNS
+def sql_file(name: str) -> str:
+    """``ibovcli/sql/<name>``, read from the package (a directory, or the zip the Glue job is given)."""
+    from importlib import resources
+
+    return (resources.files("ibovcli") / "sql" / name).read_text(encoding="utf-8")
 
 
-def athena_ddl(table: str, location: str, database: str = CATALOG_DATABASE) -> str:
-    """``CREATE EXTERNAL TABLE`` statement for the refined zone at ``location`` (s3://.../refined/)."""
-    cols = ",\n".join(f"  `{c.name}` {c.type} COMMENT '{c.comment}'" for c in REFINED)
-    parts = ", ".join(f"`{c.name}` {c.type}" for c in REFINED_PARTITION_COLUMNS)
-    return (
-        f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{table}` (\n{cols}\n)\n"
-        f"PARTITIONED BY ({parts})\nSTORED AS PARQUET\nLOCATION '{location}'"
-    )
+def duckdb_type(hive_type: str) -> str:
+    """The DuckDB spelling of a Hive/Athena type."""
+    t = hive_type.lower()
+    simple = {
+        "string": "VARCHAR",
+        "date": "DATE",
+        "bigint": "BIGINT",
+        "int": "INTEGER",
+        "double": "DOUBLE",
+        "boolean": "BOOLEAN",
+        "timestamp": "TIMESTAMPTZ",
+    }
+    if t in simple:
+        return simple[t]
+    if t.startswith("decimal("):
+        return t.upper()
+    raise ValueError(f"no DuckDB type for {hive_type}")
 
 
-def arrow_raw_schema() -> object:
-    """The raw zone's pyarrow schema (imported lazily: pyarrow is heavy)."""
+def arrow_schema(columns: tuple[Column, ...]) -> object:
+    """The pyarrow schema of ``columns`` (pyarrow is imported here: it is heavy)."""
     import pyarrow as pa
 
     def to_arrow(t: str) -> object:
-        if t == "string":
-            return pa.string()
-        if t == "date":
-            return pa.date32()
-        if t == "bigint":
-            return pa.int64()
-        if t == "int":
-            return pa.int32()
-        if t == "timestamp":
-            return pa.timestamp("us", tz="UTC")
+        simple = {
+            "string": pa.string(),
+            "date": pa.date32(),
+            "bigint": pa.int64(),
+            "int": pa.int32(),
+            "double": pa.float64(),
+            "boolean": pa.bool_(),
+            "timestamp": pa.timestamp("us", tz="UTC"),
+        }
+        if t in simple:
+            return simple[t]
         if t.startswith("decimal("):
             p, s = (int(x) for x in t[len("decimal(") : -1].split(","))
             return pa.decimal128(p, s)
         raise ValueError(f"no arrow type for {t}")
 
-    return pa.schema([pa.field(c.name, to_arrow(c.type), nullable=c.nullable) for c in RAW])
+    return pa.schema([pa.field(c.name, to_arrow(c.type), nullable=c.nullable) for c in columns])

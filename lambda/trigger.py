@@ -1,20 +1,21 @@
-"""AWS Lambda (Python 3.12): S3 ``ObjectCreated`` on ``raw/*.parquet`` -> ``glue:StartJobRun`` (refine job).
+"""AWS Lambda (Python 3.12): S3 ``ObjectCreated`` on ``raw/**.parquet`` -> ``glue:StartJobRun`` (refine job).
 
-Deployed as a zip holding this file (handler ``trigger.handler``) next to the stdlib-only modules
-``ibovcli/__init__.py``, ``ibovcli/layout.py`` and ``ibovcli/trigger.py``; boto3 comes with the runtime.
+Deployed as a zip holding this file (handler ``trigger.handler``) next to the stdlib-only ``ibovcli``
+modules it imports (``trigger``, ``datasets``, ``schema``); boto3 comes with the runtime.
 Environment: ``GLUE_JOB_NAME`` (required), ``START_RETRY_SECONDS`` (optional, default 60).
 
-Which days to refine is decided by :func:`ibovcli.trigger.refine_requests` (the same call the local
-engine makes): URL-decoded keys under ``raw/dt=YYYY-MM-DD/`` ending in ``.parquet``, one request per
-bucket and day, however many files of that day the event carries. Every other key is ignored.
+This file only adapts S3's event to a list of keys and talks to Glue; what to refine is decided by
+:func:`ibovcli.trigger.refine_requests` (the same call the local engine makes): every raw file of every
+dataset (:mod:`ibovcli.datasets`) asks for a refine of its unit (a portfolio day, an index's levels),
+one request per bucket and unit however many files the event carries; every other key is ignored.
 
-For each day, the Lambda starts one job run with ``--dt`` and ``--bucket`` unless a run for the same
-day (and bucket) is already ``STARTING``, ``RUNNING`` or ``WAITING``: duplicate S3 events and bursts of
-files never start two runs for one day. A file that lands while that run is already refining is not
-lost: the Glue job lists the day's raw files again before it writes and refines again if they changed
-(``glue_scripts/refine_job.py``, ``SETTLE_ATTEMPTS``). Only the first two pages of ``GetJobRuns`` (up
-to 400 runs, newest first) are examined: active runs are the newest ones, and the job runs with
-``MaxConcurrentRuns: 1`` + queuing, so 400 runs that are still active would mean a backlog of 400 days.
+For each unit, the Lambda starts one job run with the trigger's arguments (``--dataset``, ``--unit``,
+``--bucket``), queued when the job is busy, unless a run of the same unit has not listed the unit's raw
+files yet (``STARTING`` or ``WAITING``: it will read this file too; :func:`ibovcli.trigger.covering_run`).
+A ``RUNNING`` run may already have listed the files, so it never stops a new run: the new run queues
+behind it (``MaxConcurrentRuns: 1`` + queuing) and refines the unit again, which is idempotent. Only
+the first two pages of ``GetJobRuns`` (up to 400 runs, newest first) are examined: runs that have not
+listed yet are the newest ones.
 
 ``ConcurrentRunsExceededException`` and ``ThrottlingException`` are retried with full-jitter exponential
 backoff until ``START_RETRY_SECONDS`` (or the invocation's remaining time, less a margin) runs out; then
@@ -32,15 +33,15 @@ import os
 import random
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ibovcli.trigger import RefineRequest, object_keys, refine_requests
+from ibovcli import trigger
 
-ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "WAITING"})
 RETRYABLE_ERRORS = frozenset({"ConcurrentRunsExceededException", "ThrottlingException"})
 RUN_PAGES = 2
 RUN_PAGE_SIZE = 200  # GetJobRuns' maximum
@@ -99,26 +100,34 @@ def glue_client() -> Any:
     return _glue
 
 
-def covering_run(glue: Any, job_name: str, arguments: Mapping[str, str]) -> dict[str, Any] | None:
-    """An active run of ``job_name`` for the same day (and bucket): it will refine the new files."""
+def object_keys(event: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(bucket, key)`` of every S3 record in an event; keys are URL-decoded as S3 encodes them."""
+    out: list[tuple[str, str]] = []
+    for record in event.get("Records") or []:
+        s3 = record.get("s3") if isinstance(record, Mapping) else None
+        if not isinstance(s3, Mapping):
+            continue
+        bucket = (s3.get("bucket") or {}).get("name")
+        key = (s3.get("object") or {}).get("key")
+        if isinstance(bucket, str) and isinstance(key, str):
+            out.append((bucket, urllib.parse.unquote_plus(key)))
+    return out
+
+
+def recent_runs(glue: Any, job_name: str) -> list[dict[str, Any]]:
+    """The job's newest runs (the first :data:`RUN_PAGES` pages of ``GetJobRuns``)."""
+    runs: list[dict[str, Any]] = []
     token: str | None = None
     for _ in range(RUN_PAGES):
         kwargs: dict[str, Any] = {"JobName": job_name, "MaxResults": RUN_PAGE_SIZE}
         if token:
             kwargs["NextToken"] = token
         page = glue.get_job_runs(**kwargs)
-        for run in page.get("JobRuns", []):
-            state = run.get("JobRunState")
-            run_args = run.get("Arguments") or {}
-            if state not in ACTIVE_STATES or run_args.get("--dt") != arguments["--dt"]:
-                continue
-            if run_args.get("--bucket", arguments["--bucket"]) != arguments["--bucket"]:
-                continue
-            return dict(run)
+        runs.extend(page.get("JobRuns", []))
         token = page.get("NextToken")
         if not token:
             break
-    return None
+    return runs
 
 
 def start_run(
@@ -137,7 +146,8 @@ def start_run(
     attempt = 1
     while True:
         try:
-            run_id: str = glue.start_job_run(JobName=job_name, Arguments=arguments)["JobRunId"]
+            response = glue.start_job_run(JobName=job_name, Arguments=arguments, JobRunQueuingEnabled=True)
+            run_id: str = response["JobRunId"]
             return run_id
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
@@ -148,7 +158,7 @@ def start_run(
             _log(
                 logging.WARNING,
                 "start retry",
-                dt=arguments.get("--dt"),
+                arguments=arguments,
                 error=code,
                 attempt=attempt,
                 sleep_s=round(pause, 3),
@@ -167,21 +177,26 @@ def process(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    """Start (or skip) one refine run per day of the event; returns what was started and skipped."""
-    requests = refine_requests(event)
+    """Start (or skip) one refine run per unit of the event; returns what was started and skipped."""
+    objects = object_keys(event)
+    requests = [
+        request
+        for bucket in sorted({b for b, _ in objects})
+        for request in trigger.refine_requests(bucket, [k for b, k in objects if b == bucket])
+    ]
     wanted = {(r.bucket, key) for r in requests for key in r.keys}
-    ignored = [key for bucket, key in object_keys(event) if (bucket, key) not in wanted]
+    ignored = [key for bucket, key in objects if (bucket, key) not in wanted]
     for key in ignored:
         _log(logging.INFO, "ignored key", key=key)
     summary: dict[str, Any] = {"job": job_name, "started": [], "skipped": [], "ignored": ignored}
     for request in requests:
-        summary_entry = _one_day(request, glue, job_name, deadline, clock, sleep)
+        summary_entry = _one_unit(request, glue, job_name, deadline, clock, sleep)
         summary["started" if "run_id" in summary_entry else "skipped"].append(summary_entry)
     return summary
 
 
-def _one_day(
-    request: RefineRequest,
+def _one_unit(
+    request: trigger.RefineRequest,
     glue: Any,
     job_name: str,
     deadline: float,
@@ -189,12 +204,17 @@ def _one_day(
     sleep: Callable[[float], None],
 ) -> dict[str, Any]:
     arguments = request.job_arguments()
-    base = {"dt": arguments["--dt"], "bucket": request.bucket, "keys": list(request.keys)}
+    base = {"unit": str(request.unit), "bucket": request.bucket, "keys": list(request.keys)}
     try:
-        active = covering_run(glue, job_name, arguments)
-        if active is not None:
-            entry = {**base, "active_run_id": active.get("Id"), "state": active.get("JobRunState")}
-            _log(logging.INFO, "skipped: a run for this day is active", job=job_name, **entry)
+        waiting = trigger.covering_run(recent_runs(glue, job_name), request.bucket, request.unit)
+        if waiting is not None:
+            entry = {**base, "waiting_run_id": waiting.get("Id"), "state": waiting.get("JobRunState")}
+            _log(
+                logging.INFO,
+                "skipped: a run of this unit has not listed its files yet",
+                job=job_name,
+                **entry,
+            )
             return entry
         run_id = start_run(glue, job_name, arguments, deadline=deadline, clock=clock, sleep=sleep)
     except Exception as exc:

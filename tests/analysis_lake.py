@@ -101,15 +101,10 @@ def portfolio(index: str, day: date, weights: dict[str, str | Decimal]) -> Portf
 
 def build(root: Path, snapshots: dict[tuple[str, date], dict[str, str]] | None = None) -> Path:
     """Write raw snapshots into the lake at ``root`` and refine every day, as ``ibov run`` would."""
-    from ibovcli.local import LocalLake
+    from tests.lakes import store
 
-    lake = LocalLake(root)
     snapshots = SNAPSHOTS if snapshots is None else snapshots
-    with lake.lock():
-        for (index, day), weights in snapshots.items():
-            lake.write_raw(portfolio(index, day, dict(weights)))
-        for day in sorted({day for _, day in snapshots}):
-            lake.refine_day(day)
+    store(root, *(portfolio(index, day, dict(weights)) for (index, day), weights in snapshots.items()))
     return root
 
 

@@ -17,7 +17,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from ibovcli import schema
+from ibovcli import datasets, schema
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_FILE = ROOT / "lambda" / "trigger.py"
@@ -57,7 +57,7 @@ def create_job(glue: Any, name: str = JOB) -> None:
         Command={"Name": "glueetl", "ScriptLocation": "s3://artifacts/refine_job.py", "PythonVersion": "3"},
         GlueVersion="5.0",
         ExecutionProperty={"MaxConcurrentRuns": 1},
-        DefaultArguments={"--refined_table": schema.REFINED_TABLE, "--database": schema.CATALOG_DATABASE},
+        DefaultArguments={"--refined_table": datasets.PORTFOLIO.table, "--database": schema.CATALOG_DATABASE},
     )
 
 
@@ -130,7 +130,7 @@ def athena_column(name: str, hive_type: str) -> dict[str, Any]:
 
 
 def refined_column_info(columns: Sequence[str]) -> list[dict[str, Any]]:
-    types = {c.name: c.type for c in schema.refined_columns()}
+    types = {c.name: c.type for d in datasets.ALL.values() for c in d.columns}
     return [athena_column(name, types[name]) for name in columns]
 
 
@@ -167,7 +167,7 @@ def queue_athena_result(server: str, columns: Sequence[str], rows: Sequence[Sequ
 
 def queue_athena_days(server: str, days: Sequence[str]) -> None:
     """Make moto answer the next Athena query as the partition metadata query of
-    :func:`ibovcli.aws.athena.partition_days` (``SELECT DISTINCT dt FROM "<table>$partitions"``)."""
+    :func:`ibovcli.aws.athena.partition_values` (``SELECT DISTINCT dt FROM "<table>$partitions"``)."""
     info = [athena_column("dt", "string")]
     body = {
         "region": REGION,

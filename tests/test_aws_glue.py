@@ -12,11 +12,17 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 from moto.moto_api import state_manager
 
+from ibovcli import trigger
 from ibovcli.aws import glue
+from ibovcli.aws.clients import Aws
+from ibovcli.datasets import PORTFOLIO
+from ibovcli.engines.aws import AwsEngine
 from ibovcli.errors import JobFailed, NotDeployed
+from ibovcli.settings import Settings
 from tests.aws_helpers import BUCKET, JOB, REGION, FakeClock, create_job
 
 DAY = date(2025, 4, 30)
+UNIT = PORTFOLIO.unit("2025-04-30")
 T0 = datetime(2025, 4, 30, 21, 0, tzinfo=UTC)
 
 
@@ -44,7 +50,7 @@ def run(
         "JobName": JOB,
         "StartedOn": started,
         "JobRunState": state,
-        "Arguments": {"--dt": day, "--bucket": bucket},
+        "Arguments": {"--dataset": "portfolio", "--unit": day, "--bucket": bucket},
         **extra,
     }
 
@@ -98,7 +104,9 @@ def test_failure_carries_glues_error_message() -> None:
     stub.assert_no_pending_responses()
     assert states == ["WAITING", "RUNNING", "FAILED"]  # changes only
     assert clock.sleeps == [2, 2, 2]
-    assert str(caught.value) == f"the Glue run jr_1 of {JOB} (dt=2025-04-30) ended FAILED: {message}"
+    assert (
+        str(caught.value) == f"the Glue run jr_1 of {JOB} (portfolio dt=2025-04-30) ended FAILED: {message}"
+    )
     assert caught.value.exit_code == 6
 
 
@@ -126,76 +134,69 @@ def test_missing_job_is_not_deployed(moto_glue: Any) -> None:
         glue.job_runs(moto_glue, "nope")
 
 
-def test_find_picks_the_newest_run_of_the_day_started_after_the_upload() -> None:
-    since = T0
+def test_covering_run_is_the_newest_run_of_the_unit_started_after_the_upload() -> None:
     runs = [
         run("old", "2025-04-30", T0 - timedelta(minutes=5), "SUCCEEDED"),  # an earlier upload's
         run("other-day", "2025-05-05", T0 + timedelta(seconds=3)),
         run("other-bucket", "2025-04-30", T0 + timedelta(seconds=4), bucket="someone-else"),
-        run("first", "2025-04-30", T0 + timedelta(seconds=2), "WAITING"),
-        run("mine", "2025-04-30", T0 + timedelta(seconds=5), "WAITING"),
+        run("first", "2025-04-30", T0 + timedelta(seconds=2), "RUNNING"),
+        run("mine", "2025-04-30", T0 + timedelta(seconds=5), "RUNNING"),
     ]
-    assert [r["Id"] for r in glue.runs_for_day(runs, DAY, since, BUCKET)] == ["mine", "first"]
+    assert [r["Id"] for r in trigger.runs_of(runs, BUCKET, UNIT)] == ["mine", "first", "old"]
+    assert trigger.covering_run(runs, BUCKET, UNIT, since=T0)["Id"] == "mine"  # type: ignore[index]
+    # the Lambda (no `since`): a RUNNING run may have listed the files already; it covers nothing
+    assert trigger.covering_run(runs, BUCKET, UNIT) is None
+
+
+def test_a_run_that_has_not_listed_yet_covers_new_files_whenever_it_started() -> None:
+    queued = {**run("queued", "2025-04-30", T0, "WAITING"), "StartedOn": None}  # queued runs may lack it
+    starting = run("starting", "2025-04-30", T0 - timedelta(minutes=1), "STARTING")
+    running = run("running", "2025-04-30", T0 - timedelta(seconds=30), "RUNNING")
+    assert trigger.covering_run([running, starting], BUCKET, UNIT)["Id"] == "starting"  # type: ignore[index]
+    assert trigger.covering_run([running, queued, starting], BUCKET, UNIT)["Id"] == "queued"  # type: ignore[index]
+    assert trigger.covering_run([running], BUCKET, UNIT, since=T0) is None
+    # runs started before datasets existed (--dt) are still recognised
+    legacy = {**run("legacy", "2025-04-30", T0, "WAITING"), "Arguments": {"--dt": "2025-04-30"}}
+    assert trigger.covering_run([legacy], BUCKET, UNIT)["Id"] == "legacy"  # type: ignore[index]
+
+
+def engine_with(client: Any, clock: FakeClock, appear_timeout: float = 180.0) -> AwsEngine:
+    aws = Aws(boto3.Session(region_name=REGION), clients={"glue": client})
+    settings = Settings.load(engine="aws", bucket=BUCKET, glue_job=JOB)
+    return AwsEngine(aws, settings, sleep=clock.sleep, clock=clock, appear_timeout=appear_timeout)
+
+
+def test_the_engine_waits_for_the_run_its_upload_triggered() -> None:
+    runs = [run("old", "2025-04-30", T0 - timedelta(minutes=5), "SUCCEEDED")]
+    mine = run("mine", "2025-04-30", T0 + timedelta(seconds=5), "WAITING")
     client, stub = stubbed()
-    stub.add_response("get_job_runs", {"JobRuns": []}, {"JobName": JOB, "MaxResults": 100})
-    stub.add_response("get_job_runs", {"JobRuns": runs[:3]}, {"JobName": JOB, "MaxResults": 100})
     stub.add_response("get_job_runs", {"JobRuns": runs}, {"JobName": JOB, "MaxResults": 100})
+    stub.add_response("get_job_runs", {"JobRuns": [mine, *runs]}, {"JobName": JOB, "MaxResults": 100})
     clock = FakeClock()
     with stub:
-        found = glue.find_triggered_run(
-            client, JOB, DAY, since, bucket=BUCKET, every=3, grace=60, sleep=clock.sleep, clock=clock
-        )
+        found = engine_with(client, clock)._triggered_run(client, JOB, BUCKET, UNIT, T0)
     assert found["Id"] == "mine"
-    assert clock.sleeps == [3, 3]
+    assert clock.sleeps == [3.0]
 
 
-def test_find_gives_up_with_a_hint_when_no_run_appears() -> None:
+def test_the_engine_gives_up_with_a_hint_when_no_run_appears() -> None:
     client, stub = stubbed()
     for _ in range(5):
         stub.add_response("get_job_runs", {"JobRuns": []}, {"JobName": JOB, "MaxResults": 100})
     clock = FakeClock()
     with stub, pytest.raises(JobFailed, match="no run of the Glue job") as caught:
-        glue.find_triggered_run(client, JOB, DAY, T0, timeout=10, every=3, sleep=clock.sleep, clock=clock)
+        engine_with(client, clock, appear_timeout=10)._triggered_run(client, JOB, BUCKET, UNIT, T0)
     assert "trigger" in caught.value.hint
-
-
-def test_find_falls_back_to_the_days_active_run_the_lambda_left_alone() -> None:
-    # the Lambda starts no run when one for the same day is still queued: after the grace period the
-    # active run (started before the upload) is the one that will read the new file
-    queued = run("queued", "2025-04-30", T0 - timedelta(seconds=30), "RUNNING")
-    done = run("done", "2025-04-30", T0 - timedelta(minutes=9), "SUCCEEDED")
-    client, stub = stubbed()
-    for _ in range(3):
-        stub.add_response("get_job_runs", {"JobRuns": [queued, done]}, {"JobName": JOB, "MaxResults": 100})
-    clock = FakeClock()
-    with stub:
-        found = glue.find_triggered_run(
-            client, JOB, DAY, T0, grace=5, every=3, sleep=clock.sleep, clock=clock
-        )
-    assert found["Id"] == "queued"
-    assert clock.sleeps == [3, 3]
-
-
-def test_newer_run_supersedes_the_followed_one() -> None:
-    followed = run("a", "2025-04-30", T0, "SUCCEEDED")
-    later = run("b", "2025-04-30", T0 + timedelta(seconds=40), "WAITING")
-    client, stub = stubbed()
-    stub.add_response("get_job_runs", {"JobRuns": [later, followed]}, {"JobName": JOB, "MaxResults": 100})
-    stub.add_response("get_job_runs", {"JobRuns": [followed]}, {"JobName": JOB, "MaxResults": 100})
-    with stub:
-        assert glue.newer_run(client, JOB, DAY, followed)["Id"] == "b"  # type: ignore[index]
-        assert glue.newer_run(client, JOB, DAY, followed) is None
 
 
 def test_recent_runs_and_catalog_days(moto_glue: Any) -> None:
     for day in ("2025-04-30", "2025-05-05"):
-        moto_glue.start_job_run(JobName=JOB, Arguments={"--dt": day, "--bucket": BUCKET})
+        glue.start_run(moto_glue, JOB, trigger.job_arguments(BUCKET, PORTFOLIO.unit(day)))
     runs = glue.recent_runs(moto_glue, JOB, last=10)
-    assert sorted(r.day for r in runs if r.day) == ["2025-04-30", "2025-05-05"]
-    assert {r.as_json()["state"] for r in runs} == {"succeeded"}
-    assert all(r.as_json()["command"].startswith("glue refine dt=") for r in runs)
+    assert sorted(r.what for r in runs if r.what) == ["portfolio dt=2025-04-30", "portfolio dt=2025-05-05"]
+    assert {r.state for r in runs} == {"SUCCEEDED"}
 
-    assert glue.catalog_days(moto_glue, "default", "ibov_refined") == []  # no table yet
+    assert glue.partition_values(moto_glue, "default", "ibov_refined") == []  # no table yet
     moto_glue.create_database(DatabaseInput={"Name": "default"})
     moto_glue.create_table(
         DatabaseName="default",
@@ -211,15 +212,27 @@ def test_recent_runs_and_catalog_days(moto_glue: Any) -> None:
             TableName="ibov_refined",
             PartitionInput={"Values": [day, ticker], "StorageDescriptor": {"Columns": []}},
         )
-    assert glue.catalog_days(moto_glue, "default", "ibov_refined") == ["2025-04-30", "2025-05-05"]
+    assert sorted(glue.partition_values(moto_glue, "default", "ibov_refined")) == [
+        ["2025-04-30", "PETR4"],
+        ["2025-04-30", "VALE3"],
+        ["2025-05-05", "VALE3"],
+    ]
 
 
 def test_start_run_passes_the_lambdas_arguments() -> None:
     client, stub = stubbed()
-    args = {"--dt": "2025-04-30", "--bucket": BUCKET}
-    stub.add_response("start_job_run", {"JobRunId": "jr_9"}, {"JobName": JOB, "Arguments": args})
+    args = trigger.job_arguments(BUCKET, UNIT)
+    stub.add_response(
+        "start_job_run",
+        {"JobRunId": "jr_9"},
+        {"JobName": JOB, "Arguments": args, "JobRunQueuingEnabled": True},
+    )
     stub.add_client_error(
-        "start_job_run", "EntityNotFoundException", "no job", 400, {"JobName": "x", "Arguments": ANY}
+        "start_job_run",
+        "EntityNotFoundException",
+        "no job",
+        400,
+        {"JobName": "x", "Arguments": ANY, "JobRunQueuingEnabled": True},
     )
     with stub:
         assert glue.start_run(client, JOB, args) == "jr_9"

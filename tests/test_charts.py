@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ibovcli import charts
-from ibovcli.errors import ConfigError, QueryError
+from ibovcli.errors import NoData, UsageError
 from ibovcli.settings import Settings
 from tests import analysis_lake
 from tests.conftest import run_ibov
@@ -60,6 +60,7 @@ def test_chart_writes_a_png(
     lake_dir: Path, tmp_path: Path, args: list[str], kind: str, points: int, size: tuple[int, int | None]
 ) -> None:
     out = tmp_path / "sub" / "chart.png"
+    out.parent.mkdir()
     r = run_ibov("chart", *args, "--out", str(out), "--lake", str(lake_dir), "--json")
     assert r.code == 0, r.stderr
     assert json.loads(r.stdout) == {"path": str(out), "points": points, "kind": kind}
@@ -96,16 +97,17 @@ def test_library_draw_matches_the_query(lake_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["weight-history", "--ticker", "ZZZZ3"], 5, "no data for ZZZZ3 in IBOV"),
+        (["weight-history", "--ticker", "ZZZZ3"], 8, "no data for ZZZZ3 in IBOV"),
         (
             ["weight-history", "--ticker", "RDOR3", "--to", "2025-04-30"],
-            5,
+            8,
             "no data for RDOR3 in IBOV to 2025-04-30",
         ),
-        (["weight-history", "--ticker", "PETR4", "--from", "31/12/2025"], 5, "--from must be a date"),
-        (["sectors", "--index", "IBXX"], 5, "no data for IBXX"),
-        (["sectors", "--date", "2025-05-01"], 5, "no data for IBOV on 2025-05-01"),
-        (["concentration", "--from", "2026-01-01"], 5, "no data for IBOV from 2026-01-01"),
+        (["weight-history", "--ticker", "PETR4", "--from", "31/12/2025"], 2, "--from must be a date"),
+        (["sectors", "--index", "IBXX"], 8, "no IBXX portfolio is stored"),
+        (["sectors", "--date", "2025-05-01"], 8, "no data for IBOV on 2025-05-01"),
+        (["concentration", "--from", "2026-01-01"], 8, "no data for IBOV from 2026-01-01"),
+        (["sectors", "--out-of", "x"], 2, "No such option: --out-of"),
     ],
 )
 def test_chart_errors_are_one_line_and_write_nothing(
@@ -122,16 +124,29 @@ def test_chart_errors_are_one_line_and_write_nothing(
 
 def test_chart_refuses_an_unknown_image_type(lake_dir: Path, tmp_path: Path) -> None:
     r = run_ibov("chart", "sectors", "--out", str(tmp_path / "x.jpg"), "--lake", str(lake_dir))
-    assert r.code == ConfigError.exit_code
+    assert r.code == UsageError.exit_code == 2
     assert "cannot tell the image type of 'x.jpg'" in r.stderr and ".png or .svg" in r.stderr
-    with pytest.raises(ConfigError):
+    with pytest.raises(UsageError):
         charts.draw(Settings.load(lake_dir=lake_dir), "sectors", tmp_path / "x.pdf")
-    with pytest.raises(ConfigError, match="no chart named"):
+    with pytest.raises(UsageError, match="no chart named"):
         charts.draw(Settings.load(lake_dir=lake_dir), "pie", tmp_path / "x.png")
 
 
+def test_chart_output_is_checked_before_any_work(lake_dir: Path, tmp_path: Path) -> None:
+    """A directory, or a folder that does not exist, is refused (exit 2); nothing is created."""
+    (tmp_path / "d.png").mkdir()
+    for out, message in (
+        (tmp_path / "d.png", "is a directory"),
+        (tmp_path / "no" / "such" / "x.png", "does not exist"),
+    ):
+        r = run_ibov("chart", "sectors", "--out", str(out), "--lake", str(lake_dir))
+        assert r.code == 2 and message in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert not (tmp_path / "no").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.png"]
+
+
 def test_chart_on_an_empty_lake_is_a_clear_error(lake: Path, tmp_path: Path) -> None:
-    with pytest.raises(QueryError, match="no data for IBOV"):
+    with pytest.raises(NoData, match="no IBOV portfolio is stored"):
         charts.concentration(Settings.load(lake_dir=lake), tmp_path / "x.png")
 
 

@@ -93,8 +93,14 @@ def test_run_then_query_json_and_csv(lake: Path, capsys: pytest.CaptureFixture[s
         capsys, "run", "--from", str(FIX / "ibov_2025-04-30_enus_seg2.json"), "--lake", str(lake), "--json"
     )
     assert code == 0
-    summary = json.loads(out)
-    assert summary["refined"][0]["rows"] == 14
+    [step] = json.loads(out)  # one object per step: here the portfolio (no levels refresh with --from)
+    assert (step["dataset"], step["index"], step["state"], step["rows"]) == (
+        "portfolio",
+        "IBOV",
+        "stored",
+        14,
+    )
+    assert [r["ticker"] for r in step["top"]] == ["VALE3", "ITUB4", "PETR4", "PETR3", "BBDC4"]
     code, out, _ = call(
         capsys,
         "query",
@@ -168,9 +174,9 @@ def test_missing_file_and_unknown_query_are_one_line_errors(
     code, _, err = call(capsys, "scrape", "--from", str(lake / "nope.json"), "--lake", str(lake))
     assert code == 5 and err.count("\n") == 1 and "no such file" in err
     code, _, err = call(capsys, "query", "no-such-query", "--lake", str(lake))
-    assert code == 5 and err.count("\n") == 1 and "no saved query named" in err
+    assert code == 2 and err.count("\n") == 1 and "no saved query named" in err
     code, _, err = call(capsys, "query", "top-weights", "--date", "2025-13-01", "--lake", str(lake))
-    assert code == 5 and "YYYY-MM-DD" in err
+    assert code == 2 and "YYYY-MM-DD" in err
 
 
 def test_debug_shows_the_traceback(lake: Path) -> None:
@@ -202,7 +208,8 @@ def test_scrape_over_http_follows_pagination(lake: Path) -> None:
     assert snap.read_bytes().startswith(b"[{")
     res2 = run_ibov("scrape", "--from", str(snap), "--lake", str(lake), "--json")
     assert res2.code == 0, res2.stderr
-    assert json.loads(res2.stdout)[0]["rows"] == 14
+    [again] = json.loads(res2.stdout)
+    assert (again["rows"], again["state"]) == (14, "unchanged")  # the same bytes: not stored again
 
 
 def test_scrape_alone_triggers_the_refine_locally(lake: Path, capsys: pytest.CaptureFixture[str]) -> None:

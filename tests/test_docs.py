@@ -6,10 +6,13 @@ from pathlib import Path
 
 import typer.main
 
-from ibovcli import errors, queries, schema
+from ibovcli import datasets, errors, queries
 from ibovcli.cli import app
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+#: everything a user can read: the README and the documents under docs/
+DOCS = README + "".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md")))
 
 
 def test_readme_starts_with_the_two_commands() -> None:
@@ -20,16 +23,17 @@ def test_readme_starts_with_the_two_commands() -> None:
 
 
 def test_every_column_is_documented() -> None:
-    for column in (*schema.RAW, *schema.REFINED, *schema.REFINED_PARTITION_COLUMNS):
-        assert f"`{column.name}`" in README, column.name
+    for dataset in datasets.ALL.values():
+        for column in (*dataset.raw_columns, *dataset.columns):
+            assert f"`{column.name}`" in DOCS, (dataset.name, column.name)
 
 
 def test_every_command_and_saved_query_is_documented() -> None:
     group = typer.main.get_command(app)
     for name in group.commands:  # type: ignore[attr-defined]
-        assert f"ibov {name}" in README, name
+        assert f"ibov {name}" in DOCS, name
     for name in queries.load_all():
-        assert f"`{name}`" in README, name
+        assert f"`{name}`" in DOCS, name
 
 
 def test_every_exit_code_is_documented() -> None:
@@ -39,4 +43,4 @@ def test_every_exit_code_is_documented() -> None:
         if isinstance(cls, type) and issubclass(cls, errors.IbovError)
     }
     for code in codes | {0, 2}:
-        assert f"\n| {code} |" in README, code
+        assert f"\n| {code} |" in DOCS, code

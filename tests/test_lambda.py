@@ -119,12 +119,11 @@ def test_starts_one_run_with_the_day_and_bucket(
     runs = glue.get_job_runs(JobName=JOB)["JobRuns"]
     assert len(runs) == 1
     args = runs[0]["Arguments"]
-    assert args["--dt"] == "2025-04-30"
-    assert args["--bucket"] == BUCKET
+    assert (args["--dataset"], args["--unit"], args["--bucket"]) == ("portfolio", "2025-04-30", BUCKET)
     assert args["--refined_table"] == "ibov_refined"  # the job's defaults still apply
     assert summary["started"] == [
         {
-            "dt": "2025-04-30",
+            "unit": "portfolio dt=2025-04-30",
             "bucket": BUCKET,
             "keys": ["raw/dt=2025-04-30/IBOV.parquet"],
             "run_id": runs[0]["Id"],
@@ -133,7 +132,9 @@ def test_starts_one_run_with_the_day_and_bucket(
     assert summary["skipped"] == [] and summary["ignored"] == []
     lines = log_lines(capsys)
     started = [line for line in lines if line["msg"] == "started"]
-    assert started and started[0]["run_id"] == runs[0]["Id"] and started[0]["dt"] == "2025-04-30"
+    assert (
+        started and started[0]["run_id"] == runs[0]["Id"] and started[0]["unit"] == "portfolio dt=2025-04-30"
+    )
     assert lines[-1]["msg"] == "done"
     assert {line["request_id"] for line in lines} == {"req-1"}
 
@@ -145,12 +146,21 @@ def test_one_run_per_day_within_an_event(lam: ModuleType, glue: Any) -> None:
             record("raw/dt=2025-04-30/IBXX.parquet"),
             record("raw/dt=2025-04-30/IBOV.parquet"),  # S3 delivers at least once
             record("raw/dt=2025-05-05/IBOV.parquet"),
+            record("raw/levels/index_code=IBOV/2024.parquet"),
+            record("raw/levels/index_code=IBOV/2025.parquet"),
         ),
         Context(),
     )
-    days = sorted(r["Arguments"]["--dt"] for r in glue.get_job_runs(JobName=JOB)["JobRuns"])
-    assert days == ["2025-04-30", "2025-05-05"]
-    assert [s["dt"] for s in summary["started"]] == ["2025-04-30", "2025-05-05"]
+    units = sorted(
+        (r["Arguments"]["--dataset"], r["Arguments"]["--unit"])
+        for r in glue.get_job_runs(JobName=JOB)["JobRuns"]
+    )
+    assert units == [("levels", "IBOV"), ("portfolio", "2025-04-30"), ("portfolio", "2025-05-05")]
+    assert [s["unit"] for s in summary["started"]] == [
+        "portfolio dt=2025-04-30",
+        "portfolio dt=2025-05-05",
+        "levels index_code=IBOV",
+    ]
     assert summary["started"][0]["keys"] == [
         "raw/dt=2025-04-30/IBOV.parquet",
         "raw/dt=2025-04-30/IBXX.parquet",
@@ -161,7 +171,7 @@ def test_url_encoded_keys_are_decoded(lam: ModuleType, glue: Any) -> None:
     # S3 URL-encodes keys in notifications: '=' arrives as %3D.
     summary = lam.handler(event(record("raw/dt%3D2025-04-30/IBOV.parquet")), Context())
     runs = glue.get_job_runs(JobName=JOB)["JobRuns"]
-    assert [r["Arguments"]["--dt"] for r in runs] == ["2025-04-30"]
+    assert [r["Arguments"]["--unit"] for r in runs] == ["2025-04-30"]
     assert summary["started"][0]["keys"] == ["raw/dt=2025-04-30/IBOV.parquet"]
 
 
@@ -173,6 +183,8 @@ def test_other_keys_are_ignored(lam: ModuleType, glue: Any, capsys: pytest.Captu
         "raw/dt=2025-04-30/IBOV.csv",
         "raw/dt=2025-04-30/nested/IBOV.parquet",
         "raw/IBOV.parquet",
+        "raw/levels/index_code=IBOV/22.parquet",
+        "raw/levels/IBOV/2022.parquet",
     ]
     summary = lam.handler(event(*(record(k) for k in keys)), Context())
     assert glue.get_job_runs(JobName=JOB)["JobRuns"] == []
@@ -192,33 +204,38 @@ def test_skips_a_day_whose_run_has_not_started_reading(lam: ModuleType, glue: An
         assert summary["started"] == []
         assert summary["skipped"] == [
             {
-                "dt": "2025-04-30",
+                "unit": "portfolio dt=2025-04-30",
                 "bucket": BUCKET,
                 "keys": ["raw/dt=2025-04-30/IBXX.parquet"],
-                "active_run_id": backend_runs()[0].job_run_id,
+                "waiting_run_id": backend_runs()[0].job_run_id,
                 "state": state,
             }
         ]
     assert len(backend_runs()) == 1
 
 
-def test_a_running_run_of_the_day_is_never_duplicated(lam: ModuleType, glue: Any) -> None:
+def test_a_running_run_never_covers_a_new_file(lam: ModuleType, glue: Any) -> None:
+    """A RUNNING run may already have listed the unit's raw files: a file landing now gets one more run
+    (queued behind it, and idempotent), never nothing (which could leave the file unrefined)."""
     lam.handler(event(record("raw/dt=2025-04-30/IBOV.parquet")), Context())
     run = backend_runs()[0]
     run.status = "RUNNING"
     run.started_on = datetime.now(UTC).replace(tzinfo=None)  # moto keeps naive UTC
 
-    # Files of the same day keep landing (before or after the run started): no second run; the job
-    # itself lists the day again before writing (tests/test_glue_job.py covers that side).
-    for when in (datetime.now(UTC) - timedelta(minutes=5), datetime.now(UTC) + timedelta(minutes=5), None):
-        summary = lam.handler(event(record("raw/dt=2025-04-30/IBXX.parquet", when=when)), Context())
-        assert summary["started"] == [] and summary["skipped"][0]["state"] == "RUNNING"
-    assert len(backend_runs()) == 1
+    summary = lam.handler(event(record("raw/dt=2025-04-30/IBXX.parquet")), Context())
+    assert [s["unit"] for s in summary["started"]] == ["portfolio dt=2025-04-30"]
+    assert summary["skipped"] == []
+    # that new run has not listed yet: a third file waits for it instead of starting a fourth run
+    summary = lam.handler(event(record("raw/dt=2025-04-30/SMLL.parquet")), Context())
+    assert (
+        summary["started"] == [] and summary["skipped"][0]["waiting_run_id"] == backend_runs()[1].job_run_id
+    )
+    assert len(backend_runs()) == 2
 
-    # A run of another day never covers this one.
+    # A run of another unit never covers this one.
     summary = lam.handler(event(record("raw/dt=2025-05-05/IBOV.parquet")), Context())
-    assert [s["dt"] for s in summary["started"]] == ["2025-05-05"]
-    assert sorted(r.arguments["--dt"] for r in backend_runs()) == ["2025-04-30", "2025-05-05"]
+    assert [s["unit"] for s in summary["started"]] == ["portfolio dt=2025-05-05"]
+    assert sorted(r.arguments["--unit"] for r in backend_runs()) == ["2025-04-30", "2025-04-30", "2025-05-05"]
 
 
 def test_finished_runs_of_the_day_do_not_block(lam: ModuleType, glue: Any) -> None:
@@ -287,12 +304,15 @@ def test_concurrent_runs_exceeded_is_retried_until_the_slot_frees(lam: ModuleTyp
         clock=clock,
         sleep=sleep,
     )
-    assert [s["dt"] for s in summary["started"]] == ["2025-04-30"]
+    assert [s["unit"] for s in summary["started"]] == ["portfolio dt=2025-04-30"]
     assert len(clock.sleeps) == 3
     # full jitter: each pause is at most the (doubling) backoff
     assert all(0 <= s <= cap for s, cap in zip(clock.sleeps, [1, 2, 4], strict=True))
     runs = glue.get_job_runs(JobName="one-slot")["JobRuns"]
-    assert sorted(r["Arguments"]["--dt"] for r in runs) == ["2025-04-29", "2025-04-30"]
+    assert sorted(r["Arguments"].get("--unit", r["Arguments"].get("--dt")) for r in runs) == [
+        "2025-04-29",
+        "2025-04-30",
+    ]
 
 
 def test_concurrent_runs_exceeded_is_raised_when_time_runs_out(
@@ -324,14 +344,20 @@ def test_concurrent_runs_exceeded_is_raised_when_time_runs_out(
     )
     failed = [line for line in lines if line["msg"] == "start failed"]
     assert (
-        failed and failed[0]["error"] == "ConcurrentRunsExceededException" and failed[0]["dt"] == "2025-04-30"
+        failed
+        and failed[0]["error"] == "ConcurrentRunsExceededException"
+        and failed[0]["unit"] == "portfolio dt=2025-04-30"
     )
 
 
 def test_throttling_is_retried_and_other_errors_are_not(lam: ModuleType) -> None:
     client = boto3.client("glue", region_name=REGION, config=Config(retries={"max_attempts": 1}))
     stub = Stubber(client)
-    expected = {"JobName": JOB, "Arguments": {"--dt": "2025-04-30", "--bucket": BUCKET}}
+    expected = {
+        "JobName": JOB,
+        "Arguments": {"--dataset": "portfolio", "--unit": "2025-04-30", "--bucket": BUCKET},
+        "JobRunQueuingEnabled": True,
+    }
     stub.add_response("get_job_runs", {"JobRuns": []}, {"JobName": JOB, "MaxResults": 200})
     stub.add_client_error(
         "start_job_run", "ThrottlingException", "Rate exceeded", 400, expected_params=expected
@@ -413,12 +439,12 @@ def test_every_log_line_is_one_json_object(
         assert {"time", "level", "msg"} <= set(obj)
 
 
-def test_the_lambda_zip_needs_only_the_three_ibovcli_modules(tmp_path: Path) -> None:
+def test_the_lambda_zip_needs_only_its_stdlib_ibovcli_modules(tmp_path: Path) -> None:
     """Run the handler from a folder laid out like the Lambda zip, without the installed package."""
     pkg = tmp_path / "ibovcli"
     pkg.mkdir()
     shutil.copy(LAMBDA_FILE, tmp_path / "trigger.py")
-    for name in ("__init__.py", "layout.py", "trigger.py"):
+    for name in ("__init__.py", "datasets.py", "schema.py", "trigger.py"):
         shutil.copy(ROOT / "ibovcli" / name, pkg / name)
     site = sysconfig.get_paths()["purelib"]
     code = (
@@ -435,6 +461,6 @@ def test_the_lambda_zip_needs_only_the_three_ibovcli_modules(tmp_path: Path) -> 
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.splitlines()[-1])
-    assert result["mods"] == ["ibovcli", "ibovcli.layout", "ibovcli.trigger"]
+    assert result["mods"] == ["ibovcli", "ibovcli.datasets", "ibovcli.schema", "ibovcli.trigger"]
     assert result["file"].startswith(str(tmp_path))
     assert result["out"]["ignored"] == ["snapshots/dt=2025-04-30/IBOV.json"]

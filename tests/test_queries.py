@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ibovcli import pipeline, queries
-from ibovcli.errors import QueryError
+from ibovcli.errors import NoData, UsageError
 from ibovcli.settings import Settings
 from tests import analysis_lake
 from tests.conftest import run_ibov
@@ -66,7 +66,7 @@ def test_saved_query_is_trino_sql_without_duckdb_isms(name: str) -> None:
     """Athena engine v3 is Trino: the Athena rendering must parse as Trino and avoid DuckDB-only syntax."""
     import sqlglot
 
-    sql, order = queries.athena_statement(queries.get(name), "ibov_refined")
+    sql, order = queries.athena_statement(queries.get(name).sql, {"portfolio": "ibov_refined"})
     code = queries._strip_comments(sql)
     assert "::" not in code, "DuckDB-style cast; use CAST(x AS t)"
     assert not re.search(r"\bLIMIT\s+\?", code, re.IGNORECASE), "Athena cannot bind LIMIT ?"
@@ -287,14 +287,17 @@ def test_format_csv(lake_dir: Path) -> None:
         (["rebalance-diff"], "needs --from"),
         (["rebalance-diff", "--from", "30/04/2025"], "--from must be a date"),
         (["sector-weights", "--index", "IB-OV"], "not a B3 index code"),
-        (["sector-weights", "--ticker", "PETR4"], "takes no parameter ticker"),
+        (["sector-weights", "--ticker", "PETR4"], "No such option: --ticker"),
         (["top-weights", "--limit", "0"], "between 1 and 100000"),
         (["no-such-query"], "no saved query named"),
+        (["top-weight"], "Did you mean top-weights?"),
+        (["top-weights", "--format", "xml"], "--format must be table, json or csv"),
+        (["top-weights", "--json", "--format", "csv"], "contradict each other"),
     ],
 )
-def test_bad_parameters_are_one_error_line_and_exit_5(lake_dir: Path, args: list[str], message: str) -> None:
+def test_bad_parameters_are_one_error_line_and_exit_2(lake_dir: Path, args: list[str], message: str) -> None:
     r = run_ibov("query", *args, "--lake", str(lake_dir))
-    assert r.code == 5
+    assert r.code == 2
     assert r.stdout == ""
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
@@ -303,7 +306,7 @@ def test_bad_parameters_are_one_error_line_and_exit_5(lake_dir: Path, args: list
 
 
 def test_bind_rejects_bad_values_in_the_library_too() -> None:
-    with pytest.raises(QueryError, match="must be a date"):
+    with pytest.raises(UsageError, match="must be a date"):
         queries.bind(queries.get("concentration"), {"from": "2025-02-30"})
     assert queries.bind(queries.get("weight-history"), {"ticker": "petr4"}) == {
         "ticker": "PETR4",
@@ -391,27 +394,29 @@ def test_weight_history_looks_back_past_an_absence_before_the_window(tmp_path: P
 
 def test_an_index_without_stored_days_is_a_clear_error(lake_dir: Path) -> None:
     q_ = queries.get("top-weights")
-    with pytest.raises(QueryError, match="no data for IBXX: no day of it is stored") as caught:
+    with pytest.raises(NoData, match="no IBXX portfolio is stored") as caught:
         queries.resolve(q_, queries.bind(q_, {"index": "IBXX"}), Days([]))
     assert "ibov status" in caught.value.hint
     r = run_ibov("query", "concentration", "--index", "IBXX", "--lake", str(lake_dir))
-    assert r.code == 5 and r.stdout == ""
-    assert r.stderr.startswith("error: no data for IBXX") and r.stderr.count("\n") == 1
+    assert r.code == 8 and r.stdout == ""
+    assert r.stderr.startswith("error: no IBXX portfolio is stored") and r.stderr.count("\n") == 1
     # a given day is not looked up: an index or day without data simply has no rows
     assert q(lake_dir, "top-weights", index="IBXX", date="2025-04-30") == []
 
 
 def test_nothing_in_force_is_said_on_stderr(lake_dir: Path) -> None:
     r = run_ibov("query", "rebalance-diff", "--from", "2025-01-02", "--json", "--lake", str(lake_dir))
-    assert r.code == 0 and json.loads(r.stdout) == []
+    assert r.code == 8 and json.loads(r.stdout) == []
     assert "no IBOV data on or before 2025-01-02" in r.stderr
 
 
 def test_local_engine_lists_the_days_of_an_index_from_the_catalog(lake_dir: Path) -> None:
-    engine = pipeline.LocalEngine(Settings.load(lake_dir=lake_dir, engine="local"))
-    assert engine.index_days("IBOV") == IBOV_DAYS
-    assert engine.index_days("SMLL") == ["2025-04-30", "2025-05-05"]
-    assert engine.index_days("IBXX") == []
+    from ibovcli.engines.local import LocalEngine
+
+    engine = LocalEngine(Settings.load(lake_dir=lake_dir, engine="local"))
+    assert engine.stored_days("portfolio", "IBOV") == IBOV_DAYS
+    assert engine.stored_days("portfolio", "SMLL") == ["2025-04-30", "2025-05-05"]
+    assert engine.stored_days("portfolio", "IBXX") == []
 
 
 @pytest.mark.parametrize("name", SAVED)
@@ -420,7 +425,7 @@ def test_every_dt_filter_is_a_plain_parameter(name: str) -> None:
     so Athena prunes the partitions statically (and no subquery reads the table to find a day)."""
     import sqlglot
 
-    sql, _order = queries.athena_statement(queries.get(name), "ibov_refined")
+    sql, _order = queries.athena_statement(queries.get(name).sql, {"portfolio": "ibov_refined"})
     tree = sqlglot.parse_one(sql, read="trino")
     on_dt = [
         cmp
@@ -439,7 +444,7 @@ def test_every_dt_filter_is_a_plain_parameter(name: str) -> None:
 
 
 def test_the_local_query_gets_the_resolved_days(lake_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ibovcli.local import LocalLake
+    from ibovcli.engines.local import LocalLake
 
     sent: list[tuple[str, dict[str, Any]]] = []
     real = LocalLake.query

@@ -94,10 +94,11 @@ def status_lake(lake: Path) -> Path:
 def test_status_json_names_exactly_the_missing_trading_days(status_lake: Path) -> None:
     r = run_ibov("status", "--json", "--lake", str(status_lake))
     assert r.code == 0, r.stderr
-    by_index = {i["index"]: i for i in json.loads(r.stdout)["indices"]}
+    coverage = json.loads(r.stdout)["coverage"]
+    by_index = {i["index"]: i for i in coverage if i["dataset"] == "portfolio"}
     assert by_index["IBOV"]["missing_days"] == ["2025-04-29", "2025-05-02"]  # 05-01 holiday, 05-03/04 weekend
     assert by_index["IBOV"]["missing"] == 2
-    assert by_index["IBOV"]["raw_days"] == 3 and by_index["IBOV"]["refined_days"] == 3
+    assert by_index["IBOV"]["stored"] == 3 and by_index["IBOV"]["refined"] == 3
     assert by_index["SMLL"]["missing_days"] == ["2025-05-02"]
     assert by_index["SMLL"]["missing"] == 1
 
@@ -112,5 +113,5 @@ def test_status_table_shows_the_missing_days(status_lake: Path) -> None:
 
 
 def test_status_library_call(status_lake: Path) -> None:
-    info = pipeline.status(Settings.load(lake_dir=status_lake))
-    assert [(i["index"], i["missing"]) for i in info["indices"]] == [("IBOV", 2), ("SMLL", 1)]
+    report = pipeline.status(Settings.load(lake_dir=status_lake))
+    assert [(c.index, len(c.missing)) for c in report.of("portfolio")] == [("IBOV", 2), ("SMLL", 1)]

@@ -12,10 +12,9 @@ from moto import mock_aws
 from moto.moto_api import state_manager
 
 from ibovcli.aws.clients import Aws
-from ibovcli.aws.engine import AwsEngine
+from ibovcli.engines.aws import AwsEngine
+from ibovcli.engines.local import LocalEngine, LocalLake
 from ibovcli.errors import JobFailed
-from ibovcli.local import LocalLake
-from ibovcli.pipeline import LocalEngine
 from ibovcli.settings import Settings
 from tests.aws_helpers import BUCKET, JOB, REGION, create_job
 
@@ -69,7 +68,7 @@ def test_aws_watch_follows_the_active_run(aws_engine: tuple[AwsEngine, object]) 
     finally:
         state_manager.unset_transition("glue::job_run")
     states = [n.rsplit(": ", 1)[-1] for n in notes if n.startswith("Glue run") and ": " in n]
-    assert "RUNNING" in states and "SUCCEEDED" in states
+    assert "running" in states and "succeeded" in states
     assert notes[0].startswith("following the Glue run") and "dt=2025-04-30" in notes[0]
 
 

@@ -12,9 +12,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ibovcli import queries
 from ibovcli.aws.clients import error_code, error_message
-from ibovcli.errors import JobFailed, NotDeployed
+from ibovcli.errors import NotDeployed, QueryFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_athena import AthenaClient
@@ -106,7 +105,7 @@ def wait(
     sleep: Sleep = time.sleep,
     clock: Clock = time.monotonic,
 ) -> dict[str, Any]:
-    """Poll with a growing delay until the query ends; :class:`JobFailed` with Athena's reason unless it
+    """Poll with a growing delay until the query ends; :class:`QueryFailed` with Athena's reason unless it
     SUCCEEDED."""
     delay = first_delay
     deadline = clock() + timeout
@@ -119,7 +118,7 @@ def wait(
             break
         if clock() >= deadline:
             client.stop_query_execution(QueryExecutionId=query_id)
-            raise JobFailed(f"Athena {what} ({query_id}) still {state} after {timeout:.0f}s; cancelled it")
+            raise QueryFailed(f"Athena {what} ({query_id}) still {state} after {timeout:.0f}s; cancelled it")
         sleep(delay)
         delay = min(delay * 1.5, max_delay)
     if state != "SUCCEEDED":
@@ -130,7 +129,7 @@ def wait(
                 "The refined table appears after the first successful Glue run: `ibov run --engine aws`, "
                 "then `ibov status --engine aws`."
             )
-        raise JobFailed(f"Athena {what} {state}: {reason or 'no reason given'}", hint=hint)
+        raise QueryFailed(f"Athena {what} {state}: {reason or 'no reason given'}", hint=hint)
     return execution
 
 
@@ -157,8 +156,9 @@ def results(client: AthenaClient, query_id: str) -> tuple[list[str], list[tuple[
     return columns, rows
 
 
-def partition_days(
+def partition_values(
     client: AthenaClient,
+    column: str,
     *,
     workgroup: str,
     database: str,
@@ -166,18 +166,19 @@ def partition_days(
     sleep: Sleep = time.sleep,
     clock: Clock = time.monotonic,
 ) -> set[str]:
-    """The ``dt`` values of the table's catalog partitions, from Athena's partition metadata table
+    """The distinct values of one partition column of the table, from Athena's partition metadata table
     ``"<table>$partitions"``.
 
     Metadata only: Athena reads the partition list from the Glue catalog and opens no S3 object, so the
     query is billed the 10 MB minimum; the client makes one StartQueryExecution, the polls, and one
-    GetQueryResults per 1,000 days. (Listing the partitions with Glue ``GetPartitions`` instead returns
-    one entry per (dt, ticker): about 217 pages of 1,000 after ten years of IBOV.)
+    GetQueryResults per 1,000 values. (Glue ``GetPartitions`` instead returns one entry per (dt, ticker):
+    about 217 pages of 1,000 after ten years of IBOV.)
     """
     # quoted identifiers, not values: a metadata table name cannot be an execution parameter
-    sql = f"SELECT DISTINCT dt FROM {_quoted(database)}.{_quoted(table + '$partitions')}"  # nosec B608
+    target = f"{_quoted(database)}.{_quoted(table + '$partitions')}"
+    sql = f"SELECT DISTINCT {_quoted(column)} FROM {target}"  # nosec B608
     query_id = start(client, sql, [], workgroup=workgroup, database=database)
-    wait(client, query_id, what=f"listing the days of {table}", sleep=sleep, clock=clock)
+    wait(client, query_id, what=f"listing the partitions of {table}", sleep=sleep, clock=clock)
     _columns, rows = results(client, query_id)
     return {str(r[0]) for r in rows if r and r[0] is not None}
 
@@ -186,21 +187,19 @@ def _quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def run_saved_query(
+def run(
     client: AthenaClient,
-    query: queries.SavedQuery,
-    params: Mapping[str, Any],
+    sql: str,
+    values: list[str],
     *,
     workgroup: str,
     database: str,
-    table: str,
+    what: str = "query",
     sleep: Sleep = time.sleep,
     clock: Clock = time.monotonic,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run ``query`` with resolved ``params`` (see :func:`ibovcli.queries.resolve`): the same text as
-    the stack's named query, its parameters passed as ``ExecutionParameters``."""
-    sql, order = queries.athena_statement(query, table)
-    values = [queries.athena_literal(params[name]) for name in order]
+    """Run ``sql`` (``?`` placeholders, ``values`` as ``ExecutionParameters``), wait, and page through
+    its typed rows."""
     query_id = start(client, sql, values, workgroup=workgroup, database=database)
-    wait(client, query_id, what=f"query {query.name}", sleep=sleep, clock=clock)
+    wait(client, query_id, what=what, sleep=sleep, clock=clock)
     return results(client, query_id)

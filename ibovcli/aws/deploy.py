@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ibovcli import layout, schema
+from ibovcli import datasets, layout, schema
 from ibovcli.aws import s3, sources, stack
 from ibovcli.aws.clients import Aws, aws_errors, error_code, error_message
 from ibovcli.errors import ConfigError, JobFailed
@@ -188,11 +188,11 @@ def package(root: Path = sources.ROOT) -> Package:
     handler = sources.path(sources.LAMBDA_HANDLER, root)
     template = sources.path(sources.TEMPLATE, root).read_text(encoding="utf-8")
 
-    glue_files = ibovcli_closure(root, script, required=("ibovcli.layout", "ibovcli.schema"))
+    glue_files = ibovcli_closure(root, script, required=("ibovcli.datasets", "ibovcli.schema"))
     modules = {p.relative_to(root).as_posix(): p.read_bytes() for p in glue_files}
     modules.update(_tree(root, "ibovcli/sql"))
 
-    lambda_files = ibovcli_closure(root, handler, required=("ibovcli.layout", "ibovcli.trigger"))
+    lambda_files = ibovcli_closure(root, handler, required=("ibovcli.datasets", "ibovcli.trigger"))
     code = {p.relative_to(root).as_posix(): p.read_bytes() for p in lambda_files}
     code[handler.name] = handler.read_bytes()
 
@@ -254,7 +254,7 @@ def parameters(
         )
     role_arn = opts.role_arn if opts.role_arn is not None else previous.get("ExistingRoleArn", "")
     alert_email = opts.alert_email if opts.alert_email is not None else previous.get("AlertEmail", "")
-    table = table_name(opts.table or previous.get("RefinedTableName") or schema.REFINED_TABLE)
+    table = table_name(opts.table or previous.get("RefinedTableName") or datasets.PORTFOLIO.table)
     return {
         "DataBucketName": _bucket_name(data_bucket or default_data_bucket(opts.stack, account, region)),
         "ArtifactBucketName": _bucket_name(
@@ -598,7 +598,7 @@ def targets(
             data_bucket=data,
             artifact_bucket=artifacts,
             database=outputs.get(stack.OUT_DATABASE, schema.CATALOG_DATABASE),
-            table=params.get("RefinedTableName") or schema.REFINED_TABLE,
+            table=params.get("RefinedTableName") or datasets.PORTFOLIO.table,
         )
 
 

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ibovcli import queries, schema
+from ibovcli import datasets, queries, schema
 from ibovcli.aws import sources
 
 BEGIN = "  # BEGIN GENERATED NAMED QUERIES (python -m ibovcli.aws.namedqueries --write)"
@@ -40,12 +40,25 @@ def logical_id(name: str) -> str:
 
 
 def query_text(q: queries.SavedQuery) -> str:
-    """The named query's text before ``Fn::Sub``: Athena placeholders, ``${table}`` kept."""
-    sql, _order = queries.athena_statement(q, table=None)
+    """The named query's text before ``Fn::Sub``: Athena placeholders, ``${<dataset>}`` tokens kept."""
+    sql, _order = queries.athena_statement(q.sql, None)
     tokens = set(_SUB_TOKEN_RE.findall(sql))
-    if tokens - {"table"}:
-        raise ValueError(f"{q.name}: Fn::Sub would substitute {sorted(tokens - {'table'})} (only ${{table}})")
+    if tokens - set(datasets.ALL):
+        raise ValueError(
+            f"{q.name}: Fn::Sub would substitute {sorted(tokens - set(datasets.ALL))} (not datasets)"
+        )
     return sql
+
+
+def table_values(q: queries.SavedQuery) -> list[str]:
+    """The ``Fn::Sub`` variables of ``q``: each dataset's table (the portfolio's is a stack parameter)."""
+    out = []
+    for name in sorted(queries.table_tokens(q.sql)):
+        value = (
+            "!Ref RefinedTableName" if name == datasets.PORTFOLIO.name else _scalar(datasets.get(name).table)
+        )
+        out.append(f"{name}: {value}")
+    return out
 
 
 def _scalar(text: str) -> str:
@@ -95,8 +108,9 @@ def render(saved: Iterable[queries.SavedQuery]) -> str:
             "      WorkGroup: !Ref AthenaWorkGroup",
             "      QueryString: !Sub",
             *_block(query_text(q)),
-            "        - table: !Ref RefinedTableName",
         ]
+        variables = table_values(q)
+        out += [f"        - {variables[0]}", *[f"          {v}" for v in variables[1:]]]
     out.append(END)
     return "\n".join(out) + "\n"
 

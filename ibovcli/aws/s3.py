@@ -7,10 +7,9 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ibovcli import layout
 from ibovcli.aws.clients import error_code
 from ibovcli.errors import ConfigError, NotDeployed
 
@@ -57,46 +56,40 @@ def keys(client: S3Client, bucket: str, prefix: str) -> list[str]:
     return out
 
 
-def raw_inventory(client: S3Client, bucket: str) -> dict[str, list[date]]:
-    """Days present in the raw zone, per index (as :meth:`ibovcli.local.LocalLake.raw_inventory`)."""
-    return layout.raw_inventory(keys(client, bucket, layout.RAW_PREFIX))
-
-
 @dataclass(frozen=True)
-class RefinedDay:
-    """What the refined zone holds for one day, read from the parquet files themselves."""
+class RefinedStats:
+    """What a refined prefix holds, read from the parquet files' footers and paths."""
 
-    day: date
     rows: int
     indices: tuple[str, ...]
-    tickers: int
     files: int
 
 
-def refined_day(client: S3Client, bucket: str, day: date, *, threads: int = 16) -> RefinedDay:
-    """Count the rows, indices and tickers of ``refined/dt=<day>/`` (files are small: one per ticker)."""
+def refined_stats(client: S3Client, bucket: str, prefix: str, *, threads: int = 16) -> RefinedStats:
+    """Rows and index codes under a refined prefix (one unit: a day's ~100 small files, or an index's
+    years). The index code comes from the ``index_code`` column, or from the path when it is a partition."""
     import io
 
     import pyarrow.parquet as pq
 
-    files = [k for k in keys(client, bucket, layout.refined_day_prefix(day)) if k.endswith(".parquet")]
+    files = [k for k in keys(client, bucket, prefix) if k.endswith(".parquet")]
 
     def read(key: str) -> tuple[int, set[str]]:
+        in_path = {p.split("=", 1)[1] for p in key.split("/") if p.startswith("index_code=")}
         body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-        table = pq.read_table(io.BytesIO(body), columns=["index_code"])
-        return table.num_rows, {str(v) for v in table.column("index_code").to_pylist()}
+        parquet = pq.ParquetFile(io.BytesIO(body))
+        if in_path or "index_code" not in parquet.schema_arrow.names:
+            return parquet.metadata.num_rows, in_path
+        column = parquet.read(columns=["index_code"]).column("index_code")
+        return parquet.metadata.num_rows, {str(v) for v in column.to_pylist()}
 
     rows = 0
     indices: set[str] = set()
-    tickers: set[str] = set()
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        for key, (n, idx) in zip(files, pool.map(read, files), strict=True):
+        for n, found in pool.map(read, files):
             rows += n
-            indices |= idx
-            ticker = next((p[len("ticker=") :] for p in key.split("/") if p.startswith("ticker=")), None)
-            if ticker:
-                tickers.add(ticker)
-    return RefinedDay(day, rows, tuple(sorted(indices)), len(tickers), len(files))
+            indices |= found
+    return RefinedStats(rows, tuple(sorted(indices)), len(files))
 
 
 def bucket_state(client: S3Client, bucket: str) -> str:
@@ -169,6 +162,18 @@ def ensure_private_bucket(client: S3Client, bucket: str, region: str) -> bool:
         ),
     )
     return True
+
+
+def etag(client: S3Client, bucket: str, key: str) -> str | None:
+    """The object's ETag without quotes, or ``None`` when there is no such object."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return str(client.head_object(Bucket=bucket, Key=key)["ETag"]).strip('"')
+    except ClientError as exc:
+        if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
 
 
 def exists(client: S3Client, bucket: str, key: str) -> bool:

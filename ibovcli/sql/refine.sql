@@ -1,6 +1,6 @@
 -- The refinement of one trading day: raw -> refined. The ONE definition of the transformations,
--- run by DuckDB locally (ibovcli/local.py) and by Spark SQL in the Glue job (glue_scripts/refine_job.py).
--- Input: a view named raw_day holding every raw row of the day (all indices).
+-- run by DuckDB locally (ibovcli/engines/local.py) and by Spark SQL in the Glue job (glue_scripts/refine_job.py).
+-- Input: a view named raw_rows holding every raw row of the day (all indices).
 -- Written in the subset of SQL both engines accept; the only shim is unix_date(d) (days since
 -- 1970-01-01), built into Spark and defined as a macro on DuckDB.
 --
@@ -24,7 +24,7 @@ WITH base AS (
         trim(replace(replace(split_part(segment, '/', 1), '  ', ' '), '  ', ' ')) AS sector_raw,
         nullif(trim(replace(replace(split_part(segment, '/', 2), '  ', ' '), '  ', ' ')), '') AS subsector,
         year(session_date) AS y
-    FROM raw_day
+    FROM raw_rows
 ),
 labelled AS (
     SELECT
@@ -79,7 +79,7 @@ sectors AS (
 ),
 indices AS (
     SELECT index_code, session_date, COUNT(*) AS member_count
-    FROM raw_day
+    FROM raw_rows
     GROUP BY index_code, session_date
 )
 SELECT

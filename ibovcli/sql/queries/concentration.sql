@@ -1,4 +1,6 @@
 -- description: How concentrated an index is, per day: Herfindahl-Hirschman index (0-10000 scale) and top-5/top-10 weight.
+-- example: --index IBOV
+-- example: --from 2025-01-01 --to 2025-06-30 --format csv
 -- param index: index = IBOV | B3 index code, e.g. IBOV
 -- param from: date = first | first session YYYY-MM-DD (default first: no lower bound)
 -- param to: date = latest | last session YYYY-MM-DD (default latest: no upper bound)
@@ -14,7 +16,7 @@ SELECT
     round(CAST(10000 AS DOUBLE) / CAST(sum(t.weight_pct * t.weight_pct) AS DOUBLE), 2) AS effective_members,
     CAST(sum(CASE WHEN t.weight_rank <= 5 THEN t.weight_pct ELSE 0 END) AS DECIMAL(9, 3)) AS top5_weight_pct,
     CAST(sum(CASE WHEN t.weight_rank <= 10 THEN t.weight_pct ELSE 0 END) AS DECIMAL(9, 3)) AS top10_weight_pct
-FROM ${table} AS t
+FROM ${portfolio} AS t
 WHERE t.index_code = :index
     AND t.dt >= :from
     AND t.dt <= :to

@@ -1,4 +1,6 @@
 -- description: What changed in an index between two days: tickers that entered or left, and weight changes.
+-- example: --from 2025-04-30 --to 2025-05-05
+-- example: --index IBOV --from 2025-01-01
 -- param index: index = IBOV | B3 index code, e.g. IBOV
 -- param from: date | the earlier day YYYY-MM-DD (or first, latest)
 -- param to: date = latest | the later day YYYY-MM-DD, or latest
@@ -11,13 +13,13 @@
 -- a missing weight counting as 0.
 WITH before AS (
     SELECT t.ticker, t.company, t.weight_pct
-    FROM ${table} AS t
+    FROM ${portfolio} AS t
     WHERE t.index_code = :index
         AND t.dt = :from
 ),
 after AS (
     SELECT t.ticker, t.company, t.weight_pct
-    FROM ${table} AS t
+    FROM ${portfolio} AS t
     WHERE t.index_code = :index
         AND t.dt = :to
 ),

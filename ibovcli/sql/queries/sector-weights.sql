@@ -1,4 +1,6 @@
 -- description: Each sector's weight and member count in an index on a day (default: the index's latest day), largest first.
+-- example: --index IBOV
+-- example: --index SMLL --date 2025-07-10 --format csv
 -- param index: index = IBOV | B3 index code, e.g. IBOV
 -- param date: date = latest | session date YYYY-MM-DD, or latest
 -- ibov resolves date before the query runs (latest and first become the index's last and first stored
@@ -12,7 +14,7 @@ SELECT
     t.sector_weight_pct,
     min_by(t.ticker, t.weight_rank) AS largest_ticker,
     max(t.weight_pct) AS largest_weight_pct
-FROM ${table} AS t
+FROM ${portfolio} AS t
 WHERE t.index_code = :index
     AND t.dt = :date
 GROUP BY t.session_date, t.sector, t.sector_members, t.sector_weight_pct

@@ -1,4 +1,6 @@
 -- description: The largest weights of an index on a day (default: the index's latest day).
+-- example: --index IBOV --limit 5
+-- example: --date 2025-07-10 --json
 -- param index: index = IBOV | B3 index code, e.g. IBOV
 -- param date: date = latest | session date YYYY-MM-DD, or latest
 -- param limit: int = 10 | number of rows
@@ -12,7 +14,7 @@ SELECT
     t.company,
     t.sector,
     t.weight_pct
-FROM ${table} AS t
+FROM ${portfolio} AS t
 WHERE t.index_code = :index
     AND t.dt = :date
     AND t.weight_rank <= :limit

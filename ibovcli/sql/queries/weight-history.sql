@@ -1,4 +1,6 @@
 -- description: A ticker's weight in an index over time, with the change since the previous stored day it was a member.
+-- example: --ticker PETR4
+-- example: --ticker VALE3 --index IBXX --from 2025-01-01 --json
 -- param ticker: ticker | ticker, e.g. PETR4
 -- param index: index = IBOV | B3 index code, e.g. IBOV
 -- param from: date = first | first session YYYY-MM-DD (default first: no lower bound)
@@ -19,7 +21,7 @@ WITH history AS (
         t.weight_pct,
         lag(t.session_date) OVER (ORDER BY t.dt) AS previous_date,
         lag(t.weight_pct) OVER (ORDER BY t.dt) AS previous_weight_pct
-    FROM ${table} AS t
+    FROM ${portfolio} AS t
     WHERE t.index_code = :index
         AND t.ticker = :ticker
         AND t.dt <= :to

@@ -1,0 +1,265 @@
+"""What to acquire for a scrape: one :class:`Job` per B3 request or input file, for every dataset.
+
+A job fetches (or reads) its bytes, parses them with the dataset's parser, checks B3's invariants and
+turns the result into raw files (:mod:`ibovcli.rawfiles`); nothing here writes to a lake. The pipeline
+runs the jobs, then stores what they produced under one lock.
+"""
+
+from __future__ import annotations
+
+import glob
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from ibovcli import datasets, indices, rawfiles
+from ibovcli.errors import IbovError, UsageError
+from ibovcli.rawfiles import RawWrite
+from ibovcli.settings import Settings
+
+Notify = Callable[[str], None]
+
+#: The first year of official IBOV levels B3 serves.
+FIRST_LEVELS_YEAR = 1968
+
+
+@dataclass(frozen=True)
+class ScrapeRequest:
+    """What ``ibov scrape [DATASET]`` was asked for (options that do not apply are refused)."""
+
+    dataset: str = datasets.PORTFOLIO.name
+    indices: tuple[str, ...] = ()
+    from_paths: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+    since: int | None = None
+
+
+@dataclass
+class Job:
+    """One thing to acquire: a B3 request or an input file."""
+
+    what: str
+    acquire: Callable[[], list[RawWrite]]
+    #: a file's path (bulk imports are stored in date order, once read)
+    path: str | None = None
+    writes: list[RawWrite] = field(default_factory=list)
+
+
+def jobs(
+    settings: Settings, request: ScrapeRequest, notify: Notify, *, today: date | None = None
+) -> list[Job]:
+    """The jobs of ``request`` (:class:`UsageError` for options that contradict each other)."""
+    if request.dataset not in datasets.ALL:
+        raise UsageError(
+            f"no dataset named {request.dataset!r}", hint=f"Datasets: {', '.join(datasets.ALL)}."
+        )
+    today = today or datetime.now(UTC).date()
+    started = time.monotonic()  # IBOV_HTTP_DEADLINE bounds the whole command, not each request
+    if request.dataset == datasets.PORTFOLIO.name:
+        if request.years or request.since is not None:
+            raise UsageError("--year and --since apply to `ibov scrape levels`, not to the portfolio")
+        return _portfolio_jobs(settings, request, notify, started)
+    return _levels_jobs(settings, request, notify, started, today)
+
+
+# -- inputs -------------------------------------------------------------------------------------------
+
+
+def expand_paths(given: Sequence[str]) -> list[Path]:
+    """``--from`` values as files: a file as is, a directory's files (not hidden, sorted), a quoted glob
+    pattern expanded by ibov (``'saved/IBOVDia_*.csv'``). A value that names nothing is refused."""
+    out: list[Path] = []
+    for value in given:
+        path = Path(value).expanduser()
+        if path.is_dir():
+            out += sorted(p for p in path.iterdir() if not p.name.startswith(".") and not p.is_dir())
+        elif path.exists() or path.is_symlink():
+            out.append(path)
+        elif glob.has_magic(value):
+            found = sorted(Path(p) for p in glob.glob(str(path)) if not Path(p).is_dir())
+            if not found:
+                raise UsageError(f"--from {value!r} matches no file")
+            out += found
+        else:
+            out.append(path)  # reading it reports the missing file, as one failure among the others
+    unique: dict[Path, None] = dict.fromkeys(out)
+    return list(unique)
+
+
+def read_file(path: Path, settings: Settings) -> bytes:
+    """A user-given input file's bytes (regular files only, up to the input size cap)."""
+    from ibovcli import safeio
+
+    return safeio.read_input(path, max_bytes=settings.max_input_bytes)
+
+
+def check_index(code: str) -> str:
+    """An index code B3 publishes (exit 2 otherwise, with the nearest code as a suggestion)."""
+    text = code.strip().upper()
+    if text == indices.ALL:
+        return text
+    if text in indices.codes():
+        return text
+    import difflib
+
+    shown = code if len(code) <= 40 else code[:40] + "..."
+    close = difflib.get_close_matches(text, indices.codes(), n=1, cutoff=0.6)
+    hint = f"Did you mean {close[0]}? " if close else ""
+    raise UsageError(
+        f"unknown index code {shown!r}", hint=f"{hint}`ibov indices` lists the codes B3 publishes."
+    )
+
+
+def index_codes(given: Sequence[str], *, default: str = "IBOV") -> list[str]:
+    return indices.expand([check_index(c) for c in given]) or [default]
+
+
+# -- portfolio ----------------------------------------------------------------------------------------
+
+
+def _portfolio_jobs(settings: Settings, request: ScrapeRequest, notify: Notify, started: float) -> list[Job]:
+    from ibovcli import b3, quality
+
+    if request.from_paths:
+        if indices.ALL in [c.strip().upper() for c in request.indices]:
+            raise UsageError(
+                "--index all fetches every index from B3; it cannot name the index of a --from file",
+                hint="Leave --index out for CSV files, or give the file's index code.",
+            )
+        if len(request.indices) > 1:
+            raise UsageError(
+                "--index takes one code with --from (the CSV title or --index names the index)",
+                hint="Run once per index, or leave --index out for CSV files.",
+            )
+        explicit = check_index(request.indices[0]) if request.indices else None
+
+        def read(path: Path) -> list[RawWrite]:
+            p = b3.parse_snapshot(read_file(path, settings), index=explicit, source=f"file:{path.name}")
+            return [rawfiles.portfolio(quality.validate(p))]
+
+        return [Job(str(p), _bind(read, p), path=str(p)) for p in expand_paths(request.from_paths)]
+
+    def fetch(index: str) -> list[RawWrite]:
+        from ibovcli.fetch import fetch_portfolio
+
+        notify(f"fetching {index} from {_host(settings.b3_url)}")
+        p = fetch_portfolio(
+            index,
+            base_url=settings.b3_url,
+            policy=settings.http_policy(),
+            page_size=settings.b3_page_size,
+            on_event=notify,
+            started=started,
+        )
+        return [rawfiles.portfolio(quality.validate(p))]
+
+    return [Job(index, _bind(fetch, index)) for index in index_codes(request.indices)]
+
+
+# -- levels -------------------------------------------------------------------------------------------
+
+
+def levels_years(request: ScrapeRequest, today: date) -> list[int]:
+    """The years asked for: ``--year`` (repeatable) or ``--since YYYY`` (to this year)."""
+    if request.years and request.since is not None:
+        raise UsageError("give --year or --since, not both")
+    years = list(request.years) or (list(range(request.since, today.year + 1)) if request.since else [])
+    if not years:
+        raise UsageError(
+            "`ibov scrape levels` needs --year YYYY (repeatable) or --since YYYY",
+            hint="For example: ibov scrape levels --index IBOV --since 2018",
+        )
+    for year in years:
+        if not FIRST_LEVELS_YEAR <= year <= today.year:
+            raise UsageError(f"--year {year} is outside {FIRST_LEVELS_YEAR}..{today.year}")
+    return sorted(set(years))
+
+
+def _levels_jobs(
+    settings: Settings, request: ScrapeRequest, notify: Notify, started: float, today: date
+) -> list[Job]:
+    from ibovcli import levels
+
+    years = levels_years(request, today)
+    if request.from_paths:
+        if (
+            len(request.indices) != 1
+            or indices.ALL in [c.upper() for c in request.indices]
+            or len(years) != 1
+        ):
+            raise UsageError(
+                "a saved levels answer names neither its index nor its year: give one --index and one --year "
+                "with --from"
+            )
+        index = check_index(request.indices[0])
+        year = years[0]
+        paths = expand_paths(request.from_paths)
+        if len(paths) != 1:
+            raise UsageError("give one levels file per --index/--year")
+
+        def read(path: Path) -> list[RawWrite]:
+            y = levels.parse_levels(
+                read_file(path, settings), index=index, year=year, source=f"file:{path.name}"
+            )
+            return [rawfiles.levels(y)]
+
+        return [Job(str(paths[0]), _bind(read, paths[0]), path=str(paths[0]))]
+
+    def fetch(index: str, year: int) -> list[RawWrite]:
+        notify(f"fetching {index} levels of {year} from {_host(settings.b3_url)}")
+        y = levels.fetch_levels(
+            index,
+            year,
+            base_url=settings.b3_url,
+            policy=settings.http_policy(),
+            on_event=notify,
+            started=started,
+        )
+        return [rawfiles.levels(y)]
+
+    return [
+        Job(f"{index} {year}", _bind(fetch, index, year))
+        for index in index_codes(request.indices)
+        for year in years
+    ]
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def _bind(fn: Callable[..., list[RawWrite]], *args: Any) -> Callable[[], list[RawWrite]]:
+    def call() -> list[RawWrite]:
+        return fn(*args)
+
+    return call
+
+
+def _host(url: str) -> str:
+    """The host of a URL, for progress lines (never its credentials or path)."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname or "B3"
+
+
+def run_job(job: Job) -> IbovError | None:
+    """Acquire ``job``'s raw files into ``job.writes``; the error instead, if it failed."""
+    try:
+        job.writes = job.acquire()
+    except IbovError as exc:
+        return exc
+    return None
+
+
+def order_key(job: Job) -> tuple[str, str]:
+    """Bulk imports are stored in date order (then by name), whatever the order of the files."""
+    first = job.writes[0].describe if job.writes else {}
+    return (str(first.get("date") or first.get("year") or ""), job.what)
+
+
+def iter_writes(jobs_done: Sequence[Job]) -> Iterator[tuple[Job, RawWrite]]:
+    for job in sorted(jobs_done, key=order_key):
+        for w in job.writes:
+            yield job, w

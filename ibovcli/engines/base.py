@@ -1,0 +1,197 @@
+"""What every engine offers (:class:`Engine`) and the typed results it returns.
+
+An engine stores raw files, refines units (:mod:`ibovcli.datasets`), runs SQL on the catalog tables and
+reports what it holds. The local engine does all of it in-process (a lake directory + DuckDB); the AWS
+engine writes to S3, follows the Glue runs that its uploads trigger and queries Athena. The pipeline
+(:mod:`ibovcli.pipeline`) orchestrates an engine; engines never import the pipeline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+from ibovcli.datasets import Unit
+from ibovcli.rawfiles import RawWrite
+
+Notify = Callable[[str], None]
+
+
+def quiet(_msg: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class RefineResult:
+    """One refine of one unit (a local refine or a Glue job run)."""
+
+    unit: Unit
+    rows: int
+    indices: tuple[str, ...]
+    seconds: float
+    run_id: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "dataset": self.unit.dataset,
+            "unit": self.unit.folder,
+            "rows": self.rows,
+            "indices": list(self.indices),
+            "seconds": round(self.seconds, 3),
+            "run_id": self.run_id,
+        }
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One entry of the run log (a local command, or a Glue job run on AWS)."""
+
+    started_at: str
+    command: str
+    state: str  # succeeded | failed | interrupted | running
+    duration_s: float | None = None
+    error: str | None = None
+    run_id: str = ""
+    details: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(out.pop("details"))
+        return out
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What one dataset holds for one index (``index`` is ``''`` for datasets not split by index).
+
+    ``first``/``last`` are days (ISO) or years; ``missing`` lists the B3 trading days between them
+    that hold no data (the portfolio's days, the levels' sessions).
+    """
+
+    dataset: str
+    index: str
+    first: str | None
+    last: str | None
+    stored: int
+    refined: int
+    missing: tuple[str, ...] = ()
+    #: what ``stored`` counts: days, sessions, files...
+    unit: str = "days"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "index": self.index,
+            "first": self.first,
+            "last": self.last,
+            "stored": self.stored,
+            "refined": self.refined,
+            "counts": self.unit,
+            "missing": len(self.missing),
+            "missing_days": list(self.missing),
+        }
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    engine: str
+    location: str
+    coverage: tuple[Coverage, ...]
+    runs: tuple[RunRecord, ...]
+    #: units whose raw files changed since their last refine (refined at the next write, or `ibov refine`)
+    pending: tuple[str, ...] = ()
+    #: aws: the stack's name, state and outputs
+    stack: dict[str, Any] | None = None
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    def of(self, dataset: str) -> list[Coverage]:
+        return [c for c in self.coverage if c.dataset == dataset]
+
+    def freshness(self, today: date | None = None) -> list[str]:
+        """One line per index: its last stored portfolio and how many B3 trading days ago that was."""
+        from ibovcli.tradingdays import trading_days
+
+        today = today or datetime.now(UTC).date()
+        out = []
+        for c in self.of("portfolio"):
+            if c.last is None:
+                continue
+            last = date.fromisoformat(c.last)
+            if last >= today:
+                age = "today" if last == today else "the next session"
+            else:
+                n = len(trading_days(last + timedelta(days=1), today))
+                age = f"{n} trading day{'s' if n != 1 else ''} ago"
+            out.append(f"{c.index}: last session {c.last}, {age}")
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "lake": self.location,
+            "stack": self.stack,
+            "resources": self.resources,
+            "coverage": [c.as_json() for c in self.coverage],
+            "pending": list(self.pending),
+            "runs": [r.as_json() for r in self.runs],
+        }
+
+
+class Engine(Protocol):
+    name: str
+    #: True when storing raw files runs the trigger (and the refine) in this process, as the local
+    #: engine does; False when the platform does it (S3 -> Lambda -> Glue) and :meth:`process` follows it.
+    triggers_in_process: bool
+
+    def lock(self) -> contextlib.AbstractContextManager[None]:
+        """Exclusive writer access for the rest of the command (released on exit)."""
+        ...
+
+    def write_raw(self, writes: Sequence[RawWrite]) -> list[str]:
+        """Store the files of ``writes`` together (all or nothing); returns the raw keys."""
+        ...
+
+    def process(self, keys: Sequence[str], notify: Notify) -> list[RefineResult]:
+        """Refine the units of ``keys`` (locally), or follow the runs their upload triggered (AWS)."""
+        ...
+
+    def refine(self, units: Sequence[Unit], notify: Notify) -> list[RefineResult]:
+        """Refine ``units`` again, on demand."""
+        ...
+
+    def sql(
+        self, statement: str, params: dict[str, Any], *, what: str
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run a read-only statement (tables named as :meth:`table_names` says); columns and rows."""
+        ...
+
+    def table_names(self) -> dict[str, str]:
+        """The catalog table of each dataset, by dataset name."""
+        ...
+
+    def stored_units(self, dataset: str) -> dict[Unit, tuple[str, ...]]:
+        """Every unit of ``dataset`` with raw files, and the index codes they hold."""
+        ...
+
+    def is_stored(self, write: RawWrite) -> bool:
+        """Whether exactly ``write``'s original bytes and its raw file are stored already."""
+        ...
+
+    def stored_days(self, dataset: str, index: str) -> list[str]:
+        """The days of ``index`` the queries of ``dataset`` can read (ISO, sorted), from metadata only."""
+        ...
+
+    def status(self) -> StatusReport: ...
+
+    def watch(self, notify: Notify) -> None:
+        """Follow the write or run in progress, if any, to its end."""
+        ...
+
+    def log_run(self, record: RunRecord) -> None: ...
+
+    def close(self) -> None:
+        """Release what the engine holds (connections); the engine is not used afterwards."""
+        ...

@@ -1,0 +1,1027 @@
+"""The local engine: a lake directory on disk, DuckDB as the SQL engine, the trigger called in-process.
+
+Layout under the lake directory (paths from :mod:`ibovcli.layout` and :mod:`ibovcli.datasets`)::
+
+    raw/... snapshots/... refined/... refined_levels/...   the zones, as on S3
+    catalog.duckdb     the local catalog: one table per dataset (also as "default".<table>, its Glue
+                       name), and the inventory: every raw file (ibov_raw_files) and, per unit, the raw
+                       files its refined rows were computed from (ibov_units)
+    logs/runs.jsonl    the run log
+    .lock              held while a command writes
+    .writing/          files of writes in progress (each write a folder with its journal)
+
+What the lake promises, and how:
+
+* **All or nothing.** A write (:meth:`LocalLake.publish`) stages every file first, records a journal,
+  then renames each into place, keeping what it replaces; a failure at any point (a full disk, a
+  signal) puts everything back, and a crash is rolled back by the next writer (:meth:`LocalLake.sweep`).
+* **Zones agree.** A refine builds the unit's refined folder in a staging folder, replaces the unit's
+  catalog rows in a transaction, swaps the folder in, then commits; a failed commit swaps the old folder
+  back. The inventory records which raw files each unit was refined from, so every writer first refines
+  the units whose raw files changed since (:meth:`LocalLake.heal`): a crash, a signal or a busy catalog
+  never leaves a day stored but unrefined for long.
+* **A damaged catalog is rebuilt** from the refined and raw zones, with a one-line note.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from ibovcli import datasets, queries, schema, trigger
+from ibovcli.datasets import Dataset, Unit
+from ibovcli.engines.base import Coverage, Notify, RefineResult, RunRecord, StatusReport, quiet
+from ibovcli.errors import ConfigError, IbovError, JobFailed, LakeBusy, QueryFailed
+from ibovcli.rawfiles import RawWrite
+from ibovcli.settings import Settings
+
+CATALOG_FILE = "catalog.duckdb"
+RUN_LOG = "logs/runs.jsonl"
+LOCK_FILE = ".lock"
+WRITING_DIR = ".writing"
+JOURNAL = "journal.json"
+#: How much of the run log's end ``status`` reads (the log may grow to any size).
+RUN_LOG_TAIL_BYTES = 256 * 1024
+
+#: DuckDB has no unix_date(); Spark has it built in. This is the only dialect shim the refine SQL needs.
+DUCKDB_SHIMS = ("CREATE OR REPLACE MACRO unix_date(d) AS (CAST(d AS DATE) - DATE '1970-01-01')",)
+
+INVENTORY_DDL = (
+    """CREATE TABLE IF NOT EXISTS ibov_raw_files (
+        key VARCHAR PRIMARY KEY, dataset VARCHAR NOT NULL, unit VARCHAR NOT NULL, index_code VARCHAR,
+        label VARCHAR, size BIGINT NOT NULL, mtime_ns BIGINT NOT NULL, sha256 VARCHAR NOT NULL,
+        rows BIGINT NOT NULL, written_at TIMESTAMPTZ NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ibov_units (
+        dataset VARCHAR NOT NULL, unit VARCHAR NOT NULL, refined_signature VARCHAR NOT NULL,
+        raw_files INTEGER NOT NULL, refined_rows BIGINT NOT NULL, refined_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (dataset, unit))""",
+)
+
+
+def sql_str(value: object) -> str:
+    """A SQL string literal: for file paths in DuckDB statements that take no parameters. Paths are
+    always literals (read_parquet([...]) of listed files), never patterns: a lake called ``lake*`` or
+    ``a'b`` is read as exactly that."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return bool(rc == 0)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _missing_parents(path: Path, root: Path) -> list[Path]:
+    """The folders between ``root`` and ``path`` that do not exist yet, outermost first."""
+    out = []
+    for parent in reversed(path.parents):
+        if parent == root or root not in parent.parents:
+            continue
+        if not parent.exists():
+            out.append(parent)
+    return out
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def unit_signature(files: Sequence[tuple[str, str]]) -> str:
+    """What a unit's refined rows were computed from: a hash of its raw files' keys and contents."""
+    h = hashlib.sha256()
+    for key, sha in sorted(files):
+        h.update(f"{key}\t{sha}\n".encode())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class RawFile:
+    key: str
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+class LocalLake:
+    """A lake directory. Writes happen under :meth:`lock`; one catalog connection is kept open."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        tables: dict[str, str] | None = None,
+        lock_timeout: float = 120.0,
+        notify: Notify = quiet,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.root = Path(root)
+        self.tables = dict(tables or datasets.tables())
+        self.lock_timeout = lock_timeout
+        self.notify = notify
+        self.clock = clock
+        self._con: Any = None
+        self._writable = False
+        self._locked = False
+        #: the command's deadline for waiting on other processes (IBOV_LOCK_TIMEOUT bounds the command)
+        self._deadline = clock() + lock_timeout
+
+    # -- the lake directory ------------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return self.root.is_dir()
+
+    def require(self) -> None:
+        """For readers: the lake must exist (a reader never creates one)."""
+        if not self.root.exists():
+            raise ConfigError(
+                f"no lake at {self.root}",
+                hint="Store something first (`ibov run`), or point --lake / IBOV_LAKE_DIR at an existing lake.",
+            )
+        if not self.root.is_dir():
+            raise ConfigError(
+                f"the lake path {self.root} is not a directory", hint="Pass a directory to --lake."
+            )
+
+    def _create(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise ConfigError(
+                f"the lake path {self.root} is not a directory", hint="Pass a directory to --lake."
+            )
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the lake {self.root}: {exc.strerror}",
+                hint="Check the path and its permissions, or choose another with --lake.",
+            ) from None
+
+    def remaining(self) -> float:
+        return max(0.0, self._deadline - self.clock())
+
+    # -- locking ---------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive writer lock on the lake (``flock``; released if the process dies).
+
+        Taken at most once per command (reentrant); on taking it, what a killed writer left is rolled
+        back (:meth:`sweep`) and stale units are refined (:meth:`heal`).
+        """
+        if self._locked:
+            yield
+            return
+        self._create()
+        try:
+            fh = open(self.root / LOCK_FILE, "a+")  # noqa: SIM115 - held for the duration of the context
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write to the lake {self.root}: {exc.strerror}",
+                hint="Check its permissions (the lake must be writable), or use another --lake.",
+            ) from None
+        try:
+            while True:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if self.remaining() <= 0:
+                        raise LakeBusy(f"the lake {self.root} is locked by another ibov process") from None
+                    time.sleep(0.05)
+            self._locked = True
+            self.sweep()
+            yield
+        finally:
+            self._locked = False
+            self.close()  # the writable connection goes with the lock
+            fh.close()
+
+    # -- all-or-nothing writes -------------------------------------------------------------------
+
+    def publish(self, files: Sequence[tuple[str, bytes]]) -> None:
+        """Write every ``(key, body)`` or none of them. Call under :meth:`lock`.
+
+        Bodies are staged (and fsynced) under ``.writing/<id>/`` first; a journal names each target and
+        whether it existed; then each target is moved aside and the new file renamed in. Any failure
+        restores every target byte for byte and removes the folders this write created.
+        """
+        self._require_lock()
+        writing = self.root / WRITING_DIR
+        txn = writing / f"txn-{uuid.uuid4().hex}"
+        entries: list[dict[str, Any]] = []
+        try:
+            txn.mkdir(parents=True)
+            for i, (key, body) in enumerate(files):
+                target = self.root / key
+                _write_file(txn / f"new-{i}", body)
+                entries.append(
+                    {
+                        "key": key,
+                        "existed": target.exists(),
+                        "dirs": [str(p.relative_to(self.root)) for p in _missing_parents(target, self.root)],
+                    }
+                )
+            _write_file(txn / JOURNAL, json.dumps({"state": "publishing", "files": entries}).encode())
+            for i, entry in enumerate(entries):
+                target = self.root / entry["key"]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if entry["existed"]:
+                    os.replace(target, txn / f"old-{i}")
+                os.replace(txn / f"new-{i}", target)
+            for parent in {(self.root / e["key"]).parent for e in entries}:
+                _fsync_dir(parent)
+            _write_file(txn / JOURNAL, json.dumps({"state": "published", "files": entries}).encode())
+        except BaseException:
+            self._roll_back(txn)
+            raise
+        shutil.rmtree(txn, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            writing.rmdir()  # only when empty
+
+    def _roll_back(self, txn: Path) -> None:
+        """Undo a write that did not finish (this process, or a killed one: see :meth:`sweep`)."""
+        try:
+            journal = json.loads((txn / JOURNAL).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            journal = None  # nothing was published before the journal existed
+        if journal is not None and journal.get("state") != "published":
+            for i, entry in reversed(list(enumerate(journal["files"]))):
+                target = self.root / entry["key"]
+                backup = txn / f"old-{i}"
+                if backup.exists():
+                    os.replace(backup, target)
+                elif not entry["existed"] and not (txn / f"new-{i}").exists():
+                    with contextlib.suppress(FileNotFoundError):
+                        target.unlink()
+                for folder in reversed(entry["dirs"]):
+                    with contextlib.suppress(OSError):
+                        (self.root / folder).rmdir()  # only when empty
+        shutil.rmtree(txn, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            txn.parent.rmdir()
+
+    def sweep(self) -> None:
+        """Undo what a killed writer left: unfinished writes, refine staging folders, half swaps."""
+        writing = self.root / WRITING_DIR
+        if writing.is_dir():
+            for txn in sorted(writing.iterdir()):
+                if txn.name.startswith("txn-"):
+                    self._roll_back(txn)
+                else:  # temporary files of older versions
+                    with contextlib.suppress(OSError):
+                        txn.unlink()
+            with contextlib.suppress(OSError):
+                writing.rmdir()
+        for dataset in datasets.ALL.values():
+            refined = self.root / dataset.refined_prefix
+            if not refined.is_dir():
+                continue
+            for staging in refined.glob(".staging-*"):
+                for old in staging.glob(".old-*"):  # a swap cut between its two renames
+                    target = refined / old.name[len(".old-") :]
+                    if not target.exists():
+                        os.replace(old, target)
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def _require_lock(self) -> None:
+        if not self._locked:
+            raise RuntimeError("lake writes need the writer lock")
+
+    # -- the catalog -----------------------------------------------------------------------------
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / CATALOG_FILE
+
+    def connection(self, *, write: bool = False) -> Any:
+        """The command's catalog connection (read-only unless ``write``; writing needs the lock)."""
+        if write:
+            self._require_lock()
+        if self._con is not None and (self._writable or not write):
+            return self._con
+        self.close()
+        self._con = self._open(write)
+        self._writable = write
+        return self._con
+
+    def _open(self, write: bool) -> Any:
+        import duckdb
+
+        path = self.catalog_path
+        fresh = not path.exists()
+        if fresh and not write:
+            if self._has_data():
+                raise CatalogMissing(f"{path} is missing")
+            con = duckdb.connect(":memory:")
+            self._create_tables(con)
+            return con
+        while True:
+            try:
+                con = duckdb.connect(str(path), read_only=not write)
+                break
+            except duckdb.IOException as exc:
+                text = str(exc).lower()
+                if "lock" not in text and "resource temporarily unavailable" not in text:
+                    raise CatalogDamaged(f"{path} cannot be opened: {_first_line(exc)}") from None
+                if self.remaining() <= 0:
+                    raise LakeBusy(f"the catalog {path} is in use by another ibov process") from None
+                time.sleep(0.05)
+            except duckdb.Error as exc:  # not a DuckDB file, a truncated one, a newer version...
+                raise CatalogDamaged(f"{path} cannot be opened: {_first_line(exc)}") from None
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            if write:
+                self._create_tables(con)
+                if fresh and self._has_data():
+                    con.close()
+                    raise CatalogMissing(f"{path} is missing")
+            else:
+                con.execute("SELECT count(*) FROM ibov_units").fetchone()
+        except duckdb.Error as exc:
+            con.close()
+            raise CatalogDamaged(f"{path} is damaged: {_first_line(exc)}") from None
+        return con
+
+    def _has_data(self) -> bool:
+        """Whether any zone holds data (then a missing catalog is damage, not a new lake)."""
+        return any(
+            (self.root / d.raw_prefix).is_dir() or (self.root / d.refined_prefix).is_dir()
+            for d in datasets.ALL.values()
+        )
+
+    def _create_tables(self, con: Any) -> None:
+        """Each dataset's table, named also as in the Glue Data Catalog (``"default".<table>``), and
+        the inventory."""
+        db = schema.CATALOG_DATABASE
+        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{db}"')
+        for name, table in self.tables.items():
+            cols = ", ".join(f'"{c.name}" {schema.duckdb_type(c.type)}' for c in datasets.get(name).columns)
+            con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({cols})')
+            view = f'CREATE VIEW IF NOT EXISTS "{db}"."{table}" AS SELECT * FROM main."{table}"'  # nosec B608
+            con.execute(view)
+        for ddl in INVENTORY_DDL:
+            con.execute(ddl)
+
+    def close(self) -> None:
+        if self._con is not None:
+            with contextlib.suppress(Exception):
+                self._con.close()
+        self._con = None
+        self._writable = False
+
+    def rebuild_catalog(self, reason: str) -> None:
+        """Move a damaged or missing catalog aside and rebuild it from the refined and raw zones."""
+        self._require_lock()
+        self.close()
+        path = self.catalog_path
+        aside = None
+        for suffix in ("", ".wal"):
+            damaged = path.with_name(path.name + suffix)
+            if damaged.exists():
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+                aside = damaged.with_name(f"{damaged.name}.damaged-{stamp}")
+                os.replace(damaged, aside)
+        moved = f"; the old file is kept as {aside.name}" if aside else ""
+        self.notify(f"the catalog was {reason}: rebuilding it from refined/ and raw/{moved}")
+        con = self.connection(write=True)
+        for dataset in datasets.ALL.values():
+            files = self.refined_files(dataset)
+            if files:
+                self._read_refined(con, dataset, files, "rebuilt")
+                con.execute(f'INSERT INTO "{self.tables[dataset.name]}" BY NAME SELECT * FROM rebuilt')  # nosec B608
+            for unit in sorted({self._unit_of(dataset, f) for f in files} - {None}, key=str):
+                assert unit is not None
+                raw = self.raw_files(unit)
+                signature = unit_signature([(f.key, self._sha_of(con, f)) for f in raw])
+                rows = con.execute(
+                    f'SELECT count(*) FROM "{self.tables[dataset.name]}" WHERE "{dataset.unit_key}" = ?',  # nosec B608
+                    [unit.value],
+                ).fetchone()[0]
+                self._record_unit(con, unit, signature, len(raw), int(rows))
+        for raw_file in self.list_raw():
+            self._sha_of(con, raw_file)
+
+    # -- inventory ---------------------------------------------------------------------------------
+
+    def list_raw(self, dataset: Dataset | None = None) -> list[RawFile]:
+        """Every raw file on disk (of ``dataset``, or of all): a full listing, for verify and rebuilds."""
+        out = []
+        for d in [dataset] if dataset else datasets.ALL.values():
+            base = self.root / d.raw_prefix
+            if not base.is_dir():
+                continue
+            for unit_dir in sorted(base.iterdir()):
+                if not unit_dir.is_dir() or not unit_dir.name.startswith(f"{d.unit_key}="):
+                    continue
+                value = unit_dir.name.split("=", 1)[1]
+                if d.valid_unit(value):
+                    out.extend(self.raw_files(Unit(d.name, value)))
+        return out
+
+    def raw_files(self, unit: Unit) -> list[RawFile]:
+        """The raw files of ``unit`` on disk, sorted by key."""
+        dataset = unit.spec
+        prefix = dataset.raw_unit_prefix(unit)
+        folder = self.root / prefix
+        if not folder.is_dir():
+            return []
+        out = []
+        for path in sorted(folder.rglob("*")):
+            key = path.relative_to(self.root).as_posix()
+            if path.is_file() and not path.name.startswith(".") and dataset.parse_raw_key(key):
+                st = path.stat()
+                out.append(RawFile(key, path, st.st_size, st.st_mtime_ns))
+        return out
+
+    def refined_files(self, dataset: Dataset) -> list[Path]:
+        base = self.root / dataset.refined_prefix
+        if not base.is_dir():
+            return []
+        return sorted(
+            p
+            for p in base.rglob("*.parquet")
+            if not any(part.startswith(".") for part in p.relative_to(base).parts)
+        )
+
+    @staticmethod
+    def _unit_of(dataset: Dataset, refined_file: Path) -> Unit | None:
+        for part in refined_file.parts:
+            if part.startswith(f"{dataset.unit_key}="):
+                value = part.split("=", 1)[1]
+                return Unit(dataset.name, value) if dataset.valid_unit(value) else None
+        return None
+
+    def _sha_of(self, con: Any, f: RawFile, *, rows: int | None = None, sha: str | None = None) -> str:
+        """The file's sha256 from the inventory when its size and mtime still match, else computed
+        (and recorded)."""
+        if sha is None:
+            found = con.execute(
+                "SELECT sha256 FROM ibov_raw_files WHERE key = ? AND size = ? AND mtime_ns = ?",
+                [f.key, f.size, f.mtime_ns],
+            ).fetchone()
+            if found:
+                return str(found[0])
+            sha = _sha256_file(f.path)
+        if rows is None:
+            rows = _parquet_rows(f.path)
+        parsed = datasets.parse_raw_key(f.key)
+        assert parsed is not None
+        index = parsed.parts.get("index") or (
+            parsed.unit.value if parsed.dataset.unit_key == "index_code" else None
+        )
+        label = parsed.parts.get("year") or parsed.parts.get("label") or parsed.unit.value
+        con.execute(
+            "INSERT OR REPLACE INTO ibov_raw_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                f.key,
+                parsed.unit.dataset,
+                parsed.unit.value,
+                index,
+                label,
+                f.size,
+                f.mtime_ns,
+                sha,
+                rows,
+                datetime.now(UTC),
+            ],
+        )
+        return sha
+
+    def record_writes(self, writes: Sequence[RawWrite]) -> None:
+        """Put freshly published raw files in the inventory (their contents are known: no re-read)."""
+        con = self.connection(write=True)
+        for w in writes:
+            path = self.root / w.key
+            st = path.stat()
+            self._sha_of(con, RawFile(w.key, path, st.st_size, st.st_mtime_ns), rows=w.rows, sha=w.sha256)
+
+    def _record_unit(self, con: Any, unit: Unit, signature: str, files: int, rows: int) -> None:
+        if files == 0:
+            con.execute("DELETE FROM ibov_units WHERE dataset = ? AND unit = ?", [unit.dataset, unit.value])
+            return
+        con.execute(
+            "INSERT OR REPLACE INTO ibov_units VALUES (?, ?, ?, ?, ?, ?)",
+            [unit.dataset, unit.value, signature, files, rows, datetime.now(UTC)],
+        )
+
+    def stale_units(self) -> list[Unit]:
+        """Units whose raw files changed since their refine (or were never refined), from the inventory."""
+        con = self._con if self._con is not None else self.connection()
+        rows = con.execute(
+            """
+            WITH raw AS (
+                SELECT dataset, unit, list(key || chr(9) || sha256 ORDER BY key) AS files
+                FROM ibov_raw_files GROUP BY dataset, unit
+            )
+            SELECT coalesce(r.dataset, u.dataset), coalesce(r.unit, u.unit), r.files, u.refined_signature
+            FROM raw AS r FULL OUTER JOIN ibov_units AS u ON u.dataset = r.dataset AND u.unit = r.unit
+            """
+        ).fetchall()
+        out = []
+        for dataset, value, files, refined in rows:
+            pairs = [tuple(f.split("\t", 1)) for f in files or []]
+            if unit_signature(pairs) != refined and dataset in datasets.ALL:  # type: ignore[arg-type]
+                out.append(Unit(dataset, value))
+        return sorted(out, key=lambda u: (list(datasets.ALL).index(u.dataset), u.value))
+
+    def heal(self) -> list[RefineResult]:
+        """Refine every unit whose raw files changed since its last refine. Call under :meth:`lock`."""
+        stale = self.stale_units()
+        out = []
+        for unit in stale:
+            self.notify(f"refining {unit} (its raw files changed since its last refine)")
+            out.append(self.refine(unit))
+        return out
+
+    # -- refine ----------------------------------------------------------------------------------
+
+    def refine(self, unit: Unit) -> RefineResult:
+        """Recompute the unit's refined folder and catalog rows from its raw files. Call under :meth:`lock`.
+
+        Idempotent; other units are untouched. Raw files that vanished make the unit's rows vanish too.
+        """
+        import duckdb
+
+        started = time.monotonic()
+        dataset = unit.spec
+        table = self.tables[dataset.name]
+        con = self.connection(write=True)
+        raw = self.raw_files(unit)
+        signature = unit_signature([(f.key, self._sha_of(con, f)) for f in raw])
+        refined_root = self.root / dataset.refined_prefix
+        refined_root.mkdir(parents=True, exist_ok=True)
+        staging = refined_root / f".staging-{uuid.uuid4().hex}"
+        rows, indices = 0, ()
+        try:
+            for shim in DUCKDB_SHIMS:
+                con.execute(shim)
+            relation = None
+            if raw:
+                paths = "[" + ", ".join(sql_str(f.path) for f in raw) + "]"
+                view = f"CREATE OR REPLACE TEMP VIEW raw_rows AS SELECT * FROM read_parquet({paths}, "  # nosec B608
+                con.execute(view + "hive_partitioning = false, union_by_name = true)")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE refined_unit AS {dataset.sql()}")  # nosec B608
+                self._check_unit(con, unit, "refined_unit")
+                partitions = ", ".join(f'"{c}"' for c in dataset.partition_names)
+                con.execute(
+                    f"COPY refined_unit TO {sql_str(staging)} (FORMAT parquet, COMPRESSION zstd, "
+                    f"PARTITION_BY ({partitions}), FILENAME_PATTERN 'part-{{i}}')"
+                )
+                relation = "refined_unit"
+            else:
+                staging.mkdir()
+            rows, indices = self._install(con, unit, staging, relation, signature, len(raw))
+        except duckdb.Error as exc:
+            raise JobFailed(f"refining {unit} failed: {_first_line(exc)}") from exc
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            with contextlib.suppress(Exception):
+                con.execute("DROP TABLE IF EXISTS refined_unit")
+        return RefineResult(unit, rows, indices, time.monotonic() - started)
+
+    def install_refined(self, unit: Unit, staging: Path) -> int:
+        """Make the unit's refined folder and catalog rows those written under ``staging/<unit folder>``
+        by another engine (the Glue job's local mode). Call under :meth:`lock`. Returns the rows."""
+        dataset = unit.spec
+        con = self.connection(write=True)
+        raw = self.raw_files(unit)
+        signature = unit_signature([(f.key, self._sha_of(con, f)) for f in raw])
+        files = sorted((staging / unit.folder).rglob("*.parquet"))
+        relation = None
+        if files:
+            self._read_refined(con, dataset, files, "staged_unit", hive_root=staging)
+            self._check_unit(con, unit, "staged_unit")
+            relation = "staged_unit"
+        rows, _ = self._install(con, unit, staging, relation, signature, len(raw))
+        return rows
+
+    def _read_refined(
+        self, con: Any, dataset: Dataset, files: Sequence[Path], name: str, hive_root: Path | None = None
+    ) -> None:
+        paths = "[" + ", ".join(sql_str(f) for f in files) + "]"
+        types = ", ".join(f"'{c.name}': {schema.duckdb_type(c.type)}" for c in dataset.partitions)
+        view = f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet({paths}, "  # nosec B608
+        con.execute(view + f"hive_partitioning = true, hive_types = {{{types}}}, union_by_name = true)")
+
+    def _check_unit(self, con: Any, unit: Unit, relation: str) -> None:
+        """Every refined row must belong to the unit: a raw file holding another day's rows is refused."""
+        key = unit.spec.unit_key
+        others = con.execute(
+            f'SELECT list(DISTINCT CAST("{key}" AS VARCHAR)) FROM {relation} WHERE CAST("{key}" AS VARCHAR) IS DISTINCT FROM ?',  # nosec B608
+            [unit.value],
+        ).fetchone()[0]
+        if others:
+            raise JobFailed(
+                f"raw files under {unit.folder} hold rows for {key}={', '.join(map(str, others))}",
+                hint="A raw file's rows must match its folder; store that snapshot again.",
+            )
+
+    def _install(
+        self, con: Any, unit: Unit, staging: Path, relation: str | None, signature: str, raw_files: int
+    ) -> tuple[int, tuple[str, ...]]:
+        """In one catalog transaction: the unit's rows become ``relation``'s, the inventory records the
+        refine, the staged folder is swapped in; if the commit fails, the old folder is swapped back."""
+        dataset = unit.spec
+        table = self.tables[dataset.name]
+        rows, indices = 0, ()
+        if relation is not None:
+            stats = con.execute(
+                f"SELECT count(*), list(DISTINCT index_code ORDER BY index_code) FROM {relation}"
+            ).fetchone()  # nosec B608
+            rows, indices = int(stats[0]), tuple(stats[1] or ())
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f'DELETE FROM "{table}" WHERE "{dataset.unit_key}" = ?', [unit.value])  # nosec B608
+            if relation is not None:
+                con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM {relation}')  # nosec B608
+            self._record_unit(con, unit, signature, raw_files, rows)
+            undo = self._swap(staging, unit)
+            try:
+                con.execute("COMMIT")
+            except BaseException:
+                undo()
+                raise
+        except BaseException:
+            with contextlib.suppress(Exception):
+                con.execute("ROLLBACK")
+            raise
+        return rows, indices
+
+    def _swap(self, staging: Path, unit: Unit) -> Callable[[], None]:
+        """Put ``staging/<unit folder>`` in place of the unit's refined folder; returns how to undo it.
+
+        On Linux one atomic exchange; elsewhere two renames, the old folder waiting in the staging
+        folder as ``.old-<unit folder>`` (where :meth:`sweep` finds it if the process dies between them).
+        """
+        target = self.root / unit.spec.refined_unit_prefix(unit)
+        new = staging / unit.folder
+        old = staging / f".old-{unit.folder}"
+        has_new = new.is_dir() and any(new.iterdir())
+        existed = target.exists()
+        if has_new and existed and _exchange(new, target):
+            _fsync_dir(target.parent)
+
+            def exchange_back() -> None:
+                _exchange(new, target)
+
+            return exchange_back
+        if existed:
+            os.replace(target, old)
+        if has_new:
+            try:
+                os.replace(new, target)
+            except BaseException:
+                if existed:
+                    os.replace(old, target)
+                raise
+        _fsync_dir(target.parent)
+
+        def undo() -> None:
+            if has_new:
+                os.replace(target, new)
+            if existed:
+                os.replace(old, target)
+
+        return undo
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def query(
+        self, sql: str, params: dict[str, Any] | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run read-only SQL on the catalog; column names and rows."""
+        import duckdb
+
+        con = self._con if self._con is not None else self.connection()
+        try:
+            cur = con.execute(sql, params or {})
+            columns = [d[0] for d in cur.description]
+            return columns, cur.fetchall()
+        except duckdb.InterruptException:
+            raise KeyboardInterrupt from None
+        except duckdb.Error as exc:
+            raise QueryFailed(f"the query failed on DuckDB: {_first_line(exc)}") from exc
+
+    # -- run log ---------------------------------------------------------------------------------
+
+    def log_run(self, record: RunRecord) -> None:
+        path = self.root / RUN_LOG
+        if not self.root.is_dir():
+            return  # a command that failed before the lake existed leaves no lake behind
+        path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(record.as_json(), default=str, sort_keys=True) + "\n"
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def runs(self, last: int = 10) -> list[RunRecord]:
+        """The last ``last`` runs, read from the log's end; damaged lines are skipped."""
+        path = self.root / RUN_LOG
+        try:
+            with open(path, "rb") as fh:
+                size = fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, size - RUN_LOG_TAIL_BYTES))
+                tail = fh.read()
+        except OSError:
+            return []
+        lines = tail.splitlines()
+        if size > RUN_LOG_TAIL_BYTES:
+            lines = lines[1:]  # the first line is probably cut
+        out = []
+        for line in lines[-last * 4 :]:
+            try:
+                entry = json.loads(line)
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if isinstance(entry, dict) and "command" in entry:
+                out.append(_record(entry))
+        return out[-last:]
+
+
+def _record(entry: dict[str, Any]) -> RunRecord:
+    known = {"started_at", "command", "state", "duration_s", "error", "run_id"}
+    return RunRecord(
+        started_at=str(entry.get("started_at", "")),
+        command=str(entry.get("command", "")),
+        state=str(entry.get("state", "")),
+        duration_s=entry.get("duration_s"),
+        error=entry.get("error"),
+        run_id=str(entry.get("run_id", "")),
+        details={k: v for k, v in entry.items() if k not in known},
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _parquet_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.read_metadata(path).num_rows)
+    except Exception:  # a damaged raw file: the refine will report it
+        return -1
+
+
+class CatalogDamaged(IbovError):
+    """The catalog file cannot be read (truncated, not a DuckDB file): it is rebuilt."""
+
+
+class CatalogMissing(CatalogDamaged):
+    """The catalog file is gone while the zones hold data: it is rebuilt."""
+
+
+class LocalEngine:
+    """The :class:`~ibovcli.engines.base.Engine` on a local lake: the trigger decision runs in-process."""
+
+    name = "local"
+    bucket = "local"
+    triggers_in_process = True
+
+    def __init__(self, settings: Settings, notify: Notify = quiet) -> None:
+        self.settings = settings
+        self.notify = notify
+        self.lake = LocalLake(
+            settings.lake_dir,
+            tables=datasets.tables(settings.table),
+            lock_timeout=settings.lock_timeout,
+            notify=notify,
+        )
+        #: units refined while taking the lock because their raw files had changed (crash, signal...)
+        self.healed: list[RefineResult] = []
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """The writer lock; on taking it, a damaged catalog is rebuilt and stale units are refined."""
+        with self.lake.lock():
+            if not self.lake._writable:  # first time in this command: check and heal the lake
+                try:
+                    self.lake.connection(write=True)
+                except CatalogMissing:
+                    self.lake.rebuild_catalog("missing")
+                except CatalogDamaged as exc:
+                    self.lake.rebuild_catalog(f"damaged ({exc.message})")
+                self.healed += self.lake.heal()
+            yield
+
+    def write_raw(self, writes: Sequence[RawWrite]) -> list[str]:
+        with self.lock():
+            self.lake.publish([(key, body) for w in writes for key, body, _ctype in w.files()])
+            self.lake.record_writes(writes)
+        return [w.key for w in writes]
+
+    def is_stored(self, write: RawWrite) -> bool:
+        snapshot, raw = self.lake.root / write.snapshot_key, self.lake.root / write.key
+        try:
+            return (
+                raw.is_file()
+                and snapshot.stat().st_size == len(write.original)
+                and snapshot.read_bytes() == write.original
+            )
+        except OSError:
+            return False
+
+    def stored_units(self, dataset: str) -> dict[Unit, tuple[str, ...]]:
+        con = self._reader()
+        rows = con.execute(
+            "SELECT unit, list(DISTINCT index_code ORDER BY index_code) FROM ibov_raw_files WHERE dataset = ? "
+            "GROUP BY unit ORDER BY unit",
+            [dataset],
+        ).fetchall()
+        return {Unit(dataset, value): tuple(i for i in found if i) for value, found in rows}
+
+    def process(self, keys: Sequence[str], notify: Notify) -> list[RefineResult]:
+        return self.refine([r.unit for r in trigger.refine_requests(self.bucket, keys)], notify)
+
+    def refine(self, units: Sequence[Unit], notify: Notify) -> list[RefineResult]:
+        out = []
+        with self.lock():
+            for unit in units:
+                notify(f"refining {unit}")
+                out.append(self.lake.refine(unit))
+        return out
+
+    def _reader(self) -> Any:
+        """The catalog connection for reading; a damaged or missing catalog is rebuilt first."""
+        self.lake.require()
+        try:
+            return self.lake.connection()
+        except CatalogDamaged:
+            with self.lock():
+                pass
+            return self.lake.connection()
+
+    def sql(
+        self, statement: str, params: dict[str, Any], *, what: str
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        self._reader()
+        return self.lake.query(queries.duckdb_statement(statement, self.table_names()), params)
+
+    def table_names(self) -> dict[str, str]:
+        return {name: f'"{table}"' for name, table in self.lake.tables.items()}
+
+    def stored_days(self, dataset: str, index: str) -> list[str]:
+        if datasets.get(dataset) is datasets.PORTFOLIO:
+            sql = "SELECT DISTINCT dt FROM ${portfolio} WHERE index_code = :index ORDER BY dt"
+        else:
+            sql = f"SELECT DISTINCT CAST(session_date AS VARCHAR) FROM ${{{dataset}}} WHERE index_code = :index ORDER BY 1"
+        _columns, rows = self.sql(sql, {"index": index}, what=f"the stored days of {index}")
+        return [str(r[0]) for r in rows]
+
+    def status(self) -> StatusReport:
+        con = self._reader()
+        portfolio = self.lake.tables[datasets.PORTFOLIO.name]
+        levels = self.lake.tables[datasets.LEVELS.name]
+        raw_days = con.execute(
+            "SELECT index_code, list(label ORDER BY label) FROM ibov_raw_files "
+            "WHERE dataset = 'portfolio' GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        refined_days = dict(
+            con.execute(f'SELECT index_code, count(DISTINCT dt) FROM "{portfolio}" GROUP BY 1').fetchall()  # nosec B608
+        )
+        coverage = [
+            _coverage("portfolio", index, [date.fromisoformat(d) for d in days], refined_days.get(index, 0))
+            for index, days in raw_days
+        ]
+        raw_sessions = dict(
+            con.execute(
+                "SELECT index_code, sum(rows) FROM ibov_raw_files WHERE dataset = 'levels' GROUP BY 1"
+            ).fetchall()
+        )
+        sessions = dict(
+            con.execute(
+                f'SELECT index_code, list(session_date ORDER BY session_date) FROM "{levels}" GROUP BY 1'
+            ).fetchall()  # nosec B608
+        )
+        for index in sorted(set(raw_sessions) | set(sessions)):
+            found = sessions.get(index) or []
+            coverage.append(
+                _coverage(
+                    "levels",
+                    index,
+                    found,
+                    len(found),
+                    stored=int(raw_sessions.get(index) or 0),
+                    unit="sessions",
+                )
+            )
+        pending = tuple(str(u) for u in self.lake.stale_units())
+        return StatusReport(
+            engine=self.name,
+            location=str(self.lake.root),
+            coverage=tuple(coverage),
+            runs=tuple(self.lake.runs(10)),
+            pending=pending,
+        )
+
+    def watch(self, notify: Notify) -> None:
+        """Wait for the ibov command writing to the lake, if any, to finish."""
+        self.lake.require()
+        path = self.lake.root / LOCK_FILE
+        try:
+            fh = open(path, "rb")  # noqa: SIM115 - closed below; a reader never creates the lock file
+        except OSError:
+            notify("no ibov command is writing to the lake")
+            return
+        try:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                notify("no ibov command is writing to the lake")
+                return
+            except BlockingIOError:
+                notify(f"an ibov command is writing to {self.lake.root}; waiting for it to finish")
+            while True:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if self.lake.remaining() <= 0:
+                        raise LakeBusy(f"the lake {self.lake.root} is still being written") from None
+                    time.sleep(0.1)
+            notify("it finished")
+        finally:
+            fh.close()
+
+    def log_run(self, record: RunRecord) -> None:
+        self.lake.log_run(record)
+
+    def close(self) -> None:
+        self.lake.close()
+
+
+@functools.lru_cache(maxsize=8)
+def _trading_days(first: date, last: date) -> frozenset[date]:
+    from ibovcli.tradingdays import trading_days
+
+    return frozenset(trading_days(first, last))
+
+
+def _coverage(
+    dataset: str,
+    index: str,
+    days: Sequence[date],
+    refined: int,
+    *,
+    stored: int | None = None,
+    unit: str = "days",
+) -> Coverage:
+    if not days:
+        return Coverage(dataset, index, None, None, stored or 0, refined, (), unit)
+    first, last = min(days), max(days)
+    present = set(days)
+    missing = tuple(d.isoformat() for d in sorted(_trading_days(first, last) - present))
+    return Coverage(
+        dataset,
+        index,
+        first.isoformat(),
+        last.isoformat(),
+        len(present) if stored is None else stored,
+        refined,
+        missing,
+        unit,
+    )

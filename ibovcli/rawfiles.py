@@ -1,0 +1,179 @@
+"""Parsed B3 data -> the raw zone's files: one typed parquet file per raw key, plus the original bytes.
+
+The one conversion every engine writes (local lake or S3) and the benchmark reuses. Every value is
+checked against the raw schema's types before anything is written: a value that does not fit (a weight
+with four decimals, a quantity beyond bigint, a name that is not valid Unicode) is refused as bad data
+here, so a write never fails half-way for a reason known in advance. pyarrow is imported lazily.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ibovcli import datasets, layout, schema
+from ibovcli.errors import SnapshotError
+
+if TYPE_CHECKING:
+    from ibovcli.b3 import Portfolio
+    from ibovcli.levels import LevelsYear
+
+CONTENT_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv",
+    "txt": "text/plain",
+    "zip": "application/zip",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+
+@dataclass(frozen=True)
+class RawWrite:
+    """The files one stored snapshot adds to the lake: its raw parquet and its original bytes."""
+
+    key: str
+    body: bytes
+    rows: int
+    snapshot_key: str
+    original: bytes
+    #: what was stored, for people and --json (dataset, index, date or year, rows, key...)
+    describe: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def raw(self) -> datasets.RawKey:
+        parsed = datasets.parse_raw_key(self.key)
+        if parsed is None:  # pragma: no cover - keys come from layout's builders
+            raise ValueError(f"not a raw key: {self.key}")
+        return parsed
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+    def files(self) -> list[tuple[str, bytes, str]]:
+        """``(key, body, content type)`` in write order: the original first, the raw file (whose S3
+        event triggers the refine) last."""
+        ext = self.snapshot_key.rsplit(".", 1)[-1]
+        return [
+            (self.snapshot_key, self.original, CONTENT_TYPES.get(ext, "application/octet-stream")),
+            (self.key, self.body, CONTENT_TYPES["parquet"]),
+        ]
+
+
+def table(columns: tuple[schema.Column, ...], values: dict[str, Sequence[Any]]) -> Any:
+    """A pyarrow Table with exactly ``columns``; :class:`SnapshotError` when a value does not fit."""
+    import pyarrow as pa
+
+    arrow_schema = schema.arrow_schema(columns)
+    try:
+        return pa.Table.from_pydict(values, schema=arrow_schema)  # type: ignore[arg-type]
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+        raise SnapshotError(
+            f"a value does not fit the raw schema: {_first_line(exc)}",
+            hint="Nothing was written. The snapshot holds a number or text outside the types ibov stores "
+            "(docs/datasets.md lists them).",
+        ) from None
+
+
+def parquet_bytes(arrow_table: Any) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(arrow_table, sink, compression="zstd")
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _text(value: str, what: str) -> str:
+    """``value`` if it can be stored as UTF-8 (a lone surrogate cannot)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SnapshotError(f"{what} is not valid Unicode text: {value!r:.60}") from None
+    return value
+
+
+def lineage(n: int, collected_at: Any, source: str, source_format: str, sha256: str) -> dict[str, list[Any]]:
+    return {
+        "collected_at": [collected_at] * n,
+        "source": [_text(source, "the source")] * n,
+        "source_format": [source_format] * n,
+        "source_sha256": [sha256] * n,
+    }
+
+
+def portfolio(p: Portfolio) -> RawWrite:
+    """The raw files of one daily portfolio."""
+    n = len(p.holdings)
+    values: dict[str, Sequence[Any]] = {
+        "index_code": [p.index] * n,
+        "session_date": [p.session_date] * n,
+        "cod": [_text(h.cod, f"{h.cod!r} ticker") for h in p.holdings],
+        "asset": [_text(h.asset, f"{h.cod} company name") for h in p.holdings],
+        "type": [_text(h.type, f"{h.cod} type") for h in p.holdings],
+        "segment": [None if h.segment is None else _text(h.segment, f"{h.cod} sector") for h in p.holdings],
+        "part": [h.part for h in p.holdings],
+        "theoricalQty": [h.qty for h in p.holdings],
+        "total_theoricalQty": [p.total_qty] * n,
+        "reductor": [p.reductor] * n,
+        **lineage(n, p.collected_at, p.source, p.source_format, p.sha256),
+    }
+    key = layout.raw_key(p.index, p.session_date)
+    body = parquet_bytes(table(schema.PORTFOLIO_RAW, values))
+    return RawWrite(
+        key=key,
+        body=body,
+        rows=n,
+        snapshot_key=layout.snapshot_key(key, p.original_ext),
+        original=p.original,
+        describe={
+            "dataset": datasets.PORTFOLIO.name,
+            "index": p.index,
+            "date": p.session_date.isoformat(),
+            "rows": n,
+            "key": key,
+            "source": p.source,
+            "format": p.source_format,
+            "sha256": p.sha256,
+        },
+    )
+
+
+def levels(y: LevelsYear) -> RawWrite:
+    """The raw files of one index's official levels for one calendar year."""
+    n = len(y.sessions)
+    values: dict[str, Sequence[Any]] = {
+        "index_code": [y.index] * n,
+        "session_date": [d for d, _ in y.sessions],
+        "level": [v for _, v in y.sessions],
+        **lineage(n, y.collected_at, y.source, y.source_format, y.sha256),
+    }
+    key = layout.levels_raw_key(y.index, y.year)
+    body = parquet_bytes(table(schema.LEVELS_RAW, values))
+    return RawWrite(
+        key=key,
+        body=body,
+        rows=n,
+        snapshot_key=layout.snapshot_key(key, y.original_ext),
+        original=y.original,
+        describe={
+            "dataset": datasets.LEVELS.name,
+            "index": y.index,
+            "year": y.year,
+            "sessions": n,
+            "first": y.sessions[0][0].isoformat() if n else None,
+            "last": y.sessions[-1][0].isoformat() if n else None,
+            "rows": n,
+            "key": key,
+            "source": y.source,
+            "format": y.source_format,
+            "sha256": y.sha256,
+        },
+    )

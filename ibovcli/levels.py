@@ -166,7 +166,11 @@ def parse_levels(
     if not isinstance(results, list):
         raise SnapshotError(f'{what}: "results" is {_kind(results)}, not a list of 31 day rows', hint=HINT)
     for key in ("min", "max"):
-        if not isinstance(doc.get(key), dict):
+        if key not in doc:
+            raise SnapshotError(
+                f'{what}: the JSON has no "{key}" row (B3 sends "min", "max", "results")', hint=HINT
+            )
+        if not isinstance(doc[key], dict):
             raise SnapshotError(
                 f'{what}: "{key}" is {_kind(doc.get(key))}, not a row of monthly {key}ima', hint=HINT
             )

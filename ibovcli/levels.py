@@ -69,7 +69,7 @@ _RATE_KEY = re.compile(r"rateValue(\d+)")
 
 
 class NoLevels(SnapshotError):
-    """B3 holds no levels for this index and year (``"results": null``, or a grid without any value)."""
+    """No levels for this index and year: ``"results": null`` (or ``[]``), or a grid without values."""
 
     hint = (
         f"Check the index code and the year: B3 has IBOV from {FIRST_YEAR}, other indices from their "

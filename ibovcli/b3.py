@@ -19,6 +19,7 @@ import binascii
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -136,28 +137,65 @@ def parse_snapshot(data: bytes, *, index: str | None = None, source: str = "") -
 
 
 def _parse(data: bytes, *, index: str | None) -> Portfolio:
+    body = read_body(data)
+    if body.kind == "csv":
+        portfolio = parse_csv(body.value, index=index)
+        if body.wrapping == "base64":
+            return replace(portfolio, source_format="base64-" + portfolio.source_format, original_ext="txt")
+        return portfolio
+    return _from_json_value(body.value, index=index, encoded="double-encoded " if body.wrapping else "")
+
+
+@dataclass(frozen=True)
+class Body:
+    """What a snapshot's bytes hold once B3's wrappings are removed: a JSON value or the CSV text.
+
+    ``wrapping`` says how B3 wrapped it: ``"double-encoded"`` (a JSON string holding the JSON),
+    ``"base64"`` (a download body) or ``""``.
+    """
+
+    kind: Literal["json", "csv"]
+    value: Any
+    wrapping: Literal["", "double-encoded", "base64"] = ""
+
+
+def read_body(data: bytes) -> Body:
+    """Detect the format from the content (never a file name) and unwrap it, without parsing the data.
+
+    Shared by the parsers of every B3 portfolio (the day's, the theoretical one, the previews).
+    Raises :class:`SnapshotError` for empty, HTML, truncated or unrecognised content.
+    """
     body = data.removeprefix(b"\xef\xbb\xbf").strip()
     if not body:
         raise SnapshotError("snapshot is empty")
     head = body[:1]
     if head in (b"{", b"["):
-        return _from_json_bytes(body, index=index)
+        return Body("json", _load_json(body))
     if head == b'"':
         inner = _json_string(body)
         stripped = inner.strip()
         if stripped.startswith(("{", "[")):
-            return _from_json_bytes(stripped.encode("utf-8"), index=index, encoded="double-encoded ")
-        return _from_base64(stripped.encode("ascii", "replace"), index=index)
+            return Body("json", _load_json(stripped.encode("utf-8")), "double-encoded")
+        return _base64_body(stripped.encode("ascii", "replace"))
     if head == b"<":
         raise SnapshotError("snapshot is an HTML page, not B3 data (a Cloudflare challenge or error page?)")
     if body in (b"null", b"true", b"false") or re.fullmatch(rb"-?\d+(\.\d+)?", body):
         raise SnapshotError(f"snapshot is the JSON value {body.decode()[:20]}, not a B3 portfolio object")
     if re.fullmatch(rb"[A-Za-z0-9+/=\s]+", body) and b";" not in body:
-        return _from_base64(body, index=index)
+        return _base64_body(body)
     text = _decode_text(body)
     if text is not None and ";" in text:
-        return parse_csv(text, index=index)
+        return Body("csv", text)
     raise SnapshotError("snapshot is not JSON, CSV or base64 from B3 (unrecognised content)")
+
+
+def _load_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(f"snapshot is not valid JSON ({exc.msg} at char {exc.pos}; truncated?)") from None
+    except UnicodeDecodeError:
+        raise SnapshotError("snapshot is not valid UTF-8 JSON") from None
 
 
 def _decode_text(body: bytes) -> str | None:
@@ -186,7 +224,7 @@ def _json_string(body: bytes) -> str:
     return value
 
 
-def _from_base64(body: bytes, *, index: str | None) -> Portfolio:
+def _base64_body(body: bytes) -> Body:
     compact = re.sub(rb"\s+", b"", body)
     try:
         decoded = base64.b64decode(compact, validate=True)
@@ -195,8 +233,7 @@ def _from_base64(body: bytes, *, index: str | None) -> Portfolio:
     text = _decode_text(decoded)
     if text is None or ";" not in text:
         raise SnapshotError("base64 body does not decode to a B3 CSV (garbage after decoding)")
-    portfolio = parse_csv(text, index=index)
-    return replace(portfolio, source_format="base64-" + portfolio.source_format, original_ext="txt")
+    return Body("csv", text, "base64")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -213,28 +250,27 @@ def unwrap_json(value: Any) -> Any:
     return value
 
 
-def _from_json_bytes(body: bytes, *, index: str | None, encoded: str = "") -> Portfolio:
-    try:
-        value = json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise SnapshotError(f"snapshot is not valid JSON ({exc.msg} at char {exc.pos}; truncated?)") from None
-    except UnicodeDecodeError:
-        raise SnapshotError("snapshot is not valid UTF-8 JSON") from None
-    if isinstance(value, list):
-        # ibov stores a multi-page answer as a JSON list of its pages (each as B3 sent it, so possibly
-        # double-encoded); anything else is not B3 data
-        value = [unwrap_json(v) for v in value]
-        if not value or not all(isinstance(v, dict) and "results" in v for v in value):
-            raise SnapshotError("JSON top level is a list, not a B3 portfolio object or a list of pages")
-        pages = value
-    else:
-        pages = [value]
-    portfolio = parse_portfolio_pages(pages, index=index or "IBOV")
+def json_pages(value: Any) -> list[Any]:
+    """The pages of a JSON answer: one object, or the JSON list of its pages that ibov stores.
+
+    Each stored page is kept as B3 sent it, so it may be double-encoded; anything else in a list is refused.
+    """
+    if not isinstance(value, list):
+        return [value]
+    pages = [unwrap_json(v) for v in value]
+    if not pages or not all(isinstance(v, dict) and "results" in v for v in pages):
+        raise SnapshotError("JSON top level is a list, not a B3 portfolio object or a list of pages")
+    return pages
+
+
+def _from_json_value(value: Any, *, index: str | None, encoded: str = "") -> Portfolio:
+    portfolio = parse_portfolio_pages(json_pages(value), index=index or "IBOV")
     fmt = f"{encoded}{portfolio.source_format}".strip()
     return replace(portfolio, source_format=fmt, original_ext="json")
 
 
-def _language_of(header: dict[str, Any]) -> Language:
+def language_of(header: dict[str, Any]) -> Language:
+    """A JSON answer's language, from its header labels or else the format of its ``part`` total."""
     labels = f"{header.get('text') or ''} {header.get('textReductor') or ''}"
     if any(lbl in labels for lbl in PT_LABELS):
         return "pt-br"
@@ -266,7 +302,7 @@ def parse_portfolio_pages(pages: list[Any], *, index: str) -> Portfolio:
         rows.extend(page["results"])
     if total_records == 0 or not rows:
         raise SnapshotError("B3's answer is empty (0 rows): unknown index code, or no portfolio published")
-    language = _language_of(header)
+    language = language_of(header)
     session = parse_b3_date(header.get("date"), language)
     segment_kind = 2 if any(isinstance(r, dict) and r.get("segment") for r in rows) else 1
     holdings = tuple(_holding(r, i, language) for i, r in enumerate(rows, start=1))
@@ -373,63 +409,135 @@ def parse_csv(text: str, *, index: str | None) -> Portfolio:
     csv_index = title.group(1)
     if index is not None and index != csv_index:
         raise SnapshotError(f"the file is a {csv_index} portfolio but --index {index} was given")
-    head = [c.strip() for c in lines[1].split(";")]
-    if head and head[-1] == "":
-        head = head[:-1]
+    head = _csv_fields(lines[1])
     if len(head) != 5:
         raise SnapshotError(f"CSV header line has {len(head)} columns, expected 5: {lines[1][:60]!r}")
-    language = _csv_language(lines[1], lines[-2:])
+    language = csv_language(lines[1], lines[-2:])
     session = parse_b3_date(title.group(2), language, "CSV title date")
-    holdings: list[Holding] = []
+    table = parse_csv_table(lines[1:], language)
+    holdings = tuple(
+        Holding(cod=r.cod, asset=r.asset, type=r.type, segment=None, part=r.part, qty=r.qty)
+        for r in table.rows
+    )
+    return Portfolio(
+        index=csv_index,
+        session_date=session,
+        holdings=holdings,
+        total_qty=table.total_qty,
+        reductor=table.reductor,
+        source_format=f"csv/{language}",
+        original_ext="csv",
+    )
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """One data line of a B3 portfolio CSV, parsed exactly."""
+
+    cod: str
+    asset: str
+    type: str
+    qty: int
+    part: Decimal
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """The body of a B3 portfolio CSV: its data lines and its two footer lines."""
+
+    rows: tuple[CsvRow, ...]
+    total_qty: int
+    reductor: Decimal
+
+
+#: CSV header labels (accents, case, spaces and punctuation removed) -> field, pt-br and en-us.
+_CSV_COLUMNS = (
+    ("cod", ("codigo", "cod", "code", "ticker")),
+    ("asset", ("acao", "acoes", "ativo", "asset", "stock", "company")),
+    ("type", ("tipo", "type")),
+    ("qty", ("qtdeteorica", "qtdteorica", "quantidadeteorica", "theoreticalqty", "theoricalqty", "qty")),
+    ("part", ("part", "participacao", "weight")),
+)
+
+
+def _csv_fields(line: str) -> list[str]:
+    """The ``;`` fields of a line, without the empty ones B3 leaves at its end (the trailing ``;``)."""
+    fields = line.split(";")
+    while len(fields) > 1 and not fields[-1].strip():
+        fields.pop()
+    return fields
+
+
+def _csv_label(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return re.sub(r"[^a-z0-9%]", "", plain).removesuffix("%")
+
+
+def _csv_columns(header_line: str) -> tuple[dict[str, int], int]:
+    """Map each field to its column by the header's labels (an extra column is ignored)."""
+    labels = [_csv_label(h) for h in _csv_fields(header_line)]
+    columns: dict[str, int] = {}
+    for name, accepted in _CSV_COLUMNS:
+        found = [i for i, lbl in enumerate(labels) if lbl in accepted]
+        if not found:
+            raise SnapshotError(f"CSV header line has no {name} column: {header_line[:60]!r}")
+        columns[name] = found[0]
+    return columns, len(labels)
+
+
+def parse_csv_table(lines: list[str], language: Language, *, first_line: int = 2) -> CsvTable:
+    """Parse the header, data and footer lines of a B3 portfolio CSV (``lines``: the non-empty lines
+    after the title; ``first_line``: the header's line number, for messages).
+
+    Columns are found by their header label, so an added column does not shift the others. The footer
+    lines ("Quantidade Teórica Total" / "Redutor") carry their number in the quantity column.
+    """
+    columns, width = _csv_columns(lines[0])
+    qty_col = columns["qty"]
+    rows: list[CsvRow] = []
     total_qty: int | None = None
     reductor: Decimal | None = None
-    for n, line in enumerate(lines[2:], start=3):
+    for n, line in enumerate(lines[1:], start=first_line + 1):
         fields = line.split(";")
         first = fields[0].strip()
         if first.startswith(PT_LABELS[0]) or first.startswith(EN_LABELS[0]):
-            if len(fields) < 4:
-                raise SnapshotError(f"CSV line {n}: total line has {len(fields)} fields, expected 5")
-            total_qty = parse_int(fields[3], language, "CSV footer total quantity")
+            if len(fields) <= qty_col:
+                raise SnapshotError(f"CSV line {n}: total line has {len(fields)} fields, expected {width}")
+            total_qty = parse_int(fields[qty_col], language, "CSV footer total quantity")
             continue
         if first in (PT_LABELS[1], EN_LABELS[1]):
-            if len(fields) < 4:
-                raise SnapshotError(f"CSV line {n}: reductor line has {len(fields)} fields, expected 4")
-            reductor = parse_decimal(fields[3], language, "CSV footer reductor")
+            if len(fields) <= qty_col:
+                raise SnapshotError(
+                    f"CSV line {n}: reductor line has {len(fields)} fields, expected {qty_col + 1}"
+                )
+            reductor = parse_decimal(fields[qty_col], language, "CSV footer reductor")
             continue
         if total_qty is not None or reductor is not None:
             raise SnapshotError(f"CSV line {n}: data after the footer lines")
-        if fields and fields[-1].strip() == "":
-            fields = fields[:-1]
-        if len(fields) != 5:
-            raise SnapshotError(f"CSV line {n}: {len(fields)} fields, expected 5: {line[:60]!r}")
-        cod, asset, typ, qty, part = fields
-        label = f"CSV line {n} ({cod.strip()})" if cod.strip() else f"CSV line {n}"
-        holdings.append(
-            Holding(
-                cod=cod.strip(),
-                asset=asset.strip(),
-                type=typ,
-                segment=None,
-                part=parse_decimal(part, language, f"{label} part"),
-                qty=parse_int(qty, language, f"{label} quantity"),
+        fields = _csv_fields(line)
+        if len(fields) != width:
+            raise SnapshotError(f"CSV line {n}: {len(fields)} fields, expected {width}: {line[:60]!r}")
+        cod = fields[columns["cod"]].strip()
+        label = f"CSV line {n} ({cod})" if cod else f"CSV line {n}"
+        rows.append(
+            CsvRow(
+                cod=cod,
+                asset=fields[columns["asset"]].strip(),
+                type=fields[columns["type"]],
+                qty=parse_int(fields[qty_col], language, f"{label} quantity"),
+                part=parse_decimal(fields[columns["part"]], language, f"{label} part"),
             )
         )
     if total_qty is None:
         raise SnapshotError("CSV has no 'Quantidade Teórica Total' footer line (truncated download?)")
     if reductor is None:
         raise SnapshotError("CSV has no 'Redutor' footer line (truncated download?)")
-    return Portfolio(
-        index=csv_index,
-        session_date=session,
-        holdings=tuple(holdings),
-        total_qty=total_qty,
-        reductor=reductor,
-        source_format=f"csv/{language}",
-        original_ext="csv",
-    )
+    return CsvTable(rows=tuple(rows), total_qty=total_qty, reductor=reductor)
 
 
-def _csv_language(header_line: str, last_lines: list[str]) -> Language:
+def csv_language(header_line: str, last_lines: list[str]) -> Language:
+    """A CSV's language, from its header labels or else its footer labels."""
     if any(w in header_line for w in ("Qtde", "Ação", "Acao", "Código", "Codigo", "Teórica")):
         return "pt-br"
     if any(w in header_line for w in ("Qty", "Code", "Stock", "Asset", "Theor")):

@@ -46,12 +46,14 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import functools
 import json
 import math
 import random
 import threading
 import unicodedata
 import urllib.parse
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -80,6 +82,7 @@ __all__ = [
     "fmt_date",
     "fmt_decimal",
     "fmt_int",
+    "gzip_zeros",
     "portfolio_day_json",
     "theoretical_portfolio_json",
     "to_json_bytes",
@@ -457,13 +460,42 @@ def decode_token(token: str) -> dict[str, Any]:
     return obj
 
 
+@functools.lru_cache(maxsize=8)
+def gzip_zeros(size: int) -> bytes:
+    """A gzip body (concatenated members of at most 16 MiB each) that inflates to ``size`` zero bytes.
+
+    About 1000:1 (16 KB per 16 MiB). Only two members are compressed (~0.1 s), the rest are copies, so
+    even a multi-GB bomb is cheap to build. Real clients (urllib3 included) inflate every member.
+    """
+    member = 16 * 1024 * 1024
+
+    def one(n: int) -> bytes:
+        c = zlib.compressobj(6, zlib.DEFLATED, 31)
+        return c.compress(bytes(n)) + c.flush()
+
+    full, rest = divmod(size, member)
+    return one(member) * full + (one(rest) if rest or not full else b"")
+
+
 # ----------------------------------------------------------------------------------------------
 # fake server
 
 Fault = tuple[Any, ...]
 #: A mounted endpoint: the rest of the path after its prefix -> (status, body, content type).
 Route = Callable[[str], tuple[int, bytes, str]]
-FAULT_KINDS = ("status", "html", "delay", "truncate", "fail_page", "raw", "double_encode")
+FAULT_KINDS = (
+    "status",
+    "html",
+    "delay",
+    "truncate",
+    "fail_page",
+    "raw",
+    "double_encode",
+    "drip",
+    "endless",
+    "gzip_bomb",
+    "redirect",
+)
 
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=UTF-8"
@@ -513,6 +545,15 @@ class FakeB3Server:
     * ``("raw", code, body_bytes[, content_type])``: answer exactly that.
     * ``("double_encode",)``: answer normally, but with the JSON double-encoded (a JSON string).
     * ``("fail_page", n)``: persistent; every GetPortfolioDay request for page ``n`` gets HTTP 500.
+    * ``("drip", bytes_per_second)``: the normal answer with its full Content-Length, but the body sent
+      at that rate (a slow or stalling server; a rate below 1 waits more than a second per byte).
+    * ``("endless",)`` / ``("endless", content_length)``: HTTP 200 JSON whose body never ends (blocks of
+      spaces until the client hangs up), with no Content-Length or the given (false) one.
+    * ``("gzip_bomb", decoded_size)``: HTTP 200 with ``Content-Encoding: gzip`` and a small body (about
+      ``decoded_size / 1000`` bytes: concatenated gzip members of zeros) that inflates to ``decoded_size``.
+    * ``("redirect", code, location)``: answer ``code`` (301, 302, 307...) with ``Location: location``.
+
+    Slow faults (``delay``, ``drip``, ``endless``) stop when the client hangs up or the server stops.
 
     ``requests`` records ``(path, decoded_token)`` for every request (``{}`` when the token is bad),
     ``request_headers`` the matching headers. Use as a context manager; ``url`` is set while running.
@@ -728,7 +769,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault[0] == "truncate":
             self._send(status, body, ctype, truncate=fault[1] if len(fault) > 1 else "close")
             return
-        self._send(status, body, ctype)
+        self._send(status, body, ctype, drip=float(fault[1]) if fault and fault[0] == "drip" else None)
 
     def _serve_route(self, fake: FakeB3Server, prefix: str, rest: str) -> None:
         fake._record(self.path, {}, dict(self.headers.items()))
@@ -739,7 +780,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault[0] == "truncate":
             self._send(status, body, ctype, truncate=fault[1] if len(fault) > 1 else "close")
             return
-        self._send(status, body, ctype)
+        self._send(status, body, ctype, drip=float(fault[1]) if fault and fault[0] == "drip" else None)
 
     def _apply_fault(self, fault: Fault) -> bool:
         """Apply ``fault``; True when the response has been sent (nothing else to do)."""
@@ -763,19 +804,70 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "delay":
             self.server.fake._stop.wait(float(fault[1]))
             return False
-        return kind not in ("truncate", "double_encode")  # unknown kinds were refused in add_fault
+        if kind == "redirect":
+            self._send(int(fault[1]), b"", TEXT_TYPE, headers={"Location": str(fault[2])})
+            return True
+        if kind == "gzip_bomb":
+            self._send(200, gzip_zeros(int(fault[1])), JSON_TYPE, headers={"Content-Encoding": "gzip"})
+            return True
+        if kind == "endless":
+            self._send_endless(int(fault[1]) if len(fault) > 1 else None)
+            return True
+        return kind not in ("truncate", "double_encode", "drip")  # unknown kinds were refused in add_fault
 
-    def _send(self, status: int, body: bytes, ctype: str, *, truncate: str | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str,
+        *,
+        truncate: str | None = None,
+        drip: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         half = body[: len(body) // 2]
         try:
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(half) if truncate == "short" else len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(half if truncate else body)
             self.wfile.flush()
+            if drip is not None:
+                self._drip(body, drip)
+            else:
+                self.wfile.write(half if truncate else body)
+                self.wfile.flush()
         except OSError:  # the client went away (e.g. it timed out during a delay)
+            pass
+        self.close_connection = True
+
+    def _drip(self, body: bytes, rate: float) -> None:
+        """Send ``body`` at ``rate`` bytes per second (in pieces of about 50 ms)."""
+        step = max(1, int(rate * 0.05))
+        stop = self.server.fake._stop
+        for i in range(0, len(body), step):
+            if stop.wait(step / rate):
+                return
+            self.wfile.write(body[i : i + step])
+            self.wfile.flush()
+
+    def _send_endless(self, content_length: int | None) -> None:
+        """HTTP 200 with a body that never ends, until the client hangs up or the server stops."""
+        block = b" " * 65536
+        stop = self.server.fake._stop
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", JSON_TYPE)
+            if content_length is not None:
+                self.send_header("Content-Length", str(content_length))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            while not stop.is_set():
+                self.wfile.write(block)
+        except OSError:
             pass
         self.close_connection = True
 

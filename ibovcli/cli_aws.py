@@ -126,7 +126,8 @@ def destroy(
 ) -> None:
     """Delete the AWS stack. The data bucket is kept unless --delete-data.
 
-    A kept bucket is adopted again by the next `ibov deploy` with the same bucket name.
+    A kept bucket is adopted again by the next `ibov deploy`, which reuses the settings of the last
+    deploy (bucket, role, alert e-mail, table). The kept bucket stops notifying the deleted trigger.
 
     Examples:
 
@@ -161,6 +162,11 @@ def destroy(
     if result.table_deleted:
         rows.append(("table", f"{target.database}.{target.table}", "deleted"))
     rows += [("bucket", b, "kept") for b in result.kept]
+    if result.notifications_removed:
+        rows.append(("notification", target.data_bucket, "removed (it named the deleted trigger)"))
     render.print_table(["resource", "name", "result"], rows, title="destroy")
     if result.kept:
-        render.note("`ibov deploy` adopts kept buckets again; `ibov destroy --delete-data` removes them")
+        render.note(
+            "`ibov deploy` adopts kept buckets again, with the same settings; "
+            "`ibov destroy --delete-data` removes them"
+        )

@@ -156,6 +156,8 @@ def test_parameters_keep_the_deployed_values_unless_flags_change_them() -> None:
         deploy.parameters(deploy.DeployOptions(data_bucket="Bad_Name"), pkg, {}, ACCOUNT, REGION)
     with pytest.raises(ConfigError, match="not a usable stack name"):
         deploy.check_stack_name("1-starts-with-a-digit")
+    with pytest.raises(ConfigError, match=r"'me at example\.com' is not an e-mail address"):
+        deploy.parameters(deploy.DeployOptions(alert_email="me at example.com"), pkg, {}, ACCOUNT, REGION)
 
 
 # -- orchestration --------------------------------------------------------------------------------
@@ -261,7 +263,15 @@ def test_first_deploy_uploads_creates_and_reports_each_event(aws: tuple[Aws, Stu
     assert sleeps == [7]
     s3 = client.s3()
     stored = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=ARTIFACTS)["Contents"])
-    assert stored == sorted(a.key for a in pkg.artifacts) == sorted(result.uploaded)
+    code = [k for k in stored if k.startswith(layout.ARTIFACTS_PREFIX)]
+    assert code == sorted(a.key for a in pkg.artifacts) == sorted(result.uploaded)
+    # the settings a deploy after `destroy` reuses, remembered in the artifact bucket
+    assert set(stored) - set(code) == {"deploy-settings/ibov.json"}
+    remembered = json.loads(s3.get_object(Bucket=ARTIFACTS, Key="deploy-settings/ibov.json")["Body"].read())
+    assert remembered == {"stack": "ibov", "region": REGION} | {
+        k: result.parameters[k] for k in deploy.REMEMBERED
+    }
+    assert f"remembered the deploy settings in s3://{ARTIFACTS}/deploy-settings/ibov.json" in notes
     assert s3.get_object(Bucket=ARTIFACTS, Key=pkg.glue_modules.key)["Body"].read() == pkg.glue_modules.body
     assert s3.get_public_access_block(Bucket=ARTIFACTS)["PublicAccessBlockConfiguration"]["BlockPublicAcls"]
     events_seen = [n for n in notes if n.startswith("CREATE_")]
@@ -359,6 +369,7 @@ def test_a_failed_create_reports_the_first_cause(aws: tuple[Aws, Stubber]) -> No
         deploy.deploy(client, deploy.DeployOptions(), sleep=lambda _s: None)
     assert str(caught.value) == f"creating the stack ibov failed (ROLLBACK_COMPLETE): TriggerRole: {denied}"
     assert caught.value.exit_code == 6
+    assert f"--role-arn arn:aws:iam::{ACCOUNT}:role/LabRole" in caught.value.hint
 
 
 def test_a_dead_first_stack_is_deleted_before_creating_again(aws: tuple[Aws, Stubber]) -> None:
@@ -434,8 +445,16 @@ def test_a_data_bucket_kept_by_destroy_is_imported_then_updated(aws: tuple[Aws, 
     stub.add_response(
         "describe_stack_events", events(("e2", "ibov", "UPDATE_COMPLETE", "")), {"StackName": STACK_ID}
     )
-    result = deploy.deploy(client, deploy.DeployOptions(), sleep=lambda _s: None)
+    notes: list[str] = []
+    result = deploy.deploy(client, deploy.DeployOptions(), progress=notes.append, sleep=lambda _s: None)
     assert (result.action, result.status) == ("imported", "UPDATE_COMPLETE")
+    # a bucket without ibov's tags and no remembered settings (e.g. kept by an older ibov): say what to pass
+    assert notes[0] == (
+        f"no stack ibov: adopting the data bucket {DATA} (kept by a destroy); its other settings were not "
+        f"found (nothing at s3://{ARTIFACTS}/deploy-settings/ibov.json): pass --role-arn ARN if it used an "
+        f"existing role (Learner Lab: arn:aws:iam::{ACCOUNT}:role/LabRole); --alert-email EMAIL if it sent "
+        "alerts; IBOV_TABLE=NAME if its table was not ibov_refined"
+    )
 
 
 def test_busy_stack_and_taken_bucket_are_refused(aws: tuple[Aws, Stubber]) -> None:
@@ -443,6 +462,28 @@ def test_busy_stack_and_taken_bucket_are_refused(aws: tuple[Aws, Stubber]) -> No
     stub.add_response("describe_stacks", stack_description("UPDATE_IN_PROGRESS"), {"StackName": "ibov"})
     with pytest.raises(ConfigError, match=r"busy \(UPDATE_IN_PROGRESS\)"):
         deploy.deploy(client, deploy.DeployOptions(), sleep=lambda _s: None)
+
+
+def test_buckets_in_another_region_are_refused_before_anything_is_created(aws: tuple[Aws, Stubber]) -> None:
+    """Lambda takes its code only from a bucket of its own region; a stack adopts only such a bucket."""
+    client, stub = aws
+    elsewhere = {"LocationConstraint": "eu-west-1"}
+    client.s3().create_bucket(Bucket=ARTIFACTS, CreateBucketConfiguration=elsewhere)  # type: ignore[typeddict-item]
+    no_stack(stub)
+    with pytest.raises(ConfigError, match=rf"artifact bucket {ARTIFACTS} is in eu-west-1, not in {REGION}"):
+        deploy.deploy(client, deploy.DeployOptions(), sleep=lambda _s: None)
+    assert "Contents" not in client.s3().list_objects_v2(Bucket=ARTIFACTS)  # nothing uploaded
+    client.s3().create_bucket(Bucket="kept-data", CreateBucketConfiguration=elsewhere)  # type: ignore[typeddict-item]
+    no_stack(stub)
+    with pytest.raises(
+        ConfigError, match=rf"data bucket kept-data is in eu-west-1, not in {REGION}"
+    ) as caught:
+        deploy.deploy(
+            client,
+            deploy.DeployOptions(data_bucket="kept-data", artifact_bucket="code-here"),
+            sleep=lambda _s: None,
+        )
+    assert "--region" in caught.value.hint
 
 
 def test_artifact_bucket_is_private_and_tls_only() -> None:
@@ -513,14 +554,62 @@ def deployed() -> Iterator[Aws]:
         yield client
 
 
+def lambda_notification(function: str, prefix: str = "raw/") -> dict[str, Any]:
+    return {
+        "LambdaFunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}",
+        "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
+    }
+
+
 def test_destroy_keeps_the_data_by_default(deployed: Aws) -> None:
+    s3 = deployed.s3()
+    # what the stack set up (moto's CloudFormation skips NotificationConfiguration), plus someone else's
+    s3.put_bucket_notification_configuration(
+        Bucket=DATA,
+        NotificationConfiguration={  # type: ignore[typeddict-item]
+            "LambdaFunctionConfigurations": [
+                lambda_notification("ibov-trigger"),
+                lambda_notification("audit-copier", prefix="snapshots/"),
+            ]
+        },
+    )
     target = deploy.targets(deployed, "ibov")
     assert (target.data_bucket, target.artifact_bucket, target.table) == (DATA, ARTIFACTS, "ibov_refined")
-    result = deploy.destroy(deployed, target, sleep=lambda _s: None)
+    assert target.trigger_function == "ibov-trigger"
+    notes: list[str] = []
+    result = deploy.destroy(deployed, target, progress=notes.append, sleep=lambda _s: None)
     assert result.stack_deleted and result.kept == (DATA, ARTIFACTS) and not result.deleted_buckets
     assert deploy.targets(deployed, "ibov").stack is None
-    assert deployed.s3().list_object_versions(Bucket=DATA)["Versions"]
+    assert s3.list_object_versions(Bucket=DATA)["Versions"]
     assert deployed.glue().get_table(DatabaseName="default", Name="ibov_refined")
+    # the kept bucket no longer notifies the deleted function; the other consumer is left alone
+    assert result.notifications_removed == 1 and result.as_json()["notifications_removed"] == 1
+    left = s3.get_bucket_notification_configuration(Bucket=DATA)["LambdaFunctionConfigurations"]
+    assert [c["LambdaFunctionArn"].rsplit(":", 1)[1] for c in left] == ["audit-copier"]
+    assert (
+        f"removed the event notification of s3://{DATA} to the deleted function ibov-trigger; "
+        "the next `ibov deploy` adds it again"
+    ) in notes
+    # the stack's settings are remembered even though it was deployed before ibov remembered them
+    remembered = json.loads(s3.get_object(Bucket=ARTIFACTS, Key="deploy-settings/ibov.json")["Body"].read())
+    assert remembered["DataBucketName"] == DATA and remembered["RefinedTableName"] == "ibov_refined"
+    # a second destroy (no stack) finds the same buckets and has nothing left to remove
+    again = deploy.destroy(deployed, deploy.targets(deployed, "ibov"), sleep=lambda _s: None)
+    assert (again.stack_deleted, again.kept, again.notifications_removed) == (False, (DATA, ARTIFACTS), 0)
+
+
+def test_removing_the_only_notification_turns_notifications_off() -> None:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=DATA)
+        config: Any = {"LambdaFunctionConfigurations": [lambda_notification("ibov-trigger")]}
+        s3.put_bucket_notification_configuration(Bucket=DATA, NotificationConfiguration=config)
+        assert s3_module.remove_lambda_notifications(s3, DATA, "other-function") == 0
+        assert s3_module.remove_lambda_notifications(s3, DATA, "ibov-trigger") == 1
+        left = s3.get_bucket_notification_configuration(Bucket=DATA)
+        assert "LambdaFunctionConfigurations" not in left
+        assert s3_module.remove_lambda_notifications(s3, DATA, "ibov-trigger") == 0
 
 
 def test_destroy_delete_data_empties_every_version(deployed: Aws) -> None:
@@ -591,3 +680,182 @@ def test_cli_deploy_twice_status_and_destroy_on_moto(moto_server: str) -> None: 
     gone = run_ibov("destroy", "--json", env=env)
     assert gone.code == 0, gone.stderr
     assert json.loads(gone.stdout)["kept"] == [DATA, ARTIFACTS]
+
+
+# -- redeploy after destroy: the remembered settings ------------------------------------------------
+
+
+def stub_import_then_update(stub: Stubber, bucket: str, update_call: dict[str, Any]) -> None:
+    """CloudFormation's side of adopting ``bucket`` into a new stack, then the full update (moto cannot
+    execute an IMPORT change set: it creates the bucket again and fails with BucketAlreadyExists)."""
+    no_stack(stub)
+    stub.add_response(
+        "create_change_set",
+        {"Id": "cs-1", "StackId": STACK_ID},
+        {
+            "StackName": "ibov",
+            "ChangeSetName": ANY,
+            "ChangeSetType": "IMPORT",
+            "TemplateBody": deploy.IMPORT_TEMPLATE,
+            "Parameters": [{"ParameterKey": "DataBucketName", "ParameterValue": bucket}],
+            "ResourcesToImport": [
+                {
+                    "ResourceType": "AWS::S3::Bucket",
+                    "LogicalResourceId": "DataBucket",
+                    "ResourceIdentifier": {"BucketName": bucket},
+                }
+            ],
+            "Capabilities": ["CAPABILITY_IAM"],
+        },
+    )
+    stub.add_response(
+        "describe_change_set", {"Status": "CREATE_COMPLETE"}, {"ChangeSetName": ANY, "StackName": STACK_ID}
+    )
+    stub.add_response("execute_change_set", {}, {"ChangeSetName": ANY, "StackName": STACK_ID})
+    stub.add_response("describe_stacks", stack_description("IMPORT_COMPLETE"), {"StackName": STACK_ID})
+    imported = events(("e1", "DataBucket", "IMPORT_COMPLETE", ""))
+    stub.add_response("describe_stack_events", imported, {"StackName": STACK_ID})
+    stub.add_response("describe_stack_events", imported, {"StackName": STACK_ID})
+    stub.add_response("update_stack", {"StackId": STACK_ID}, update_call)
+    stub.add_response(
+        "describe_stacks", stack_description("UPDATE_COMPLETE", **OUTPUTS), {"StackName": STACK_ID}
+    )
+    stub.add_response(
+        "describe_stack_events", events(("e2", "ibov", "UPDATE_COMPLETE", "")), {"StackName": STACK_ID}
+    )
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
+def test_plain_deploy_after_destroy_adopts_the_kept_bucket_with_the_same_settings(
+    moto_server: str,  # noqa: F811
+) -> None:
+    """Learner Lab: `deploy --bucket X --role-arn R --alert-email E`, `destroy`, then a plain `deploy`
+    must adopt X (not create a new default bucket) and keep R (without it: iam:CreateRole is denied)
+    and E. The first two run as the CLI on moto's CloudFormation with the real template."""
+    env = {"AWS_ENDPOINT_URL": moto_server}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["lambda.amazonaws.com", "glue.amazonaws.com"]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = aws_client("iam").create_role(RoleName="LabRole", AssumeRolePolicyDocument=json.dumps(trust))
+    assert role["Role"]["Arn"] == LAB_ROLE
+    first = run_ibov(
+        "deploy",
+        "--bucket",
+        "my-ibov-data",
+        "--role-arn",
+        LAB_ROLE,
+        "--alert-email",
+        "me@example.com",
+        env=env,
+    )
+    assert first.code == 0, first.stderr
+    s3 = aws_client("s3")
+    tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket="my-ibov-data")["TagSet"]}
+    assert tags[deploy.TAG_ARTIFACT_BUCKET] == ARTIFACTS and tags[deploy.TAG_TABLE] == "ibov_refined"
+    # the notification the stack gives the bucket (moto's CloudFormation does not apply it)
+    s3.put_bucket_notification_configuration(
+        Bucket="my-ibov-data",
+        NotificationConfiguration={"LambdaFunctionConfigurations": [lambda_notification("ibov-trigger")]},
+    )
+
+    gone = run_ibov("destroy", "--json", env=env)
+    assert gone.code == 0, gone.stderr
+    assert json.loads(gone.stdout)["kept"] == ["my-ibov-data", ARTIFACTS]
+    assert json.loads(gone.stdout)["notifications_removed"] == 1
+    assert "LambdaFunctionConfigurations" not in s3.get_bucket_notification_configuration(
+        Bucket="my-ibov-data"
+    )
+    assert DATA not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+
+    session = boto3.Session(region_name=REGION)
+    cfn = session.client("cloudformation")
+    client = Aws(session, clients={"cloudformation": cfn})
+    pkg = deploy.package()
+    with Stubber(cfn) as stub:
+        stub_import_then_update(
+            stub,
+            "my-ibov-data",
+            expected_call(
+                pkg, DataBucketName="my-ibov-data", ExistingRoleArn=LAB_ROLE, AlertEmail="me@example.com"
+            ),
+        )
+        notes: list[str] = []
+        result = deploy.deploy(client, deploy.DeployOptions(), progress=notes.append, sleep=lambda _s: None)
+        stub.assert_no_pending_responses()
+    assert (result.action, result.parameters["DataBucketName"]) == ("imported", "my-ibov-data")
+    assert notes[0] == (
+        "no stack ibov: reusing the settings of its last deploy "
+        f"(s3://{ARTIFACTS}/deploy-settings/ibov.json): data bucket my-ibov-data, artifact bucket "
+        f"{ARTIFACTS}, role {LAB_ROLE}, alert e-mail me@example.com, table ibov_refined (flags override them)"
+    )
+    assert DATA not in {b["Name"] for b in s3.list_buckets()["Buckets"]}  # no new default bucket
+
+
+def test_settings_lost_but_tags_kept_recover_what_they_can_and_name_the_rest() -> None:
+    with mock_aws():
+        session = boto3.Session(region_name=REGION)
+        client = Aws(session, clients={"s3": session.client("s3", endpoint_url="http://s3.amazonaws.com")})
+        s3 = client.s3()
+        s3.create_bucket(Bucket="my-data")
+        s3.put_bucket_tagging(
+            Bucket="my-data",
+            Tagging={
+                "TagSet": [
+                    {"Key": deploy.TAG_STACK, "Value": "ibov"},
+                    {"Key": deploy.TAG_ARTIFACT_BUCKET, "Value": "my-code"},
+                    {"Key": deploy.TAG_TABLE, "Value": "lab_refined"},
+                ]
+            },
+        )
+        memory = deploy.recall(client, "ibov", ACCOUNT, REGION, data_bucket="my-data")
+        assert (memory.kept_bucket, memory.settings_at) == ("my-data", "")
+        assert memory.values == {
+            "DataBucketName": "my-data",
+            "ArtifactBucketName": "my-code",
+            "RefinedTableName": "lab_refined",
+        }
+        opts = deploy.DeployOptions(data_bucket="my-data")
+        assert memory.note(opts, ACCOUNT) == (
+            "no stack ibov: adopting the data bucket my-data (kept by a destroy) (from its tags: artifact "
+            "bucket my-code, table lab_refined); its other settings were not found (nothing at "
+            "s3://my-code/deploy-settings/ibov.json): pass --role-arn ARN if it used an existing role "
+            f"(Learner Lab: arn:aws:iam::{ACCOUNT}:role/LabRole); --alert-email EMAIL if it sent alerts"
+        )
+        filled = memory.apply(opts)
+        assert (filled.artifact_bucket, filled.table, filled.role_arn) == ("my-code", "lab_refined", None)
+        # flags given: nothing left to ask for
+        given = deploy.DeployOptions(data_bucket="my-data", role_arn=LAB_ROLE, alert_email="")
+        assert memory.note(given, ACCOUNT) == (
+            "no stack ibov: adopting the data bucket my-data (kept by a destroy) (from its tags: artifact "
+            "bucket my-code, table lab_refined)"
+        )
+
+        # the settings in the custom artifact bucket the tags name are found, and flags override them
+        s3.create_bucket(Bucket="my-code")
+        values = {
+            "DataBucketName": "my-data",
+            "ArtifactBucketName": "my-code",
+            "ExistingRoleArn": LAB_ROLE,
+            "AlertEmail": "me@example.com",
+            "RefinedTableName": "lab_refined",
+        }
+        assert deploy.save_settings(client, "ibov", REGION, values, lambda _m: None) is True
+        assert deploy.save_settings(client, "ibov", REGION, values, lambda _m: None) is False  # unchanged
+        memory = deploy.recall(client, "ibov", ACCOUNT, REGION, data_bucket="my-data")
+        assert memory.settings_at == "s3://my-code/deploy-settings/ibov.json" and memory.values == values
+        override = memory.apply(deploy.DeployOptions(data_bucket="my-data", alert_email=""))
+        assert (override.role_arn, override.alert_email) == (LAB_ROLE, "")
+        # another stack's or another region's settings are not this stack's
+        assert deploy.recall(client, "other", ACCOUNT, REGION, data_bucket="my-data").settings_at == ""
+        assert deploy.read_settings(client, "my-code", "ibov", "eu-west-1") is None
+        # nothing kept and nothing remembered: a first deploy, nothing to say
+        fresh = deploy.recall(client, "fresh", ACCOUNT, REGION)
+        assert (fresh.values, fresh.kept_bucket) == ({}, "")
+        assert fresh.note(deploy.DeployOptions(stack="fresh"), ACCOUNT) is None

@@ -7,6 +7,7 @@ by reading the template itself.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -147,14 +148,44 @@ def test_glue_job_is_glue_5_serialised_and_gets_the_modules(template: dict[str, 
     assert template["Parameters"]["RefinedTableName"]["Default"] == schema.REFINED_TABLE
 
 
-def test_glue_role_reaches_only_its_prefixes_and_its_table(template: dict[str, Any]) -> None:
+def test_glue_role_lists_the_bucket_and_reaches_only_its_prefixes_and_its_table(
+    template: dict[str, Any],
+) -> None:
     role = template["Resources"]["GlueJobRole"]["Properties"]
     stmts = {s["Sid"]: s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]}
     assert sub_text(stmts["ReadRaw"]["Resource"]).endswith(f"/{layout.RAW_PREFIX}*")
     assert sub_text(stmts["RewriteRefined"]["Resource"]).endswith(f"/{layout.REFINED_PREFIX}*")
-    prefixes = stmts["ListRawAndRefined"]["Condition"]["StringLike"]["s3:prefix"]
-    zones = {layout.RAW_PREFIX.rstrip("/"), layout.REFINED_PREFIX.rstrip("/")}
-    assert {p.rstrip("/*") for p in prefixes} == zones
+    # ListBucket on the bucket itself and unconditioned: a HEAD of a key Spark has not written yet
+    # must answer 404, not 403, and a HEAD carries no s3:prefix for a condition to match
+    listing = [s for s in stmts.values() if "s3:ListBucket" in as_list(s["Action"])]
+    assert [s["Sid"] for s in listing] == ["ListDataBucket"]
+    assert as_list(listing[0]["Action"]) == ["s3:ListBucket"]
+    assert sub_text(listing[0]["Resource"]) == "arn:${AWS::Partition}:s3:::${DataBucketName}"
+    assert "Condition" not in listing[0]
+    # every object action stays on raw/, refined/ or the job's two code objects
+    allowed = (
+        f"${{DataBucketName}}/{layout.RAW_PREFIX}*",
+        f"${{DataBucketName}}/{layout.REFINED_PREFIX}*",
+        "${ArtifactBucketName}/${GlueScriptKey}",
+        "${ArtifactBucketName}/${GlueModulesKey}",
+    )
+    object_statements = [
+        s
+        for s in stmts.values()
+        if any(a.startswith("s3:") for a in as_list(s["Action"])) and s not in listing
+    ]
+    assert {a for s in object_statements for a in as_list(s["Action"])} == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+    }
+    for statement in object_statements:
+        for resource in as_list(statement["Resource"]):
+            assert sub_text(resource).split(":::", 1)[1] in allowed, statement["Sid"]
+    writes = [s for s in object_statements if "s3:PutObject" in as_list(s["Action"])]
+    assert [sub_text(r) for s in writes for r in as_list(s["Resource"])] == [
+        f"arn:${{AWS::Partition}}:s3:::${{DataBucketName}}/{layout.REFINED_PREFIX}*"
+    ]
     catalog = [sub_text(r).split("${AWS::AccountId}:")[1] for r in stmts["UpdateTheRefinedTable"]["Resource"]]
     db = schema.CATALOG_DATABASE
     assert catalog == ["catalog", f"database/{db}", f"table/{db}/${{RefinedTableName}}"]
@@ -272,6 +303,35 @@ def test_failed_job_runs_alert_the_topic(template: dict[str, Any]) -> None:
     events = [s for s in policy if s["Principal"] == {"Service": "events.amazonaws.com"}]
     assert events and events[0]["Action"] == "sns:Publish"
     assert template["Resources"]["AlertSubscription"]["Condition"] == "HasAlertEmail"
+
+
+def test_lambda_keeps_the_platform_start_end_and_report_lines(template: dict[str, Any]) -> None:
+    """System logs at INFO (Lambda's default) include START/END/REPORT (duration, billed time, memory);
+    WARN drops them, leaving no record of the invocations that went well."""
+    logging = template["Resources"]["TriggerFunction"]["Properties"]["LoggingConfig"]
+    assert logging["SystemLogLevel"] == "INFO"
+    assert logging["ApplicationLogLevel"] == "INFO"
+
+
+def test_data_bucket_tags_lead_a_later_deploy_to_the_remembered_settings(template: dict[str, Any]) -> None:
+    tags = {t["Key"]: t["Value"] for t in template["Resources"]["DataBucket"]["Properties"]["Tags"]}
+    assert tags == {
+        deploy.TAG_STACK: {"Ref": "AWS::StackName"},
+        deploy.TAG_ARTIFACT_BUCKET: {"Ref": "ArtifactBucketName"},
+        deploy.TAG_TABLE: {"Ref": "RefinedTableName"},
+    }
+    # bucket names ([a-z0-9.-]), table names ([a-z0-9_]) and stack names ([A-Za-z0-9-]) are all valid tag
+    # values; the deploy code reads exactly these keys
+    assert template["Parameters"]["RefinedTableName"]["AllowedPattern"] == "^[a-z_][a-z0-9_]{0,127}$"
+
+
+def test_alert_email_is_checked_before_anything_is_created(template: dict[str, Any]) -> None:
+    pattern = re.compile(template["Parameters"]["AlertEmail"]["AllowedPattern"])
+    assert template["Parameters"]["AlertEmail"]["Default"] == ""
+    for good in ("", "me@example.com", "first.last+ibov@sub.example.org"):
+        assert pattern.match(good) and (good == "" or deploy._EMAIL_RE.match(good)), good
+    for bad in ("me", "me@example", "me @example.com", "a@b@c.d"):
+        assert not pattern.match(bad) and not deploy._EMAIL_RE.match(bad), bad
 
 
 def test_every_checkov_skip_says_why(template: dict[str, Any]) -> None:

@@ -10,6 +10,12 @@ Deploy, step by step (every step is safe to repeat):
    data bucket).
 3. create the stack, or update it (no changes is fine), or, when a previous ``destroy`` kept the data
    bucket, import that bucket into a new stack first; then wait, reporting each stack event.
+4. remember the settings (buckets, role, alert e-mail, table) in the artifact bucket, so that a deploy
+   after ``destroy`` (no stack left to read them from) reuses them; the template also tags the data
+   bucket with the artifact bucket and the table, and those tags stay on the bucket ``destroy`` keeps.
+
+Destroy deletes the stack, keeps both buckets (unless ``--delete-data``) and removes the kept data
+bucket's event notification to the deleted trigger function.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import sys
 import time
 import zipfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +54,8 @@ MAX_TEMPLATE_BODY = 51_200
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _STACK_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+#: The template's AlertEmail AllowedPattern (SNS would otherwise fail the subscription mid-create).
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class DeployFailed(JobFailed):
@@ -254,6 +262,11 @@ def parameters(
         )
     role_arn = opts.role_arn if opts.role_arn is not None else previous.get("ExistingRoleArn", "")
     alert_email = opts.alert_email if opts.alert_email is not None else previous.get("AlertEmail", "")
+    if alert_email and not _EMAIL_RE.match(alert_email):
+        raise ConfigError(
+            f"{alert_email!r} is not an e-mail address",
+            hint="Pass --alert-email NAME@DOMAIN, or '' for none.",
+        )
     table = table_name(opts.table or previous.get("RefinedTableName") or datasets.PORTFOLIO.table)
     return {
         "DataBucketName": _bucket_name(data_bucket or default_data_bucket(opts.stack, account, region)),
@@ -273,6 +286,165 @@ def parameters(
 
 def _cfn_parameters(values: dict[str, str]) -> list[dict[str, str]]:
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
+
+
+# ----------------------------------------------------------------------------------------------
+# remembered settings: what a deploy after `destroy` reuses
+
+#: The stack parameters a deploy remembers: every one but the content-hashed code keys.
+REMEMBERED = ("DataBucketName", "ArtifactBucketName", "ExistingRoleArn", "AlertEmail", "RefinedTableName")
+#: Where, in the artifact bucket, a deploy remembers them (one JSON object per stack).
+SETTINGS_PREFIX = "deploy-settings/"
+#: Tags infra/cloudformation.yaml puts on the data bucket. They stay on the bucket that ``destroy``
+#: keeps, and lead a later deploy to the artifact bucket (and so to the settings) and to the table.
+TAG_STACK = "ibov:stack"
+TAG_ARTIFACT_BUCKET = "ibov:artifact-bucket"
+TAG_TABLE = "ibov:table"
+
+
+def settings_key(stack_name: str) -> str:
+    return f"{SETTINGS_PREFIX}{stack_name}.json"
+
+
+def _settings_document(stack_name: str, region: str, values: dict[str, str]) -> dict[str, str]:
+    return {"stack": stack_name, "region": region, **{k: values.get(k, "") for k in REMEMBERED}}
+
+
+def read_settings(aws: Aws, bucket: str, stack_name: str, region: str) -> dict[str, str] | None:
+    """The settings a deploy of ``stack_name`` in ``region`` remembered in ``bucket`` (``None``: none)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        document = s3.read_json(aws.s3(), bucket, settings_key(stack_name))
+    except ClientError as exc:
+        if error_code(exc) in ("AccessDenied", "403", "Forbidden"):
+            return None  # someone else's bucket: nothing of ours in it
+        raise
+    if not isinstance(document, dict):
+        return None
+    if document.get("stack") != stack_name or document.get("region") != region:
+        return None
+    return {k: v for k in REMEMBERED if isinstance(v := document.get(k), str)}
+
+
+def save_settings(aws: Aws, stack_name: str, region: str, values: dict[str, str], progress: Progress) -> bool:
+    """Remember ``values`` in their artifact bucket; False when the same settings are there already."""
+    bucket = values["ArtifactBucketName"]
+    document = _settings_document(stack_name, region, values)
+    if read_settings(aws, bucket, stack_name, region) == {k: document[k] for k in REMEMBERED}:
+        return False
+    key = settings_key(stack_name)
+    body = json.dumps(document, indent=1, sort_keys=True).encode("utf-8")
+    aws.s3().put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+    progress(f"remembered the deploy settings in s3://{bucket}/{key}")
+    return True
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """What earlier deploys of a stack left behind, for when the stack itself is gone."""
+
+    stack: str
+    #: Stack parameters (keys of :data:`REMEMBERED`) recovered from the settings object or the tags.
+    values: dict[str, str] = field(default_factory=dict)
+    #: ``s3://`` address of the settings object read; ``""`` when none was found.
+    settings_at: str = ""
+    #: The data bucket an earlier deploy left (it exists); ``""`` when there is none.
+    kept_bucket: str = ""
+    #: Where the settings object was looked for (for the message when it was not found).
+    looked_at: str = ""
+
+    def apply(self, opts: DeployOptions) -> DeployOptions:
+        """``opts`` with every setting the flags leave open taken from here."""
+        v = self.values
+        return replace(
+            opts,
+            data_bucket=opts.data_bucket or v.get("DataBucketName") or None,
+            artifact_bucket=opts.artifact_bucket or v.get("ArtifactBucketName") or None,
+            role_arn=opts.role_arn if opts.role_arn is not None else v.get("ExistingRoleArn"),
+            alert_email=opts.alert_email if opts.alert_email is not None else v.get("AlertEmail"),
+            table=opts.table or v.get("RefinedTableName") or None,
+        )
+
+    def note(self, opts: DeployOptions, account: str) -> str | None:
+        """One progress line: what is reused, and what could not be recovered and how to pass it."""
+        v = self.values
+        reused = []
+        if not opts.data_bucket and v.get("DataBucketName"):
+            reused.append(f"data bucket {v['DataBucketName']}")
+        if not opts.artifact_bucket and v.get("ArtifactBucketName"):
+            reused.append(f"artifact bucket {v['ArtifactBucketName']}")
+        if opts.role_arn is None and v.get("ExistingRoleArn"):
+            reused.append(f"role {v['ExistingRoleArn']}")
+        if opts.alert_email is None and v.get("AlertEmail"):
+            reused.append(f"alert e-mail {v['AlertEmail']}")
+        if not opts.table and v.get("RefinedTableName"):
+            reused.append(f"table {v['RefinedTableName']}")
+        if self.settings_at:
+            if not reused:
+                return None
+            return (
+                f"no stack {self.stack}: reusing the settings of its last deploy ({self.settings_at}): "
+                + ", ".join(reused)
+                + " (flags override them)"
+            )
+        if not self.kept_bucket:
+            return None  # a first deploy: nothing to reuse
+        line = f"no stack {self.stack}: adopting the data bucket {self.kept_bucket} (kept by a destroy)"
+        others = [r for r in reused if not r.startswith("data bucket ")]
+        if others:
+            line += " (from its tags: " + ", ".join(others) + ")"
+        missing = []
+        if opts.role_arn is None:
+            missing.append(
+                f"--role-arn ARN if it used an existing role "
+                f"(Learner Lab: arn:aws:iam::{account}:role/LabRole)"
+            )
+        if opts.alert_email is None:
+            missing.append("--alert-email EMAIL if it sent alerts")
+        if not opts.table and not v.get("RefinedTableName"):
+            missing.append(f"IBOV_TABLE=NAME if its table was not {schema.REFINED_TABLE}")
+        if missing:
+            where = f" (nothing at {self.looked_at})" if self.looked_at else ""
+            line += f"; its other settings were not found{where}: pass " + "; ".join(missing)
+        return line
+
+
+def recall(
+    aws: Aws,
+    stack_name: str,
+    account: str,
+    region: str,
+    *,
+    data_bucket: str | None = None,
+    artifact_bucket: str | None = None,
+) -> Remembered:
+    """Find what earlier deploys of ``stack_name`` left: the settings object in the artifact bucket
+    (the flag's, else the default name), else the tags of the kept data bucket (the flag's, else the
+    remembered one, else the default name), which name the artifact bucket and the table."""
+    client = aws.s3()
+    artifacts = artifact_bucket or default_artifact_bucket(stack_name, account, region)
+    looked_at = f"s3://{artifacts}/{settings_key(stack_name)}"
+    found = read_settings(aws, artifacts, stack_name, region)
+    settings_at = looked_at if found is not None else ""
+    values = dict(found or {})
+    data = data_bucket or values.get("DataBucketName") or default_data_bucket(stack_name, account, region)
+    kept = ""
+    if s3.bucket_state(client, data) == "ours":
+        kept = data
+        tags = s3.bucket_tags(client, data)
+        tagged = tags.get(TAG_ARTIFACT_BUCKET, "")
+        if found is None and not artifact_bucket and tagged and tagged != artifacts:
+            looked_at = f"s3://{tagged}/{settings_key(stack_name)}"
+            found = read_settings(aws, tagged, stack_name, region)
+            if found is not None:
+                settings_at, values = looked_at, dict(found)
+        values.setdefault("DataBucketName", data)
+        if tagged:
+            values.setdefault("ArtifactBucketName", tagged)
+        if tags.get(TAG_TABLE):
+            values.setdefault("RefinedTableName", tags[TAG_TABLE])
+    return Remembered(stack_name, values, settings_at, kept, looked_at)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -344,12 +516,22 @@ def wait_stack(
         sleep(every)
 
 
-def _expect(result: stack.Stack | None, wanted: str, name: str, events: _Events, doing: str) -> stack.Stack:
+def _expect(
+    result: stack.Stack | None, wanted: str, name: str, events: _Events, doing: str, account: str = ""
+) -> stack.Stack:
     if result is not None and result.status == wanted:
         return result
     status = result.status if result else "DELETE_COMPLETE"
     cause = events.failures[0] if events.failures else (result.reason if result else "")
-    raise DeployFailed(f"{doing} the stack {name} failed ({status})" + (f": {cause}" if cause else ""))
+    message = f"{doing} the stack {name} failed ({status})" + (f": {cause}" if cause else "")
+    if "iam:CreateRole" in cause:
+        lab = f"arn:aws:iam::{account or '<account>'}:role/LabRole"
+        raise DeployFailed(
+            message,
+            hint="This account may not create IAM roles: deploy again with --role-arn and an existing role "
+            f"that Lambda and Glue can assume (AWS Academy Learner Lab: --role-arn {lab}).",
+        )
+    raise DeployFailed(message)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -510,11 +692,33 @@ def deploy(
             _delete_dead_stack(aws, existing, progress, sleep, every)
             existing = None
         account = aws.account_id()
+        if existing is None:
+            memory = recall(
+                aws,
+                name,
+                account,
+                aws.region,
+                data_bucket=opts.data_bucket,
+                artifact_bucket=opts.artifact_bucket,
+            )
+            line = memory.note(opts, account)
+            if line:
+                progress(line)
+            opts = memory.apply(opts)
         values = parameters(opts, pkg, existing.parameters if existing else {}, account, aws.region)
 
         s3_client = aws.s3()
         if s3.ensure_private_bucket(s3_client, values["ArtifactBucketName"], aws.region):
             progress(f"created the artifact bucket {values['ArtifactBucketName']}")
+        else:
+            # Lambda takes its code only from a bucket in its own region (Lambda API reference,
+            # FunctionCode.S3Bucket: https://docs.aws.amazon.com/lambda/latest/api/API_FunctionCode.html)
+            _check_region(
+                aws,
+                values["ArtifactBucketName"],
+                "artifact bucket",
+                f"Pass --artifact-bucket with a bucket in {aws.region} (or a new name: it is created).",
+            )
         uploaded = upload(aws, values["ArtifactBucketName"], pkg, progress)
         source = _template_source(aws, values["ArtifactBucketName"], pkg.template, progress)
         common: dict[str, Any] = {
@@ -524,6 +728,11 @@ def deploy(
             "Capabilities": CAPABILITIES,
             "Tags": TAGS,
         }
+
+        def done(action: str, final: stack.Stack) -> Deployed:
+            ensure_catalog_database(aws, schema.CATALOG_DATABASE, progress)
+            save_settings(aws, name, aws.region, values, progress)
+            return Deployed(name, action, final.status, final.outputs, values, uploaded)
 
         if existing is None:
             bucket_state = s3.bucket_state(s3_client, values["DataBucketName"])
@@ -537,9 +746,14 @@ def deploy(
                 stack_id = cfn.create_stack(**common)["StackId"]
                 events = _Events()
                 result = wait_stack(cfn, stack_id, events, progress=progress, sleep=sleep, every=every)
-                final = _expect(result, "CREATE_COMPLETE", name, events, "creating")
-                ensure_catalog_database(aws, schema.CATALOG_DATABASE, progress)
-                return Deployed(name, "created", final.status, final.outputs, values, uploaded)
+                return done("created", _expect(result, "CREATE_COMPLETE", name, events, "creating", account))
+            # a stack adopts only a bucket of its own region; the trigger must be in the bucket's region
+            _check_region(
+                aws,
+                values["DataBucketName"],
+                "data bucket",
+                "Deploy to the bucket's region (--region), or pass --bucket with a new name.",
+            )
             existing = _import_bucket(aws, name, values["DataBucketName"], progress, sleep, every)
             action = "imported"
         else:
@@ -553,14 +767,23 @@ def deploy(
         except ClientError as exc:
             if "No updates are to be performed" in error_message(exc):
                 progress(f"the stack {name} is up to date")
-                ensure_catalog_database(aws, schema.CATALOG_DATABASE, progress)
-                return Deployed(name, "unchanged", existing.status, existing.outputs, values, uploaded)
+                return done("unchanged", existing)
             raise
         progress(f"updating the stack {name}")
         result = wait_stack(cfn, existing.stack_id, events, progress=progress, sleep=sleep, every=every)
-        final = _expect(result, "UPDATE_COMPLETE", name, events, "updating")
-        ensure_catalog_database(aws, schema.CATALOG_DATABASE, progress)
-        return Deployed(name, action, final.status, final.outputs, values, uploaded)
+        return done(action, _expect(result, "UPDATE_COMPLETE", name, events, "updating", account))
+
+
+def _check_region(aws: Aws, bucket: str, what: str, hint: str) -> None:
+    """Refuse an existing ``bucket`` outside the stack's region (skipped without GetBucketLocation)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        where = s3.bucket_region(aws.s3(), bucket)
+    except ClientError:
+        return  # not allowed to ask: CloudFormation will tell
+    if where != aws.region:
+        raise ConfigError(f"the {what} {bucket} is in {where}, not in {aws.region} like the stack", hint=hint)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -576,17 +799,26 @@ class Targets:
     artifact_bucket: str
     database: str
     table: str
+    #: The stack's trigger Lambda, whose notification a kept data bucket must lose.
+    trigger_function: str = ""
 
 
 def targets(
     aws: Aws, stack_name: str, *, data_bucket: str | None = None, artifact_bucket: str | None = None
 ) -> Targets:
-    """The stack and the buckets ``destroy`` deals with (the stack's, else flags, else the defaults)."""
+    """The stack and the buckets ``destroy`` deals with: the stack's, else flags, else what an earlier
+    deploy remembered (:func:`recall`), else the default names."""
     name = check_stack_name(stack_name)
     with aws_errors(f"looking up the stack {name}"):
         found = stack.find(aws.cloudformation(), name)
-        params = found.parameters if found else {}
+        params = dict(found.parameters) if found else {}
         outputs = found.outputs if found else {}
+        if found is None:
+            account = aws.account_id()
+            memory = recall(
+                aws, name, account, aws.region, data_bucket=data_bucket, artifact_bucket=artifact_bucket
+            )
+            params = memory.values
         data = data_bucket or params.get("DataBucketName")
         artifacts = artifact_bucket or params.get("ArtifactBucketName")
         if not data or not artifacts:
@@ -599,6 +831,7 @@ def targets(
             artifact_bucket=artifacts,
             database=outputs.get(stack.OUT_DATABASE, schema.CATALOG_DATABASE),
             table=params.get("RefinedTableName") or datasets.PORTFOLIO.table,
+            trigger_function=outputs.get(stack.OUT_TRIGGER) or f"{name}-trigger",
         )
 
 
@@ -609,6 +842,8 @@ class Destroyed:
     deleted_buckets: dict[str, int]
     kept: tuple[str, ...]
     table_deleted: bool
+    #: Event notifications removed from the kept data bucket (they named the deleted trigger).
+    notifications_removed: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -617,6 +852,7 @@ class Destroyed:
             "deleted_buckets": dict(self.deleted_buckets),
             "kept": list(self.kept),
             "table_deleted": self.table_deleted,
+            "notifications_removed": self.notifications_removed,
         }
 
 
@@ -630,7 +866,12 @@ def destroy(
     every: float = 5.0,
 ) -> Destroyed:
     """Delete the stack. The data bucket is retained (``DeletionPolicy: Retain``) unless ``delete_data``,
-    which also deletes every object version in it and in the artifact bucket, and the catalog table."""
+    which also deletes every object version in it and in the artifact bucket, and the catalog table.
+
+    A kept data bucket loses its event notification to the deleted trigger function (the next deploy adds
+    it again through the stack), and the stack's settings are remembered in the kept artifact bucket, so
+    that a plain ``ibov deploy`` afterwards reuses them (:func:`recall`).
+    """
     name = target.stack.name if target.stack else "(none)"
     with aws_errors(f"deleting the stack {name}"):
         cfn = aws.cloudformation()
@@ -654,6 +895,7 @@ def destroy(
         deleted: dict[str, int] = {}
         kept: tuple[str, ...] = ()
         table_deleted = False
+        removed = 0
         if delete_data:
             for bucket in (target.data_bucket, target.artifact_bucket):
                 if s3.bucket_state(aws.s3(), bucket) == "ours":
@@ -663,7 +905,20 @@ def destroy(
         else:
             buckets = (target.data_bucket, target.artifact_bucket)
             kept = tuple(b for b in buckets if s3.bucket_state(aws.s3(), b) == "ours")
-        return Destroyed(name, stack_deleted, deleted, kept, table_deleted)
+            if target.data_bucket in kept and target.trigger_function:
+                removed = s3.remove_lambda_notifications(
+                    aws.s3(), target.data_bucket, target.trigger_function
+                )
+                if removed:
+                    progress(
+                        f"removed the event notification of s3://{target.data_bucket} to the deleted "
+                        f"function {target.trigger_function}; the next `ibov deploy` adds it again"
+                    )
+            if target.stack is not None and target.artifact_bucket in kept:
+                values = {k: target.stack.parameters.get(k, "") for k in REMEMBERED}
+                if values["DataBucketName"] and values["ArtifactBucketName"] == target.artifact_bucket:
+                    save_settings(aws, target.stack.name, aws.region, values, progress)
+        return Destroyed(name, stack_deleted, deleted, kept, table_deleted, removed)
 
 
 def _delete_table(aws: Aws, database: str, table: str, progress: Progress) -> bool:

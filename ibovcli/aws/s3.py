@@ -216,3 +216,74 @@ def delete_bucket(client: S3Client, bucket: str, on_progress: Callable[[str], No
         on_progress(f"s3://{bucket}: {deleted} object versions deleted")
     client.delete_bucket(Bucket=bucket)
     return deleted
+
+
+def bucket_region(client: S3Client, bucket: str) -> str:
+    """The region ``bucket`` lives in (``GetBucketLocation`` answers ``None`` for us-east-1)."""
+    location = client.get_bucket_location(Bucket=bucket).get("LocationConstraint")
+    return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location)
+
+
+def bucket_tags(client: S3Client, bucket: str) -> dict[str, str]:
+    """The tags of ``bucket`` (``{}`` when it has none)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        tag_set = client.get_bucket_tagging(Bucket=bucket)["TagSet"]
+    except ClientError as exc:
+        if error_code(exc) == "NoSuchTagSet":
+            return {}
+        raise
+    return {t["Key"]: t["Value"] for t in tag_set}
+
+
+def read_json(client: S3Client, bucket: str, key: str) -> object | None:
+    """The JSON document at ``key``, or ``None`` when the bucket or the key is missing."""
+    from botocore.exceptions import ClientError
+
+    try:
+        body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if error_code(exc) in {"NoSuchKey", *_MISSING_BUCKET}:
+            return None
+        raise
+    try:
+        document: object = json.loads(body)
+    except ValueError:
+        return None
+    return document
+
+
+def _function_name(arn: str) -> str:
+    """``arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`` -> ``<name>``."""
+    parts = arn.split(":")
+    return parts[6] if len(parts) >= 7 and parts[5] == "function" else arn
+
+
+def remove_lambda_notifications(client: S3Client, bucket: str, function: str) -> int:
+    """Stop ``bucket`` notifying the Lambda function named ``function``; returns how many entries went.
+
+    PutBucketNotificationConfiguration replaces the whole configuration, so every other entry is written
+    back as it was, without S3 re-validating its destinations (``SkipDestinationValidation``); an empty
+    configuration turns notifications off (S3 API reference, PutBucketNotificationConfiguration:
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketNotificationConfiguration.html).
+    """
+    current = client.get_bucket_notification_configuration(Bucket=bucket)
+    lambdas = current.get("LambdaFunctionConfigurations", [])
+    keep = [c for c in lambdas if _function_name(c["LambdaFunctionArn"]) != function]
+    removed = len(lambdas) - len(keep)
+    if not removed:
+        return 0
+    config: dict[str, object] = {
+        k: current[k]
+        for k in ("TopicConfigurations", "QueueConfigurations", "EventBridgeConfiguration")
+        if k in current
+    }
+    if keep:
+        config["LambdaFunctionConfigurations"] = keep
+    client.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration=config,  # type: ignore[arg-type]
+        SkipDestinationValidation=True,
+    )
+    return removed

@@ -91,9 +91,9 @@ def expand_paths(given: Sequence[str]) -> list[Path]:
 
 def read_file(path: Path, settings: Settings) -> bytes:
     """A user-given input file's bytes (regular files only, up to the input size cap)."""
-    from ibovcli import safeio
+    from ibovcli.safeio import read_input
 
-    return safeio.read_input(path, max_bytes=settings.max_input_bytes)
+    return read_input(path, max_bytes=settings.max_input_bytes)
 
 
 def check_index(code: str) -> str:

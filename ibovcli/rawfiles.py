@@ -68,7 +68,7 @@ def table(columns: tuple[schema.Column, ...], values: dict[str, Sequence[Any]]) 
 
     arrow_schema = schema.arrow_schema(columns)
     try:
-        return pa.Table.from_pydict(values, schema=arrow_schema)  # type: ignore[arg-type]
+        return pa.Table.from_pydict(values, schema=arrow_schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
         raise SnapshotError(
             f"a value does not fit the raw schema: {_first_line(exc)}",

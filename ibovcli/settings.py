@@ -77,7 +77,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "IBOV_B3_PAGE_SIZE": ("b3_page_size", "count"),
     "IBOV_HTTP_TIMEOUT": ("http_timeout", "seconds"),
     "IBOV_HTTP_DEADLINE": ("http_deadline", "seconds"),
-    "IBOV_MAX_DOWNLOAD_MB": ("max_download_bytes", "mb"),
+    "IBOV_HTTP_MAX_MB": ("max_download_bytes", "mb"),
     "IBOV_MAX_INPUT_MB": ("max_input_bytes", "mb"),
     "IBOV_LOCK_TIMEOUT": ("lock_timeout", "seconds"),
     "IBOV_STACK": ("stack_name", "text"),
@@ -160,4 +160,5 @@ class Settings:
             connect_timeout=min(10.0, self.http_timeout),
             deadline=self.http_deadline,
             verify_tls=not self.b3_insecure,
+            max_bytes=self.max_download_bytes,
         )

@@ -18,7 +18,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from ibovcli import layout, schema
+from ibovcli import datasets, layout, schema
 from ibovcli.aws import deploy, sources
 from ibovcli.aws import s3 as s3_module
 from ibovcli.aws.clients import Aws
@@ -49,16 +49,19 @@ def names(artifact: deploy.Artifact) -> list[str]:
 def test_package_holds_what_glue_and_lambda_import() -> None:
     pkg = deploy.package()
     modules = names(pkg.glue_modules)
-    for needed in ("ibovcli/__init__.py", "ibovcli/layout.py", "ibovcli/schema.py", "ibovcli/sql/refine.sql"):
+    for needed in ("ibovcli/__init__.py", "ibovcli/datasets.py", "ibovcli/schema.py", "ibovcli/trigger.py"):
         assert needed in modules
+    for dataset in datasets.ALL.values():  # every dataset's refine SQL
+        assert f"ibovcli/sql/{dataset.refine_sql}" in modules
     queries = sorted(p.name for p in (sources.ROOT / "ibovcli" / "sql" / "queries").glob("*.sql"))
     assert [m.rsplit("/", 1)[1] for m in modules if m.startswith("ibovcli/sql/queries/")] == queries
-    assert "ibovcli/local.py" not in modules  # imported only inside the local mode's functions
+    assert "ibovcli/engines/local.py" not in modules  # imported only inside the local mode's functions
     assert all(not m.endswith(".pyc") and "__pycache__" not in m for m in modules)
     # the handler at the zip's root (Handler: trigger.handler) + the stdlib-only modules it imports
     assert names(pkg.lambda_code) == [
         "ibovcli/__init__.py",
-        "ibovcli/layout.py",
+        "ibovcli/datasets.py",
+        "ibovcli/schema.py",
         "ibovcli/trigger.py",
         "trigger.py",
     ]
@@ -84,10 +87,9 @@ def test_zips_import_from_the_zip_alone(tmp_path: Path) -> None:
     # -S: no site-packages, so ibovcli can only come from the zip (as on Glue via --extra-py-files)
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "import ibovcli, ibovcli.layout, ibovcli.schema, ibovcli.errors;"
-        "from importlib import resources;"
-        "sql = (resources.files('ibovcli') / 'sql' / 'refine.sql').read_text();"
-        "assert 'raw_day' in sql and ibovcli.__file__.startswith(sys.argv[1]), ibovcli.__file__"
+        "import ibovcli, ibovcli.datasets, ibovcli.trigger, ibovcli.errors;"
+        "sqls = [d.sql() for d in ibovcli.datasets.ALL.values()];"
+        "assert all('raw_rows' in sql for sql in sqls) and ibovcli.__file__.startswith(sys.argv[1])"
     )
     proc = subprocess.run([sys.executable, "-S", "-c", probe, str(modules)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -136,7 +138,7 @@ def test_parameters_keep_the_deployed_values_unless_flags_change_them() -> None:
         "GlueModulesKey": pkg.glue_modules.key,
         "LambdaCodeKey": pkg.lambda_code.key,
         "ExistingRoleArn": "",
-        "RefinedTableName": schema.REFINED_TABLE,
+        "RefinedTableName": datasets.PORTFOLIO.table,
         "AlertEmail": "",
     }
     previous = {**fresh, "DataBucketName": "my-data", "ExistingRoleArn": LAB_ROLE, "AlertEmail": "a@b.c"}
@@ -631,7 +633,7 @@ def test_cli_destroy_asks_before_deleting_data(moto_server: str) -> None:  # noq
     s3.put_object(Bucket=DATA, Key="raw/dt=2025-04-30/IBOV.parquet", Body=b"x")
     env = {"AWS_ENDPOINT_URL": moto_server}
     refused = run_ibov("destroy", "--delete-data", env=env)  # stdin is empty: the answer is "no"
-    assert refused.code == 1 and "Aborted" in refused.stderr
+    assert refused.code == 1 and "aborted: nothing was changed" in refused.stderr
     assert f"every object version in s3://{DATA}" in refused.stderr
     assert s3.list_objects_v2(Bucket=DATA)["KeyCount"] == 1
     kept = run_ibov("destroy", env=env)
@@ -671,7 +673,7 @@ def test_cli_deploy_twice_status_and_destroy_on_moto(moto_server: str) -> None: 
     status = run_ibov("status", "--engine", "aws", "--json", env=env)
     assert status.code == 0, status.stderr
     info = json.loads(status.stdout)
-    assert (info["stack"]["status"], info["lake"], info["indices"]) == (
+    assert (info["stack"]["status"], info["lake"], info["coverage"]) == (
         "CREATE_COMPLETE",
         f"s3://{DATA}/",
         [],

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode
 
-from ibovcli import layout, queries, schema
+from ibovcli import datasets, layout, queries, schema
 from ibovcli.aws import deploy, namedqueries, sources, stack
 
 TEMPLATE = sources.ROOT / sources.TEMPLATE
@@ -75,7 +75,9 @@ def test_raw_uploads_notify_the_trigger_without_a_dependency_cycle(template: dic
     bucket = template["Resources"]["DataBucket"]
     [config] = bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
     rules = {r["Name"]: r["Value"] for r in config["Filter"]["S3Key"]["Rules"]}
-    assert rules == {"prefix": layout.RAW_PREFIX, "suffix": layout.RAW_SUFFIX}
+    assert rules == {"prefix": layout.RAW_PREFIX, "suffix": datasets.RAW_SUFFIX}
+    # every dataset's raw files are under that prefix, so every one of them reaches the trigger
+    assert all(d.raw_prefix.startswith(layout.RAW_PREFIX) for d in datasets.ALL.values())
     assert config["Event"] == "s3:ObjectCreated:*"
     assert config["Function"] == {"Fn::GetAtt": ["TriggerFunction", "Arn"]}
     # the permission is built from the bucket *parameter*, so it never depends on the bucket resource
@@ -145,7 +147,7 @@ def test_glue_job_is_glue_5_serialised_and_gets_the_modules(template: dict[str, 
     assert args["--bucket"] == {"Ref": "DataBucketName"}
     assert args["--refined_table"] == {"Ref": "RefinedTableName"}
     assert args["--database"] == schema.CATALOG_DATABASE
-    assert template["Parameters"]["RefinedTableName"]["Default"] == schema.REFINED_TABLE
+    assert template["Parameters"]["RefinedTableName"]["Default"] == datasets.PORTFOLIO.table
 
 
 def test_glue_role_lists_the_bucket_and_reaches_only_its_prefixes_and_its_table(
@@ -154,7 +156,10 @@ def test_glue_role_lists_the_bucket_and_reaches_only_its_prefixes_and_its_table(
     role = template["Resources"]["GlueJobRole"]["Properties"]
     stmts = {s["Sid"]: s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]}
     assert sub_text(stmts["ReadRaw"]["Resource"]).endswith(f"/{layout.RAW_PREFIX}*")
-    assert sub_text(stmts["RewriteRefined"]["Resource"]).endswith(f"/{layout.REFINED_PREFIX}*")
+    # exactly the refined prefix of every dataset, nothing else
+    assert [sub_text(r) for r in as_list(stmts["RewriteRefined"]["Resource"])] == [
+        f"arn:${{AWS::Partition}}:s3:::${{DataBucketName}}/{d.refined_prefix}*" for d in datasets.ALL.values()
+    ]
     # ListBucket on the bucket itself and unconditioned: a HEAD of a key Spark has not written yet
     # must answer 404, not 403, and a HEAD carries no s3:prefix for a condition to match
     listing = [s for s in stmts.values() if "s3:ListBucket" in as_list(s["Action"])]
@@ -165,7 +170,7 @@ def test_glue_role_lists_the_bucket_and_reaches_only_its_prefixes_and_its_table(
     # every object action stays on raw/, refined/ or the job's two code objects
     allowed = (
         f"${{DataBucketName}}/{layout.RAW_PREFIX}*",
-        f"${{DataBucketName}}/{layout.REFINED_PREFIX}*",
+        *(f"${{DataBucketName}}/{d.refined_prefix}*" for d in datasets.ALL.values()),
         "${ArtifactBucketName}/${GlueScriptKey}",
         "${ArtifactBucketName}/${GlueModulesKey}",
     )
@@ -184,11 +189,13 @@ def test_glue_role_lists_the_bucket_and_reaches_only_its_prefixes_and_its_table(
             assert sub_text(resource).split(":::", 1)[1] in allowed, statement["Sid"]
     writes = [s for s in object_statements if "s3:PutObject" in as_list(s["Action"])]
     assert [sub_text(r) for s in writes for r in as_list(s["Resource"])] == [
-        f"arn:${{AWS::Partition}}:s3:::${{DataBucketName}}/{layout.REFINED_PREFIX}*"
+        f"arn:${{AWS::Partition}}:s3:::${{DataBucketName}}/{d.refined_prefix}*" for d in datasets.ALL.values()
     ]
     catalog = [sub_text(r).split("${AWS::AccountId}:")[1] for r in stmts["UpdateTheRefinedTable"]["Resource"]]
     db = schema.CATALOG_DATABASE
-    assert catalog == ["catalog", f"database/{db}", f"table/{db}/${{RefinedTableName}}"]
+    # every dataset's table; the portfolio's name is a stack parameter
+    tables = ["${RefinedTableName}" if d is datasets.PORTFOLIO else d.table for d in datasets.ALL.values()]
+    assert catalog == ["catalog", f"database/{db}", *(f"table/{db}/{t}" for t in tables)]
 
 
 def test_no_iam_statement_allows_wildcard_actions(template: dict[str, Any]) -> None:
@@ -231,8 +238,12 @@ def test_every_saved_query_is_a_named_query_with_the_athena_text(template: dict[
     assert len(named) == len(saved) >= 1
     for name, q in saved.items():
         props = named[namedqueries.logical_id(name)]["Properties"]
-        text, _order = queries.athena_statement(q, table=None)
-        assert props["QueryString"] == {"Fn::Sub": [text, {"table": {"Ref": "RefinedTableName"}}]}
+        text, _order = queries.athena_statement(q.sql, None)
+        variables = {
+            name: {"Ref": "RefinedTableName"} if name == "portfolio" else datasets.get(name).table
+            for name in queries.table_tokens(q.sql)
+        }
+        assert props["QueryString"] == {"Fn::Sub": [text, variables]}
         assert props["Name"] == name
         assert props["Description"] == q.description
         assert props["Database"] == schema.CATALOG_DATABASE
@@ -256,10 +267,10 @@ def test_template_named_queries_are_up_to_date() -> None:
 def test_generator_handles_any_number_of_queries_and_detects_stale_templates(tmp_path: Path) -> None:
     tricky = [
         queries.SavedQuery(
-            "one", "First: 'quoted' and \"double\" — ünïcode.", (), "SELECT 1 AS x FROM ${table}\n"
+            "one", "First: 'quoted' and \"double\" — ünïcode.", (), "SELECT 1 AS x FROM ${portfolio}\n"
         ),
         queries.SavedQuery("two-parts", "Second.", (), "  -- leading spaces\nSELECT 2\n\n\n"),
-        queries.SavedQuery("three_x", "Third.", (), "SELECT\n\tcol FROM ${table}"),
+        queries.SavedQuery("three_x", "Third.", (), "SELECT\n\tcol FROM ${portfolio} JOIN ${levels}"),
     ]
     copy = tmp_path / "t.yaml"
     original = TEMPLATE.read_text(encoding="utf-8")
@@ -274,14 +285,14 @@ def test_generator_handles_any_number_of_queries_and_detects_stale_templates(tmp
         assert sorted(named) == sorted(namedqueries.logical_id(q.name) for q in chosen)
         for q in chosen:
             sql = named[namedqueries.logical_id(q.name)]["Properties"]["QueryString"]["Fn::Sub"][0]
-            assert sql == queries.athena_statement(q)[0]
+            assert sql == queries.athena_statement(q.sql)[0]
     assert not namedqueries.is_current(copy.read_text(encoding="utf-8"), tricky[:2])
     # everything outside the block is untouched
     restored = namedqueries.rewrite(copy.read_text(encoding="utf-8"), queries.load_all().values())
     assert restored == original
     with pytest.raises(ValueError, match="one logical ID"):
         namedqueries.render([tricky[1], queries.SavedQuery("two_parts", "x", (), "SELECT 1")])
-    with pytest.raises(ValueError, match="only"):
+    with pytest.raises(ValueError, match="not datasets"):
         namedqueries.render([queries.SavedQuery("bad", "x", (), "SELECT '${other}'")])
 
 

@@ -530,7 +530,6 @@ def test_cli_keeps_the_secret_out_of_json_logs_and_the_lake(
     assert auth and all(a.startswith("Basic ") for a in auth)  # the credentials still work
 
 
-@pytest.mark.xfail(reason="pipeline.fetch notifies 'fetching IBOV from <IBOV_B3_URL>' unredacted (lead)")
 def test_cli_keeps_the_secret_off_stderr(secret_scrape: tuple[Result, Path, list[str]]) -> None:
     res, _lake, _auth = secret_scrape
     assert res.code == 0, res.stderr

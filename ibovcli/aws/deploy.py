@@ -403,7 +403,7 @@ class Remembered:
         if opts.alert_email is None:
             missing.append("--alert-email EMAIL if it sent alerts")
         if not opts.table and not v.get("RefinedTableName"):
-            missing.append(f"IBOV_TABLE=NAME if its table was not {schema.REFINED_TABLE}")
+            missing.append(f"IBOV_TABLE=NAME if its table was not {datasets.PORTFOLIO.table}")
         if missing:
             where = f" (nothing at {self.looked_at})" if self.looked_at else ""
             line += f"; its other settings were not found{where}: pass " + "; ".join(missing)

@@ -109,7 +109,7 @@ def render(saved: Iterable[queries.SavedQuery]) -> str:
             "      QueryString: !Sub",
             *_block(query_text(q)),
         ]
-        variables = table_values(q)
+        variables = table_values(q) or ["{}"]
         out += [f"        - {variables[0]}", *[f"          {v}" for v in variables[1:]]]
     out.append(END)
     return "\n".join(out) + "\n"

@@ -8,6 +8,8 @@ from __future__ import annotations
 from ibovcli.engines.base import Engine, Notify, quiet
 from ibovcli.settings import Settings
 
+__all__ = ["Engine", "Notify", "get_engine", "quiet"]
+
 
 def get_engine(settings: Settings, notify: Notify = quiet) -> Engine:
     """The engine the settings ask for."""

@@ -561,8 +561,8 @@ class LocalLake:
         ).fetchall()
         out = []
         for dataset, value, files, refined in rows:
-            pairs = [tuple(f.split("\t", 1)) for f in files or []]
-            if unit_signature(pairs) != refined and dataset in datasets.ALL:  # type: ignore[arg-type]
+            pairs = [(f.split("\t", 1)[0], f.split("\t", 1)[1]) for f in files or []]
+            if unit_signature(pairs) != refined and dataset in datasets.ALL:
                 out.append(Unit(dataset, value))
         return sorted(out, key=lambda u: (list(datasets.ALL).index(u.dataset), u.value))
 
@@ -593,7 +593,7 @@ class LocalLake:
         refined_root = self.root / dataset.refined_prefix
         refined_root.mkdir(parents=True, exist_ok=True)
         staging = refined_root / f".staging-{uuid.uuid4().hex}"
-        rows, indices = 0, ()
+        rows, indices = 0, tuple[str, ...]()
         try:
             for shim in DUCKDB_SHIMS:
                 con.execute(shim)

@@ -180,8 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         print(
             f"{Path(str(r['file'])).name}: {r['records']:,} records ({r['text_mb']} MB text, "
-            f"{r['zip_mb']} MB zip) in {r['seconds']} s = {r['text_mb_per_s']} MB/s text, "
-            f"{r['zip_mb_per_s']} MB/s zip, "
+            f"{r['zip_mb']} MB input) in {r['seconds']} s = {r['text_mb_per_s']} MB/s text, "
+            f"{r['zip_mb_per_s']} MB/s input, "
             f"{r['records_per_s']:,} records/s; kept {r['kept']:,} rows in {r['days']} days "
             f"(first day after {r['first_day_after_s']} s); peak RSS {r['peak_rss_mb_getrusage']} MB "
             f"(getrusage), {r['peak_rss_mb_vmhwm']} MB (VmHWM)"

@@ -195,31 +195,28 @@ def run_local(
         raise JobFailed(f"no lake at {lake_root}", hint="Pass the directory given to `ibov --lake`.")
     lake = LocalLake(lake_root, tables=datasets.tables(portfolio_table), lock_timeout=lock_timeout)
     dataset = unit.spec
-    files = lake.raw_files(unit)
-    if not files:
-        raise JobFailed(
-            f"no raw files for {unit} under {lake_root / dataset.raw_unit_prefix(unit)}",
-            hint="Store it first: `ibov scrape ... --lake DIR`.",
-        )
+    files = _require_raw(lake_root, unit)
     refined = refine_unit(spark, dataset, [f"file://{f.path}" for f in files]).cache()
     refined_root = lake_root / dataset.refined_prefix
     staging = refined_root / f".staging-{uuid.uuid4().hex}"
     try:
         summary = summarize(refined, unit)
-        refined_root.mkdir(parents=True, exist_ok=True)
-        (
-            refined.write.mode("errorifexists")
-            .option("compression", COMPRESSION)
-            .partitionBy(*dataset.partition_names)
-            .parquet(f"file://{staging}")
-        )
-        written = sorted(p.name for p in staging.iterdir() if p.is_dir())
-        if written != [unit.folder]:
-            raise JobFailed(f"refusing to install {written}: expected only {unit.folder}")
-        # Hadoop's local file system leaves checksum files and a _SUCCESS marker that S3 never gets.
-        for junk in [*staging.rglob(".*.crc"), *staging.rglob("_SUCCESS")]:
-            junk.unlink()
+        # the lock is taken before the staging folder exists: taking it sweeps away what killed
+        # writers left under refined/, staging folders included
         with lake.lock():
+            refined_root.mkdir(parents=True, exist_ok=True)
+            (
+                refined.write.mode("errorifexists")
+                .option("compression", COMPRESSION)
+                .partitionBy(*dataset.partition_names)
+                .parquet(f"file://{staging}")
+            )
+            written = sorted(p.name for p in staging.iterdir() if p.is_dir())
+            if written != [unit.folder]:
+                raise JobFailed(f"refusing to install {written}: expected only {unit.folder}")
+            # Hadoop's local file system leaves checksum files and a _SUCCESS marker that S3 never gets.
+            for junk in [*staging.rglob(".*.crc"), *staging.rglob("_SUCCESS")]:
+                junk.unlink()
             lake.install_refined(unit, staging)
     finally:
         refined.unpersist()
@@ -232,6 +229,19 @@ def run_local(
         time.monotonic() - started,
         str(lake_root / dataset.refined_unit_prefix(unit)),
     )
+
+
+def _require_raw(lake_root: Path, unit: Unit) -> list[Any]:
+    """The unit's raw files in the local lake; :class:`JobFailed` when there are none."""
+    from ibovcli.engines.local import LocalLake
+
+    files = LocalLake(lake_root).raw_files(unit)
+    if not files:
+        raise JobFailed(
+            f"no raw files for {unit} under {lake_root / unit.spec.raw_unit_prefix(unit)}",
+            hint="Store it first: `ibov scrape ... --lake DIR`.",
+        )
+    return files
 
 
 def local_main(argv: Sequence[str]) -> int:
@@ -259,6 +269,7 @@ def local_main(argv: Sequence[str]) -> int:
         lake_root = args.lake.expanduser().resolve()
         if not lake_root.is_dir():  # fail fast, before a JVM starts
             raise JobFailed(f"no lake at {lake_root}", hint="Pass the directory given to `ibov --lake`.")
+        _require_raw(lake_root, unit)
         try:
             spark = local_session(args.master)
         except Exception as exc:  # no Java, or a JVM that cannot start

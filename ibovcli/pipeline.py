@@ -87,6 +87,8 @@ class RunStep:
     error: IbovError | None = None
     top: QueryResult | None = None
     note: str = ""
+    #: the refine (local) or Glue run (AWS) that made the stored data queryable
+    refined: RefineResult | None = None
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -100,6 +102,8 @@ class RunStep:
             out["exit_code"] = self.error.exit_code
         if self.note:
             out["note"] = self.note
+        if self.refined is not None:
+            out["refined"] = self.refined.as_json()
         if self.top is not None:
             out["top"] = self.top.records()
         return out
@@ -293,6 +297,10 @@ def run(
                 refined += levels.refined
             if keys and not engine.triggers_in_process:
                 refined = engine.process(keys, notify)
+            by_unit = {r.unit: r for r in refined}
+            for step in steps:
+                parsed = datasets.parse_raw_key(str(step.stored.get("key", "")))
+                step.refined = by_unit.get(parsed.unit) if parsed else None
             for step in steps:
                 if step.dataset == datasets.PORTFOLIO.name and step.state in ("stored", "unchanged"):
                     step.top = query(
@@ -359,8 +367,18 @@ def query(
 
         resolved = queries.resolve(q, bound, stored)
         columns, rows = eng.sql(q.sql, resolved.params, what=f"the query {q.name}")
-        why = "" if rows else _why_empty(eng, q, bound, stored)
+        why = "" if rows else _explain(eng, q, bound, stored)
     return QueryResult(name, bound, columns, rows, resolved.notes, why)
+
+
+def _explain(
+    engine: Engine, q: queries.SavedQuery, bound: dict[str, Any], stored: Callable[[str], list[str]]
+) -> str:
+    """:func:`_why_empty`, or nothing when the explanation itself cannot be had (the answer stands)."""
+    try:
+        return _why_empty(engine, q, bound, stored)
+    except IbovError:
+        return ""
 
 
 def _why_empty(

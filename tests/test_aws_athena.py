@@ -16,7 +16,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from ibovcli import pipeline, queries
 from ibovcli.aws import athena
-from ibovcli.errors import JobFailed, NotDeployed, QueryError
+from ibovcli.errors import NoData, NotDeployed, QueryFailed
 from ibovcli.settings import Settings
 from tests.aws_helpers import (
     BUCKET,
@@ -79,7 +79,7 @@ def test_saved_query_polls_with_backoff_and_pages_through_results() -> None:
     params = queries.resolve(
         q, queries.bind(q, {"index": "ibov", "limit": "3"}), lambda _index: ["2025-04-28", "2025-04-30"]
     ).params
-    sql, order = queries.athena_statement(q, "ibov_refined")
+    sql, order = queries.athena_statement(q.sql, {"portfolio": "ibov_refined"})
     expected_start = {
         "QueryString": sql,
         "WorkGroup": WORKGROUP,
@@ -88,7 +88,7 @@ def test_saved_query_polls_with_backoff_and_pages_through_results() -> None:
     }
     assert order == ["index", "date", "limit"]
     assert "t.dt = ?" in sql
-    assert "${table}" not in sql and "FROM ibov_refined AS t" in sql
+    assert "${portfolio}" not in sql and "FROM ibov_refined AS t" in sql
     info = refined_column_info(TOP_COLUMNS)
     data = [
         (date(2025, 4, 30), 1, "VALE3", "VALE", None, Decimal("18.250")),
@@ -106,13 +106,12 @@ def test_saved_query_polls_with_backoff_and_pages_through_results() -> None:
     stub.add_response("get_query_results", page2, {"QueryExecutionId": "q-1", "NextToken": "t2"})
     pauses = FakeClock()
     with stub:
-        columns, got = athena.run_saved_query(
+        columns, got = athena.run(
             client,
-            q,
-            params,
+            sql,
+            [queries.athena_literal(params[name]) for name in order],
             workgroup=WORKGROUP,
             database="default",
-            table="ibov_refined",
             sleep=pauses.sleep,
             clock=pauses,
         )
@@ -128,18 +127,13 @@ def test_a_failed_query_carries_athenas_reason() -> None:
     stub.add_response("start_query_execution", {"QueryExecutionId": "q-1"}, None)
     reason = "TABLE_NOT_FOUND: line 12:6: Table 'awsdatacatalog.default.ibov_refined' does not exist"
     stub.add_response("get_query_execution", execution("FAILED", reason), None)
-    q = queries.get("top-weights")
-    with stub, pytest.raises(JobFailed) as caught:
-        athena.run_saved_query(
-            client,
-            q,
-            queries.bind(q, {}),
-            workgroup=WORKGROUP,
-            database="default",
-            table="ibov_refined",
+    with stub, pytest.raises(QueryFailed) as caught:
+        athena.run(
+            client, "SELECT 1", [], workgroup=WORKGROUP, database="default", what="query top-weights",
             sleep=lambda _s: None,
-        )
+        )  # fmt: skip
     assert str(caught.value) == f"Athena query top-weights FAILED: {reason}"
+    assert caught.value.exit_code == 6
     assert "first successful Glue run" in caught.value.hint
 
 
@@ -152,15 +146,8 @@ def test_runs_against_moto_with_canned_results() -> None:
         athena_backends[DEFAULT_ACCOUNT_ID][REGION].query_results_queue.append(
             QueryResults(rows=athena_rows(TOP_COLUMNS, data, info), column_info=info)
         )
-        q = queries.get("top-weights")
-        columns, rows = athena.run_saved_query(
-            athena_client,
-            q,
-            queries.bind(q, {"date": "2025-04-30"}),
-            workgroup=WORKGROUP,
-            database="default",
-            table="ibov_refined",
-            sleep=lambda _s: None,
+        columns, rows = athena.run(
+            athena_client, "SELECT 1", [], workgroup=WORKGROUP, database="default", sleep=lambda _s: None
         )
         assert (columns, rows) == (TOP_COLUMNS, data)
         [execution_id] = athena_client.list_query_executions(WorkGroup=WORKGROUP)["QueryExecutionIds"]
@@ -219,7 +206,7 @@ def executions(athena_client: Any) -> list[dict[str, Any]]:
 @pytest.fixture
 def aws_engine() -> Any:
     from ibovcli.aws.clients import Aws
-    from ibovcli.aws.engine import AwsEngine
+    from ibovcli.engines.aws import AwsEngine
 
     with mock_aws():
         aws = Aws.connect(region=REGION)
@@ -250,9 +237,9 @@ def test_latest_comes_from_the_raw_listing_and_the_partition_metadata(aws_engine
     queue = athena_backends[DEFAULT_ACCOUNT_ID][REGION].query_results_queue
     # 2025-05-05 is uploaded but its Glue run has not cataloged it yet; 2025-05-02 is SMLL's only
     queue.append(days_result(["2025-04-28", "2025-04-30", "2025-05-02"]))
-    assert engine.index_days("IBOV") == ["2025-04-28", "2025-04-30"]
+    assert engine.stored_days("portfolio", "IBOV") == ["2025-04-28", "2025-04-30"]
     [listing] = executions(engine.aws.athena())
-    assert listing["Query"] == 'SELECT DISTINCT dt FROM "default"."ibov_refined$partitions"'
+    assert listing["Query"] == 'SELECT DISTINCT "dt" FROM "default"."ibov_refined$partitions"'
     assert "ExecutionParameters" not in listing
 
     queue.append(days_result(["2025-04-28", "2025-04-30", "2025-05-02"]))
@@ -275,6 +262,6 @@ def test_latest_comes_from_the_raw_listing_and_the_partition_metadata(aws_engine
 def test_an_index_without_raw_days_fails_before_athena(aws_engine: Any) -> None:
     engine, settings = aws_engine
     engine.aws.s3().create_bucket(Bucket=BUCKET)
-    with pytest.raises(QueryError, match="no data for IBXX"):
+    with pytest.raises(NoData, match="no IBXX portfolio is stored"):
         pipeline.query(settings, "sector-weights", {"index": "IBXX"}, engine=engine)
     assert executions(engine.aws.athena()) == []

@@ -17,13 +17,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ibovcli import layout, schema
+from ibovcli import b3, datasets, layout, rawfiles, schema
 from ibovcli.aws.clients import Aws
-from ibovcli.aws.engine import AwsEngine
+from ibovcli.engines.aws import AwsEngine
 from ibovcli.errors import NotDeployed
-from ibovcli.local import LocalLake
-from ibovcli.pipeline import read_snapshot
+from ibovcli.rawfiles import RawWrite
 from ibovcli.settings import Settings
+from tests import lakes
 from tests.aws_helpers import (
     BUCKET,
     JOB,
@@ -41,6 +41,12 @@ from tests.aws_helpers import _moto_server_session as _moto_server_session
 from tests.conftest import FIXTURES, run_ibov
 
 SNAPSHOT = FIXTURES / "b3" / "IBOVDia_30-04-25_crlf.csv"
+
+
+def read_snapshot(path: Path) -> RawWrite:
+    return rawfiles.portfolio(b3.parse_snapshot(path.read_bytes(), source=f"file:{path.name}"))
+
+
 DAY = date(2025, 4, 30)
 
 
@@ -61,20 +67,20 @@ def test_scrape_uploads_raw_and_its_s3_event_starts_the_job_for_that_day(
     key = layout.raw_key("IBOV", DAY)
     assert (stored["key"], stored["date"], stored["rows"]) == (key, "2025-04-30", 14)
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"])
-    assert keys == [key, layout.snapshot_key("IBOV", DAY, "csv")]
-    assert s3.get_object(Bucket=BUCKET, Key=layout.snapshot_key("IBOV", DAY, "csv"))["Body"].read() == (
+    assert keys == [key, layout.snapshot_key(key, "csv")]
+    assert s3.get_object(Bucket=BUCKET, Key=layout.snapshot_key(key, "csv"))["Body"].read() == (
         SNAPSHOT.read_bytes()
     )
     import pyarrow.parquet as pq
 
     raw = pq.read_table(io.BytesIO(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()))
-    assert raw.schema.equals(schema.arrow_raw_schema())  # type: ignore[arg-type]
+    assert raw.schema.equals(schema.arrow_schema(schema.PORTFOLIO_RAW))  # type: ignore[arg-type]
     assert raw.num_rows == 14
 
     lam = load_lambda(monkeypatch)
     summary = lam.handler(s3_event(s3, BUCKET, key), LambdaContext())
     [run] = glue.get_job_runs(JobName=JOB)["JobRuns"]
-    assert run["Arguments"]["--dt"] == "2025-04-30"
+    assert (run["Arguments"]["--dataset"], run["Arguments"]["--unit"]) == ("portfolio", "2025-04-30")
     assert run["Arguments"]["--bucket"] == BUCKET
     assert [s["run_id"] for s in summary["started"]] == [run["Id"]]
 
@@ -87,7 +93,7 @@ class FakeAws(threading.Thread):
     def __init__(self, lam: ModuleType, workdir: Path) -> None:
         super().__init__(daemon=True)
         self.lam = lam
-        self.lake = LocalLake(workdir)
+        self.workdir = workdir
         self.halt = threading.Event()
         self.errors: list[BaseException] = []
         self.events = 0
@@ -100,16 +106,20 @@ class FakeAws(threading.Thread):
                 listing = s3.list_objects_v2(Bucket=BUCKET, Prefix=layout.RAW_PREFIX).get("Contents", [])
                 for key in sorted(o["Key"] for o in listing if o["Key"] not in seen):
                     seen.add(key)
-                    parsed = layout.parse_raw_key(key)
+                    parsed = datasets.parse_raw_key(key)
                     assert parsed is not None
-                    local = self.lake.root / key
+                    local = self.workdir / key
                     local.parent.mkdir(parents=True, exist_ok=True)
                     local.write_bytes(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
-                    self.lake.refine_day(parsed.day)
-                    refined = self.lake.root / layout.refined_day_prefix(parsed.day)
+                    engine = lakes.engine(self.workdir)
+                    try:
+                        engine.refine([parsed.unit], lambda _m: None)
+                    finally:
+                        engine.close()
+                    refined = self.workdir / parsed.dataset.refined_unit_prefix(parsed.unit)
                     for f in sorted(refined.rglob("*.parquet")):
                         s3.put_object(
-                            Bucket=BUCKET, Key=f.relative_to(self.lake.root).as_posix(), Body=f.read_bytes()
+                            Bucket=BUCKET, Key=f.relative_to(self.workdir).as_posix(), Body=f.read_bytes()
                         )
                     self.lam.handler(s3_event(s3, BUCKET, key), LambdaContext())
                     self.events += 1
@@ -138,8 +148,8 @@ def test_run_on_aws_follows_the_triggered_glue_run_and_summarises_with_athena(
 ) -> None:
     local = run_ibov("run", "--from", str(SNAPSHOT), "--lake", str(tmp_path / "local"), "--json")
     assert local.code == 0, local.stderr
-    expected = json.loads(local.stdout)
-    top = expected["top"]["IBOV 2025-04-30"]
+    [expected] = json.loads(local.stdout)
+    top = expected["top"]
     columns = list(top[0])
     queue_athena_result(
         moto_server,
@@ -162,16 +172,17 @@ def test_run_on_aws_follows_the_triggered_glue_run_and_summarises_with_athena(
     result = run_ibov("run", "--from", str(SNAPSHOT), "--engine", "aws", "--json", env=env, timeout=300)
     assert not fake_aws.errors, fake_aws.errors
     assert result.code == 0, result.stderr
-    got = json.loads(result.stdout)
+    [got] = json.loads(result.stdout)
     [run] = client("glue").get_job_runs(JobName=JOB)["JobRuns"]
-    [refined] = got["refined"]
+    refined = got["refined"]
     assert refined["run_id"] == run["Id"]  # the run the Lambda started, not one of ibov's own
-    assert (refined["date"], refined["rows"], refined["indices"]) == ("2025-04-30", 14, ["IBOV"])
+    assert (refined["unit"], refined["rows"], refined["indices"]) == ("dt=2025-04-30", 14, ["IBOV"])
     assert refined["seconds"] == run["ExecutionTime"]
-    assert got["stored"] == expected["stored"]
+    for field in ("dataset", "index", "date", "rows", "key", "format", "sha256", "state"):
+        assert got[field] == expected[field], field
     assert got["top"] == expected["top"]
-    assert "waiting for the Glue run that the upload of 2025-04-30 triggers" in result.stderr
-    assert f"Glue run {run['Id']} (dt=2025-04-30): SUCCEEDED" in result.stderr
+    assert "waiting for the Glue run that the upload of portfolio dt=2025-04-30 triggers" in result.stderr
+    assert f"Glue run {run['Id']} (portfolio dt=2025-04-30): succeeded" in result.stderr
     assert fake_aws.events == 1
 
 
@@ -202,12 +213,13 @@ def test_names_come_from_the_stack_outputs_and_status_reads_them(mocked: Aws) ->
     glue = mocked.glue()
     create_job(glue)
     engine = AwsEngine(mocked, Settings.load(engine="aws"))
-    assert (engine.bucket, engine.glue_job, engine.workgroup, engine.table, engine.database) == (
-        BUCKET, JOB, WORKGROUP, "ibov_refined", "default",
+    assert (engine.bucket, engine.glue_job, engine.workgroup, engine.database) == (
+        BUCKET, JOB, WORKGROUP, "default",
     )  # fmt: skip
+    assert engine.tables() == {"portfolio": "ibov_refined", "levels": "ibov_levels"}
     for path in (FIXTURES / "b3" / "IBOVDia_30-04-25_crlf.csv", FIXTURES / "b3" / "IBOVDia_05-05-25_lf.csv"):
-        engine.write_raw(read_snapshot(path, None))
-    engine.write_raw(read_snapshot(FIXTURES / "b3" / "IBXXDia_30-04-25.csv", None))
+        engine.write_raw([read_snapshot(path)])
+    engine.write_raw([read_snapshot(FIXTURES / "b3" / "IBXXDia_30-04-25.csv")])
     glue.start_job_run(JobName=JOB, Arguments={"--dt": "2025-04-30", "--bucket": BUCKET})
     glue.create_database(DatabaseInput={"Name": "default"})
     glue.create_table(
@@ -220,48 +232,55 @@ def test_names_come_from_the_stack_outputs_and_status_reads_them(mocked: Aws) ->
         PartitionInput={"Values": ["2025-04-30", "VALE3"], "StorageDescriptor": {"Columns": []}},
     )
 
-    info = engine.status()
-    assert info["engine"] == "aws" and info["lake"] == f"s3://{BUCKET}/"
-    assert info["stack"]["status"] == "CREATE_COMPLETE" and info["stack"]["name"] == "ibov"
-    assert info["indices"] == [
+    report = engine.status()
+    assert report.engine == "aws" and report.location == f"s3://{BUCKET}/"
+    assert report.stack is not None and (report.stack["status"], report.stack["name"]) == (
+        "CREATE_COMPLETE",
+        "ibov",
+    )
+    assert [c.as_json() for c in report.of("portfolio")] == [
         {
+            "dataset": "portfolio",
             "index": "IBOV",
             "first": "2025-04-30",
             "last": "2025-05-05",
-            "raw_days": 2,
-            "refined_days": 1,
+            "stored": 2,
+            "refined": 1,
+            "counts": "days",
             "missing": 1,
             "missing_days": ["2025-05-02"],
         },  # 1 May is a holiday, 3-4 May a weekend
         {
+            "dataset": "portfolio",
             "index": "IBXX",
             "first": "2025-04-30",
             "last": "2025-04-30",
-            "raw_days": 1,
-            "refined_days": 1,
+            "stored": 1,
+            "refined": 1,
+            "counts": "days",
             "missing": 0,
             "missing_days": [],
         },
     ]
-    [run] = info["runs"]
-    assert (run["command"], run["state"], run["error"]) == ("glue refine dt=2025-04-30", "succeeded", None)
+    [run] = report.runs
+    assert (run.command, run.state, run.error) == ("glue refine portfolio dt=2025-04-30", "succeeded", None)
 
 
 def test_settings_override_the_stack_and_bad_table_names_are_refused(mocked: Aws) -> None:
     mocked.cloudformation().create_stack(StackName="ibov", TemplateBody=json.dumps(STACK_TEMPLATE))
     engine = AwsEngine(mocked, Settings.load(engine="aws", bucket="elsewhere", glue_job="job2", table="t2"))
-    assert (engine.bucket, engine.glue_job, engine.workgroup, engine.table) == (
+    assert (engine.bucket, engine.glue_job, engine.workgroup, engine.tables()["portfolio"]) == (
         "elsewhere",
         "job2",
         WORKGROUP,
         "t2",
     )
     with pytest.raises(NotDeployed, match="the bucket elsewhere does not exist"):
-        engine.write_raw(read_snapshot(SNAPSHOT, None))
+        engine.write_raw([read_snapshot(SNAPSHOT)])
     from ibovcli.errors import ConfigError
 
     with pytest.raises(ConfigError):
-        _ = AwsEngine(mocked, Settings.load(engine="aws", table="x; DROP TABLE y")).table
+        _ = AwsEngine(mocked, Settings.load(engine="aws", table="x; DROP TABLE y")).tables()
 
 
 def test_keys_not_uploaded_by_this_engine_start_their_own_run(mocked: Aws) -> None:
@@ -274,8 +293,13 @@ def test_keys_not_uploaded_by_this_engine_start_their_own_run(mocked: Aws) -> No
     notes: list[str] = []
     [refined] = engine.process([layout.raw_key("IBOV", DAY), layout.raw_key("IBXX", DAY)], notes.append)
     [run] = mocked.glue().get_job_runs(JobName=JOB)["JobRuns"]
-    assert run["Arguments"] == {"--dt": "2025-04-30", "--bucket": BUCKET, **run["Arguments"]}
-    assert (refined.run_id, refined.day, refined.rows) == (run["Id"], DAY, 0)
+    assert run["Arguments"] == {
+        "--dataset": "portfolio",
+        "--unit": "2025-04-30",
+        "--bucket": BUCKET,
+        **run["Arguments"],
+    }
+    assert (refined.run_id, str(refined.unit), refined.rows) == (run["Id"], "portfolio dt=2025-04-30", 0)
     assert notes[0].startswith(f"started the Glue run {run['Id']}")
 
 

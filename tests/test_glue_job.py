@@ -1,8 +1,8 @@
 """The Glue refine job (glue_scripts/refine_job.py) on local Spark: parity with DuckDB, idempotency, CLI.
 
-The reference is the local engine's DuckDB refine (``LocalLake.refine_day``) run on the same raw files,
+The reference is the local engine's DuckDB refine (``LocalLake.refine``) run on the same raw files,
 written from the project's B3 fixtures: IBOV and IBXX on 2025-04-30 (two indices sharing tickers on one
-day) and IBOV on 2025-05-05.
+day), IBOV on 2025-05-05, and two years of IBOV's official levels (synthetic, tests/fake_levels.py).
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ibovcli import b3, layout, quality, schema
+from ibovcli import b3, datasets, layout, levels, quality, rawfiles, schema
+from ibovcli.datasets import LEVELS, PORTFOLIO, Unit
+from ibovcli.engines.local import LocalLake
 from ibovcli.errors import JobFailed
-from ibovcli.local import LocalLake
+from tests import fake_levels, lakes
 
 pytestmark = pytest.mark.spark
 
@@ -37,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "glue_scripts" / "refine_job.py"
 FIXTURES = ROOT / "tests" / "fixtures" / "b3"
 DAY1, DAY2 = date(2025, 4, 30), date(2025, 5, 5)
+UNIT1, UNIT2 = PORTFOLIO.unit("2025-04-30"), PORTFOLIO.unit("2025-05-05")
+IBOV_LEVELS = LEVELS.unit("IBOV")
 SNAPSHOTS = {
     "ibov_2025-04-30_ptbr_seg2.json": "IBOV",  # IBOV, with sectors
     "IBXXDia_30-04-25.csv": None,  # IBXX, same day, no sectors, tickers shared with IBOV
@@ -56,38 +60,28 @@ def load_job() -> types.ModuleType:
 job = load_job()
 
 
-@pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
-    from pyspark.sql import SparkSession
-
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("ibov-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.codegen.wholeStage", "false")  # tiny data: compiling costs more than it saves
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
 @pytest.fixture(scope="module")
 def raw_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A lake holding only raw files (and their snapshots), written the way `ibov scrape` writes them."""
     root = tmp_path_factory.mktemp("raw") / "lake"
-    lake = LocalLake(root)
-    with lake.lock():
-        for name, index in SNAPSHOTS.items():
-            data = (FIXTURES / name).read_bytes()
-            lake.write_raw(quality.validate(b3.parse_snapshot(data, index=index, source=f"file:{name}")))
-    assert [f.name for f in lake.raw_files(DAY1)] == ["IBOV.parquet", "IBXX.parquet"]
+    writes = [
+        rawfiles.portfolio(quality.validate(b3.parse_snapshot((FIXTURES / name).read_bytes(), index=index)))
+        for name, index in SNAPSHOTS.items()
+    ]
+    for year in (2023, 2024):
+        fake = fake_levels.make_year("IBOV", year)
+        parsed = levels.parse_levels(
+            fake_levels.render(fake), index="IBOV", year=year, today=date(2025, 1, 2)
+        )
+        writes.append(rawfiles.levels(parsed))
+    engine = lakes.engine(root)
+    try:
+        with engine.lock():
+            engine.write_raw(writes)  # raw files only: nothing is refined
+    finally:
+        engine.close()
+    assert [f.path.name for f in LocalLake(root).raw_files(UNIT1)] == ["IBOV.parquet", "IBXX.parquet"]
+    assert not (root / "refined").exists()
     return root
 
 
@@ -98,8 +92,9 @@ def duckdb_lake(raw_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     shutil.copytree(raw_lake, root)
     lake = LocalLake(root)
     with lake.lock():
-        for day in (DAY1, DAY2):
-            assert lake.refine_day(day).rows > 0
+        for unit in (UNIT1, UNIT2, IBOV_LEVELS):
+            assert lake.refine(unit).rows > 0
+    lake.close()
     return root
 
 
@@ -113,25 +108,26 @@ def spark_lake(raw_lake: Path, tmp_path: Path) -> Path:
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def refined_files(root: Path, day: date | None = None) -> dict[str, list[Path]]:
-    """``{"dt=D/ticker=T": [files]}`` under refined/ (one day or all)."""
-    base = root / layout.REFINED_PREFIX
-    pattern = f"{layout.day_partition(day)}/ticker=*" if day else "dt=*/ticker=*"
+def refined_files(root: Path, unit: Unit) -> dict[str, list[Path]]:
+    """``{"dt=D/ticker=T": [files]}`` (the unit's partition folders, relative to the dataset's prefix)."""
+    dataset = unit.spec
+    base = root / dataset.refined_prefix
+    folder = base / unit.folder
+    depth = len(dataset.partitions) - 1
+    parts = [folder] if depth == 0 else sorted(folder.glob("/".join(["*"] * depth)))
     return {
-        str(d.relative_to(base)): sorted(f for f in d.iterdir() if f.is_file())
-        for d in sorted(base.glob(pattern))
-        if d.is_dir()
+        str(d.relative_to(base)): sorted(f for f in d.iterdir() if f.is_file()) for d in parts if d.is_dir()
     }
 
 
-def refined_rows(root: Path, day: date | None = None) -> list[tuple[Any, ...]]:
-    """Every refined row, data columns then dt and ticker taken from the folder names, sorted."""
+def refined_rows(root: Path, unit: Unit) -> list[tuple[Any, ...]]:
+    """Every refined row of the unit, data columns then the partition values from the folder names."""
     rows = []
-    for part, files in refined_files(root, day).items():
-        dt_dir, ticker_dir = part.split("/")
+    for part, files in refined_files(root, unit).items():
+        values = [p.split("=", 1)[1] for p in part.split("/")]
         for f in files:
             for row in pq.ParquetFile(f).read().to_pylist():
-                rows.append((*row.values(), dt_dir.removeprefix("dt="), ticker_dir.removeprefix("ticker=")))
+                rows.append((*row.values(), *values))
     return sorted(rows, key=repr)
 
 
@@ -150,34 +146,21 @@ def comparable_schema(path: Path) -> list[tuple[str, pa.DataType]]:
     return [(f.name, f.type) for f in pq.read_schema(path)]
 
 
-def check_required_columns(path: Path) -> None:
-    contract = {c.name: c.nullable for c in schema.REFINED}
+def check_required_columns(dataset: datasets.Dataset, path: Path) -> None:
+    contract = {c.name: c.nullable for c in dataset.refined_columns}
     for f in pq.read_schema(path):
         if not f.nullable:
-            assert contract[f.name] is False, f"{f.name} is required in {path} but nullable in schema.REFINED"
+            assert contract[f.name] is False, f"{f.name} is required in {path} but nullable in the schema"
 
 
-def expected_schema() -> list[tuple[str, pa.DataType]]:
-    arrow = {
-        "string": pa.string(),
-        "date": pa.date32(),
-        "bigint": pa.int64(),
-        "int": pa.int32(),
-        "timestamp": pa.timestamp("us", tz="UTC"),
-    }
-
-    def to_arrow(t: str) -> pa.DataType:
-        if t.startswith("decimal("):
-            p, s = (int(x) for x in t[len("decimal(") : -1].split(","))
-            return pa.decimal128(p, s)
-        return arrow[t]
-
-    return [(c.name, to_arrow(c.type)) for c in schema.REFINED]
+def expected_schema(dataset: datasets.Dataset) -> list[tuple[str, pa.DataType]]:
+    arrow: Any = schema.arrow_schema(dataset.refined_columns)
+    return [(f.name, f.type) for f in arrow]
 
 
-def fingerprint(root: Path, day: date) -> dict[str, tuple[str, int]]:
-    """Content hash and inode of every file of a refined day (to prove it was not rewritten)."""
-    base = root / layout.refined_day_prefix(day)
+def fingerprint(root: Path, unit: Unit) -> dict[str, tuple[str, int]]:
+    """Content hash and inode of every file of a refined unit (to prove it was not rewritten)."""
+    base = root / unit.spec.refined_unit_prefix(unit)
     return {
         str(f.relative_to(base)): (hashlib.sha256(f.read_bytes()).hexdigest(), f.stat().st_ino)
         for f in sorted(base.rglob("*"))
@@ -185,26 +168,29 @@ def fingerprint(root: Path, day: date) -> dict[str, tuple[str, int]]:
     }
 
 
-def assert_same_as_duckdb(spark_root: Path, duck_root: Path, day: date) -> None:
-    spark_parts, duck_parts = refined_files(spark_root, day), refined_files(duck_root, day)
-    assert list(spark_parts) == list(duck_parts)  # same dt=/ticker= partition paths
+def assert_same_as_duckdb(spark_root: Path, duck_root: Path, unit: Unit) -> None:
+    spark_parts, duck_parts = refined_files(spark_root, unit), refined_files(duck_root, unit)
+    assert spark_parts and list(spark_parts) == list(duck_parts)  # same partition paths
+    dataset = unit.spec
     for part, files in spark_parts.items():
         assert len(files) == 1 and files[0].suffix == ".parquet", f"{part}: {files}"  # one file, no .crc
-        assert comparable_schema(files[0]) == comparable_schema(duck_parts[part][0]) == expected_schema()
-        check_required_columns(files[0])
-    assert refined_rows(spark_root, day) == refined_rows(duck_root, day)
+        assert (
+            comparable_schema(files[0]) == comparable_schema(duck_parts[part][0]) == expected_schema(dataset)
+        )
+        check_required_columns(dataset, files[0])
+    assert refined_rows(spark_root, unit) == refined_rows(duck_root, unit)
 
 
 # ---------------------------------------------------------------------------------------------- tests
 
 
-def test_refine_day_returns_the_refined_schema(spark: Any, raw_lake: Path) -> None:
-    files = [str(f) for f in LocalLake(raw_lake).raw_files(DAY1)]
-    df = job.refine_day(spark, job.read_raw(spark, files))
+def test_refine_unit_returns_the_refined_schema(spark: Any, raw_lake: Path) -> None:
+    files = [str(f.path) for f in LocalLake(raw_lake).raw_files(UNIT1)]
+    df = job.refine_unit(spark, PORTFOLIO, job.read_raw(spark, files))
     assert [(f.name, f.dataType.simpleString()) for f in df.schema.fields] == [
-        (c.name, c.type) for c in schema.refined_columns()
+        (c.name, c.type) for c in PORTFOLIO.columns
     ]
-    summary = job.summarize(df, DAY1)
+    summary = job.summarize(df, UNIT1)
     assert (summary.rows, summary.indices) == (14 + 8, ("IBOV", "IBXX"))
     # the three renames of R5-B exist, the raw names do not
     assert {"company", "weight_pct", "theoretical_qty"} <= set(df.columns)
@@ -212,58 +198,81 @@ def test_refine_day_returns_the_refined_schema(spark: Any, raw_lake: Path) -> No
 
 
 def test_local_run_matches_duckdb(spark: Any, spark_lake: Path, duckdb_lake: Path) -> None:
-    for day in (DAY1, DAY2):
-        summary = job.run_local(spark, spark_lake, day)
-        assert summary.location == str(spark_lake / layout.refined_day_prefix(day))
-        assert_same_as_duckdb(spark_lake, duckdb_lake, day)
+    for unit in (UNIT1, UNIT2):
+        summary = job.run_local(spark, spark_lake, unit)
+        assert summary.location == str(spark_lake / PORTFOLIO.refined_unit_prefix(unit))
+        assert_same_as_duckdb(spark_lake, duckdb_lake, unit)
     assert summary.rows == 14 and summary.indices == ("IBOV",)
     # 2025-04-30 has both indices; PETR4 is in both, so its partition holds two rows
-    petr4 = [r for r in refined_rows(spark_lake, DAY1) if r[-1] == "PETR4"]
+    petr4 = [r for r in refined_rows(spark_lake, UNIT1) if r[-1] == "PETR4"]
     assert sorted(r[0] for r in petr4) == ["IBOV", "IBXX"]
     # nothing but the day folders under refined/ (no staging, no _SUCCESS, no checksums)
     assert sorted(p.name for p in (spark_lake / "refined").iterdir()) == ["dt=2025-04-30", "dt=2025-05-05"]
     # the local catalog got the same rows as the DuckDB run's
     sql = 'SELECT * FROM "ibov_refined" ORDER BY dt, index_code, ticker'
-    assert LocalLake(spark_lake).query(sql) == LocalLake(duckdb_lake).query(sql)
+    assert lakes.rows(spark_lake, sql) == lakes.rows(duckdb_lake, sql)
 
 
-def test_rerun_replaces_only_that_day(spark: Any, spark_lake: Path, duckdb_lake: Path) -> None:
-    job.run_local(spark, spark_lake, DAY1)
-    job.run_local(spark, spark_lake, DAY2)
-    day2_before = fingerprint(spark_lake, DAY2)
-    rows_before = refined_rows(spark_lake, DAY1)
+def test_levels_on_spark_match_duckdb(spark: Any, spark_lake: Path, duckdb_lake: Path) -> None:
+    summary = job.run_local(spark, spark_lake, IBOV_LEVELS)
+    assert summary.indices == ("IBOV",)
+    assert summary.rows == len(fake_levels.make_year("IBOV", 2023).sessions) + len(
+        fake_levels.make_year("IBOV", 2024).sessions
+    )
+    assert sorted(refined_files(spark_lake, IBOV_LEVELS)) == [
+        "index_code=IBOV/year=2023",
+        "index_code=IBOV/year=2024",
+    ]
+    assert_same_as_duckdb(spark_lake, duckdb_lake, IBOV_LEVELS)
+    sql = "SELECT * FROM ibov_levels ORDER BY session_date"
+    assert lakes.rows(spark_lake, sql) == lakes.rows(duckdb_lake, sql)
+    first_2024 = lakes.rows(
+        spark_lake,
+        "SELECT previous_session_date, year_base_level, ytd_change_pct, change_pct FROM ibov_levels "
+        "WHERE year = 2024 ORDER BY session_date LIMIT 1",
+    )
+    [(previous, base, ytd, change)] = first_2024
+    assert previous == date(2023, 12, 28) and ytd == change  # the first session's YTD is its daily change
+    assert base == fake_levels.make_year("IBOV", 2023).sessions[-1][1]
 
-    job.run_local(spark, spark_lake, DAY1)  # the same day again
-    assert refined_rows(spark_lake, DAY1) == rows_before  # no duplicated rows
-    assert_same_as_duckdb(spark_lake, duckdb_lake, DAY1)
-    assert fingerprint(spark_lake, DAY2) == day2_before  # the other day: same bytes, same inodes
+
+def test_rerun_replaces_only_that_unit(spark: Any, spark_lake: Path, duckdb_lake: Path) -> None:
+    job.run_local(spark, spark_lake, UNIT1)
+    job.run_local(spark, spark_lake, UNIT2)
+    day2_before = fingerprint(spark_lake, UNIT2)
+    rows_before = refined_rows(spark_lake, UNIT1)
+
+    job.run_local(spark, spark_lake, UNIT1)  # the same day again
+    assert refined_rows(spark_lake, UNIT1) == rows_before  # no duplicated rows
+    assert_same_as_duckdb(spark_lake, duckdb_lake, UNIT1)
+    assert fingerprint(spark_lake, UNIT2) == day2_before  # the other day: same bytes, same inodes
 
     # a ticker that leaves the day's raw data leaves the refined day too (no stale partition)
     (spark_lake / layout.raw_key("IBXX", DAY1)).unlink()
-    job.run_local(spark, spark_lake, DAY1)
-    parts = refined_files(spark_lake, DAY1)
+    job.run_local(spark, spark_lake, UNIT1)
+    parts = refined_files(spark_lake, UNIT1)
     assert "dt=2025-04-30/ticker=RENT3" not in parts  # RENT3 is in IBXX only
-    assert {r[0] for r in refined_rows(spark_lake, DAY1)} == {"IBOV"}
+    assert {r[0] for r in refined_rows(spark_lake, UNIT1)} == {"IBOV"}
     assert len(parts) == 14
-    assert fingerprint(spark_lake, DAY2) == day2_before
+    assert fingerprint(spark_lake, UNIT2) == day2_before
 
 
 def test_rows_of_another_day_are_refused_before_anything_changes(spark: Any, spark_lake: Path) -> None:
-    job.run_local(spark, spark_lake, DAY1)
-    before = fingerprint(spark_lake, DAY1)
+    job.run_local(spark, spark_lake, UNIT1)
+    before = fingerprint(spark_lake, UNIT1)
     # a raw file filed under the wrong day: its rows say 2025-05-05
     shutil.copy(
         spark_lake / layout.raw_key("IBOV", DAY2), spark_lake / layout.raw_day_prefix(DAY1) / "SMLL.parquet"
     )
-    with pytest.raises(JobFailed, match="hold rows for 2025-04-30, 2025-05-05"):
-        job.run_local(spark, spark_lake, DAY1)
-    assert fingerprint(spark_lake, DAY1) == before
+    with pytest.raises(JobFailed, match="hold rows for dt=2025-04-30, 2025-05-05"):
+        job.run_local(spark, spark_lake, UNIT1)
+    assert fingerprint(spark_lake, UNIT1) == before
     assert not list((spark_lake / "refined").glob(".staging-*"))
 
 
 def test_no_raw_files_is_an_error(spark: Any, spark_lake: Path) -> None:
-    with pytest.raises(JobFailed, match="no raw files for 2025-05-06"):
-        job.run_local(spark, spark_lake, date(2025, 5, 6))
+    with pytest.raises(JobFailed, match="no raw files for portfolio dt=2025-05-06"):
+        job.run_local(spark, spark_lake, PORTFOLIO.unit("2025-05-06"))
 
 
 # ---------------------------------------------------------------------------------------------- Glue mode
@@ -359,12 +368,10 @@ class FakeGlue:
         return mods
 
 
-def local_listing(root: Path, day: Any) -> list[tuple[str, str]]:
+def local_listing(root: Path, unit: Unit) -> list[tuple[str, str]]:
     """What ``raw_listing`` returns, for a folder standing in for the bucket (mtime as the ETag)."""
-    folder = root / "raw" / f"dt={day.isoformat()}"
-    return sorted(
-        (f"raw/dt={day.isoformat()}/{f.name}", str(f.stat().st_mtime_ns)) for f in folder.glob("*.parquet")
-    )
+    prefix = unit.spec.raw_unit_prefix(unit)
+    return sorted((prefix + f.name, str(f.stat().st_mtime_ns)) for f in (root / prefix).glob("*.parquet"))
 
 
 def test_a_raw_file_landing_during_the_run_is_refined_too(
@@ -382,10 +389,10 @@ def test_a_raw_file_landing_during_the_run_is_refined_too(
     monkeypatch.setattr(job, "s3_uri", lambda b, key: f"file://{s3_root}/{b}/{key}")
     listings: list[list[tuple[str, str]]] = []
 
-    def listing(b: str, day: Any) -> list[tuple[str, str]]:
+    def listing(b: str, unit: Unit) -> list[tuple[str, str]]:
         if len(listings) == 1:
             shutil.move(held_back, late)
-        listings.append(local_listing(s3_root / b, day))
+        listings.append(local_listing(s3_root / b, unit))
         return listings[-1]
 
     monkeypatch.setattr(job, "raw_listing", listing)
@@ -393,11 +400,16 @@ def test_a_raw_file_landing_during_the_run_is_refined_too(
         ["refine_job.py", "--JOB_NAME", "ibov-refine", "--bucket", bucket, "--dt", DAY1.isoformat()]
     )
     assert len(listings) == 3  # listed, changed, refined again, settled
-    assert_same_as_duckdb(s3_root / bucket, duckdb_lake, DAY1)
+    assert_same_as_duckdb(s3_root / bucket, duckdb_lake, UNIT1)
 
 
 def test_glue_entry_point_purges_the_day_then_writes_through_the_catalog_sink(
-    spark: Any, raw_lake: Path, duckdb_lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spark: Any,
+    raw_lake: Path,
+    duckdb_lake: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     bucket = "ibov-data"
     s3_root = tmp_path / "s3"
@@ -406,13 +418,16 @@ def test_glue_entry_point_purges_the_day_then_writes_through_the_catalog_sink(
     for name, module in glue.modules().items():
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.setattr(job, "s3_uri", lambda b, key: f"file://{s3_root}/{b}/{key}")
-    monkeypatch.setattr(job, "raw_listing", lambda b, day: local_listing(s3_root / b, day))
+    monkeypatch.setattr(job, "raw_listing", lambda b, unit: local_listing(s3_root / b, unit))
     argv = ["refine_job.py", "--JOB_NAME", "ibov-refine", "--bucket", bucket, "--dt", "2025-04-30"]
 
-    job.glue_main(argv)
-    job.glue_main([*argv[:-1], "2025-05-05", "--refined_table", "other", "--database", "analytics"])
+    job.glue_main(argv)  # the arguments of runs started before datasets existed
+    job.glue_main(
+        ["refine_job.py", "--JOB_NAME", "ibov-refine", "--bucket", bucket, "--dataset", "portfolio"]
+        + ["--unit", "2025-05-05", "--refined_table", "other", "--database", "analytics"]
+    )
     assert dict(glue.calls)["setCatalogInfo"] == ("analytics", "other")
-    day2_before = fingerprint(s3_root / bucket, DAY2)
+    day2_before = fingerprint(s3_root / bucket, UNIT2)
     glue.calls.clear()
     job.glue_main(argv)  # a rerun of the first day (e.g. a duplicate S3 event)
 
@@ -426,15 +441,18 @@ def test_glue_entry_point_purges_the_day_then_writes_through_the_catalog_sink(
         "enableUpdateCatalog": True,
         "updateBehavior": "UPDATE_IN_DATABASE",
         "partitionKeys": ["dt", "ticker"],
-        "transformation_ctx": "refined_sink",
+        "transformation_ctx": "portfolio_sink",
     }
     assert calls["setFormat"][0] == "glueparquet"
     assert calls["setCatalogInfo"] == ("default", "ibov_refined")
     assert spark.conf.get("spark.sql.parquet.outputTimestampType") == "TIMESTAMP_MICROS"
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
-    for day in (DAY1, DAY2):
-        assert_same_as_duckdb(s3_root / bucket, duckdb_lake, day)
-    assert fingerprint(s3_root / bucket, DAY2) == day2_before
+    for unit in (UNIT1, UNIT2):
+        assert_same_as_duckdb(s3_root / bucket, duckdb_lake, unit)
+    assert fingerprint(s3_root / bucket, UNIT2) == day2_before
+    *_, refined_line = [line for line in capsys.readouterr().out.splitlines() if '"msg": "refined"' in line]
+    # what an Athena reader of the day could find empty or partial: from the purge to the written day
+    assert 0 < json.loads(refined_line)["replace_window_s"] < 60
 
 
 def test_awsglue_is_imported_only_inside_the_glue_entry_point() -> None:
@@ -479,11 +497,14 @@ def test_local_cli_mode(spark_lake: Path, duckdb_lake: Path, tmp_path: Path) -> 
     proc = run_script("--lake", str(spark_lake), "--dt", "2025-04-30", "--json", cwd=elsewhere)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
-    assert (
-        summary["date"] == "2025-04-30" and summary["rows"] == 22 and summary["indices"] == ["IBOV", "IBXX"]
-    )
+    assert (summary["unit"], summary["rows"], summary["indices"]) == ("dt=2025-04-30", 22, ["IBOV", "IBXX"])
     assert summary["location"] == str(spark_lake / "refined" / "dt=2025-04-30")
-    assert_same_as_duckdb(spark_lake, duckdb_lake, DAY1)
+    assert_same_as_duckdb(spark_lake, duckdb_lake, UNIT1)
+    proc = run_script(
+        "--lake", str(spark_lake), "--dataset", "levels", "--unit", "IBOV", "--json", cwd=elsewhere
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert_same_as_duckdb(spark_lake, duckdb_lake, IBOV_LEVELS)
     assert not (elsewhere / "spark-warehouse").exists()
 
 
@@ -491,11 +512,14 @@ def test_local_cli_errors_are_one_line(spark_lake: Path, tmp_path: Path) -> None
     proc = run_script("--lake", str(spark_lake), "--dt", "2025-05-06", cwd=tmp_path)
     assert proc.returncode == JobFailed.exit_code
     assert proc.stdout == ""
-    assert proc.stderr.startswith("error: no raw files for 2025-05-06") and proc.stderr.count("\n") == 1
+    assert (
+        proc.stderr.startswith("error: no raw files for portfolio dt=2025-05-06")
+        and proc.stderr.count("\n") == 1
+    )
     assert "Traceback" not in proc.stderr
 
     proc = run_script("--lake", str(spark_lake), "--dt", "30/04/2025", cwd=tmp_path)
-    assert proc.returncode == 5 and "YYYY-MM-DD" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "name no unit" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_the_job_reads_refine_sql_from_the_zip_glue_is_given(tmp_path: Path) -> None:
@@ -509,7 +533,7 @@ def test_the_job_reads_refine_sql_from_the_zip_glue_is_given(tmp_path: Path) -> 
         "import json, runpy, sys\n"
         f"sys.path.insert(0, {str(archive)!r})\n"
         f"g = runpy.run_path({str(SCRIPT)!r})\n"
-        "print(json.dumps({'sql': g['schema'].refine_sql(), 'from': sys.modules['ibovcli'].__file__}))\n"
+        "print(json.dumps({'sql': g['datasets'].LEVELS.sql(), 'from': sys.modules['ibovcli'].__file__}))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
@@ -517,4 +541,4 @@ def test_the_job_reads_refine_sql_from_the_zip_glue_is_given(tmp_path: Path) -> 
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["from"] == str(archive / "ibovcli" / "__init__.py")
-    assert out["sql"] == (ROOT / "ibovcli" / "sql" / "refine.sql").read_text(encoding="utf-8")
+    assert out["sql"] == (ROOT / "ibovcli" / "sql" / "refine_levels.sql").read_text(encoding="utf-8")

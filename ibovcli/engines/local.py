@@ -335,22 +335,25 @@ class LocalLake:
     def catalog_path(self) -> Path:
         return self.root / CATALOG_FILE
 
-    def connection(self, *, write: bool = False) -> Any:
-        """The command's catalog connection (read-only unless ``write``; writing needs the lock)."""
+    def connection(self, *, write: bool = False, rebuilding: bool = False) -> Any:
+        """The command's catalog connection (read-only unless ``write``; writing needs the lock).
+
+        A missing catalog in a lake that holds data is :class:`CatalogMissing` unless ``rebuilding``.
+        """
         if write:
             self._require_lock()
         if self._con is not None and (self._writable or not write):
             return self._con
         self.close()
-        self._con = self._open(write)
+        self._con = self._open(write, rebuilding)
         self._writable = write
         return self._con
 
-    def _open(self, write: bool) -> Any:
+    def _open(self, write: bool, rebuilding: bool = False) -> Any:
         import duckdb
 
         path = self.catalog_path
-        fresh = not path.exists()
+        fresh = not path.exists() and not rebuilding
         if fresh and not write:
             if self._has_data():
                 raise CatalogMissing(f"{path} is missing")
@@ -425,7 +428,7 @@ class LocalLake:
                 os.replace(damaged, aside)
         moved = f"; the old file is kept as {aside.name}" if aside else ""
         self.notify(f"the catalog was {reason}: rebuilding it from refined/ and raw/{moved}")
-        con = self.connection(write=True)
+        con = self.connection(write=True, rebuilding=True)
         for dataset in datasets.ALL.values():
             files = self.refined_files(dataset)
             if files:
@@ -629,6 +632,8 @@ class LocalLake:
         raw = self.raw_files(unit)
         signature = unit_signature([(f.key, self._sha_of(con, f)) for f in raw])
         files = sorted((staging / unit.folder).rglob("*.parquet"))
+        if raw and not files:
+            raise JobFailed(f"nothing was staged for {unit}, which has raw files: refusing to empty it")
         relation = None
         if files:
             self._read_refined(con, dataset, files, "staged_unit", hive_root=staging)

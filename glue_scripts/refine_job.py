@@ -12,7 +12,8 @@ Two ways to run the same code (see docs/glue-lambda.md):
   the dataset's catalog table.
 * **Locally**: ``python glue_scripts/refine_job.py --lake DIR --dataset D --unit U`` (or ``--dt DAY``)
   does the same on a local lake with a local Spark session; the unit's refined folder and catalog
-  rows are replaced through the lake's own transaction (:meth:`ibovcli.engines.local.LocalLake.install_refined`).
+  rows are replaced through the lake's own transaction
+  (:meth:`ibovcli.engines.local.LocalLake.install_refined`).
 
 The mode is chosen by ``--lake``: present -> local, absent -> Glue. ``awsglue`` is imported only inside
 :func:`glue_main`; everything else is plain PySpark, importable and tested without Glue.
@@ -97,7 +98,7 @@ def unit_of(arguments: dict[str, str]) -> Unit:
     if parsed is None:
         raise UsageError(
             f"the job's arguments name no unit to refine: {arguments}",
-            hint="Pass --dataset portfolio|levels and --unit (a day YYYY-MM-DD, or an index code), or --dt DAY.",
+            hint="Pass --dataset NAME and --unit (a day YYYY-MM-DD or an index code), or --dt DAY.",
         )
     return parsed[1]
 
@@ -293,8 +294,8 @@ def local_main(argv: Sequence[str]) -> int:
         sys.stdout.write(json.dumps(summary.as_json()) + "\n")
     else:
         sys.stdout.write(
-            f"refined {summary.unit}: {summary.rows} rows ({', '.join(summary.indices)}) -> {summary.location} "
-            f"in {summary.seconds:.1f}s\n"
+            f"refined {summary.unit}: {summary.rows} rows ({', '.join(summary.indices)}) "
+            f"-> {summary.location} in {summary.seconds:.1f}s\n"
         )
     return 0
 
@@ -370,7 +371,7 @@ def glue_main(argv: Sequence[str]) -> None:
             raise JobFailed(
                 f"the raw files under {where} changed during each of {SETTLE_ATTEMPTS} refines; nothing was "
                 "written",
-                hint="A later run (started by the Lambda for the last file) refines the unit once writes stop.",
+                hint="A later run (the Lambda starts one for the last file) refines it once writes stop.",
             )
         print(json.dumps({"msg": "raw files changed while refining; refining again", "attempt": attempt}))
         listing = now

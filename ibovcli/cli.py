@@ -98,7 +98,7 @@ def scrape(
         ),
     ] = None,
     since: Annotated[
-        int | None,
+        str | None,
         typer.Option(
             "--since", metavar="YYYY", help="levels: every year from YYYY to this one.", show_default=False
         ),

@@ -66,7 +66,10 @@ def complete_ticker(ctx: typer.Context, incomplete: str) -> list[str]:
 
         engine = LocalEngine(settings)
         try:
-            sql = "SELECT DISTINCT ticker FROM ${portfolio} WHERE starts_with(ticker, :prefix) ORDER BY 1 LIMIT 200"
+            sql = (
+                "SELECT DISTINCT ticker FROM ${portfolio} WHERE starts_with(ticker, :prefix) "
+                "ORDER BY 1 LIMIT 200"
+            )
             _cols, rows = engine.sql(sql, {"prefix": incomplete.upper()}, what="completion")
         finally:
             engine.close()

@@ -28,13 +28,31 @@ FIRST_LEVELS_YEAR = 1968
 
 @dataclass(frozen=True)
 class ScrapeRequest:
-    """What ``ibov scrape [DATASET]`` was asked for (options that do not apply are refused)."""
+    """What ``ibov scrape [DATASET]`` was asked for (each dataset refuses the options it does not take)."""
 
     dataset: str = datasets.PORTFOLIO.name
     indices: tuple[str, ...] = ()
     from_paths: tuple[str, ...] = ()
     years: tuple[int, ...] = ()
-    since: int | None = None
+    #: levels: a year YYYY; day-based datasets: a day YYYY-MM-DD
+    since: str | None = None
+    dates: tuple[str, ...] = ()
+    #: period datasets: the period's first month, YYYY-MM
+    period: str | None = None
+
+    def given(self) -> list[str]:
+        """The dataset-specific options that were given, as their flags."""
+        flags = {"years": "--year", "since": "--since", "dates": "--date", "period": "--period"}
+        return [flag for field, flag in flags.items() if getattr(self, field)]
+
+    def refuse(self, *flags: str) -> None:
+        """:class:`UsageError` when one of ``flags`` was given: this dataset does not take it."""
+        extra = [f for f in self.given() if f in flags]
+        if extra:
+            raise UsageError(
+                f"{', '.join(extra)}: not an option of `ibov scrape {self.dataset}`",
+                hint="`ibov scrape --help` says which options each dataset takes.",
+            )
 
 
 @dataclass
@@ -52,17 +70,11 @@ def jobs(
     settings: Settings, request: ScrapeRequest, notify: Notify, *, today: date | None = None
 ) -> list[Job]:
     """The jobs of ``request`` (:class:`UsageError` for options that contradict each other)."""
-    if request.dataset not in datasets.ALL:
-        raise UsageError(
-            f"no dataset named {request.dataset!r}", hint=f"Datasets: {', '.join(datasets.ALL)}."
-        )
+    if request.dataset not in COLLECTORS:
+        raise UsageError(f"no dataset named {request.dataset!r}", hint=f"Datasets: {', '.join(COLLECTORS)}.")
     today = today or datetime.now(UTC).date()
     started = time.monotonic()  # IBOV_HTTP_DEADLINE bounds the whole command, not each request
-    if request.dataset == datasets.PORTFOLIO.name:
-        if request.years or request.since is not None:
-            raise UsageError("--year and --since apply to `ibov scrape levels`, not to the portfolio")
-        return _portfolio_jobs(settings, request, notify, started)
-    return _levels_jobs(settings, request, notify, started, today)
+    return COLLECTORS[request.dataset](settings, request, notify, started, today)
 
 
 # -- inputs -------------------------------------------------------------------------------------------
@@ -120,9 +132,12 @@ def index_codes(given: Sequence[str], *, default: str = "IBOV") -> list[str]:
 # -- portfolio ----------------------------------------------------------------------------------------
 
 
-def _portfolio_jobs(settings: Settings, request: ScrapeRequest, notify: Notify, started: float) -> list[Job]:
+def _portfolio_jobs(
+    settings: Settings, request: ScrapeRequest, notify: Notify, started: float, today: date
+) -> list[Job]:
     from ibovcli import b3, quality
 
+    request.refuse("--year", "--since", "--date", "--period")
     if request.from_paths:
         if indices.ALL in [c.strip().upper() for c in request.indices]:
             raise UsageError(
@@ -166,7 +181,12 @@ def levels_years(request: ScrapeRequest, today: date) -> list[int]:
     """The years asked for: ``--year`` (repeatable) or ``--since YYYY`` (to this year)."""
     if request.years and request.since is not None:
         raise UsageError("give --year or --since, not both")
-    years = list(request.years) or (list(range(request.since, today.year + 1)) if request.since else [])
+    since = None
+    if request.since is not None:
+        if not request.since.isdigit() or len(request.since) != 4:
+            raise UsageError(f"--since takes a year YYYY for levels, got {request.since!r}")
+        since = int(request.since)
+    years = list(request.years) or (list(range(since, today.year + 1)) if since else [])
     if not years:
         raise UsageError(
             "`ibov scrape levels` needs --year YYYY (repeatable) or --since YYYY",
@@ -183,6 +203,7 @@ def _levels_jobs(
 ) -> list[Job]:
     from ibovcli import levels
 
+    request.refuse("--date", "--period")
     years = levels_years(request, today)
     if request.from_paths:
         if (
@@ -228,6 +249,13 @@ def _levels_jobs(
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+
+Collector = Callable[[Settings, ScrapeRequest, Notify, float, date], list[Job]]
+#: How each dataset's jobs are made (a dataset without an entry cannot be scraped).
+COLLECTORS: dict[str, Collector] = {
+    datasets.PORTFOLIO.name: _portfolio_jobs,
+    datasets.LEVELS.name: _levels_jobs,
+}
 
 
 def _bind(fn: Callable[..., list[RawWrite]], *args: Any) -> Callable[[], list[RawWrite]]:

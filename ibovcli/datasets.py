@@ -66,6 +66,18 @@ class RawKey:
     def dataset(self) -> Dataset:
         return self.unit.spec
 
+    @property
+    def index(self) -> str:
+        """The index code the file holds (``''`` for a dataset not split by index)."""
+        if "index" in self.parts:
+            return self.parts["index"]
+        return self.unit.value if self.dataset.unit_key == "index_code" else ""
+
+    @property
+    def label(self) -> str:
+        """What tells the file apart within its index: its day, year or period."""
+        return self.parts.get("label") or self.parts.get("year") or self.unit.value
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -77,7 +89,8 @@ class Dataset:
     #: name and pattern of the unit folder (``dt`` / a date; ``index_code`` / an index code)
     unit_key: str
     unit_pattern: str
-    #: the raw file name under the unit folder, with named groups (``(?P<index>...)\.parquet``)
+    #: the raw file name under the unit folder, with named groups: ``index`` (when the unit is not an
+    #: index) and ``label`` or ``year`` (what tells an index's files apart)
     member_pattern: str
     refined_prefix: str
     table: str

@@ -276,40 +276,42 @@ def run(
     started = time.monotonic()
     steps: list[RunStep] = []
     refined: list[RefineResult] = []
-    with _engine(settings, None, notify) as engine:
-        with logged(engine, "run", lambda: _run_details(steps)) as run_id:
-            portfolio = scrape(
-                settings,
-                ScrapeRequest(indices=tuple(indices), from_paths=tuple(from_paths)),
-                engine=engine,
-                notify=notify,
-                on_progress=on_progress,
+    with (
+        _engine(settings, None, notify) as engine,
+        logged(engine, "run", lambda: _run_details(steps)) as run_id,
+    ):
+        portfolio = scrape(
+            settings,
+            ScrapeRequest(indices=tuple(indices), from_paths=tuple(from_paths)),
+            engine=engine,
+            notify=notify,
+            on_progress=on_progress,
+        )
+        steps += _steps(portfolio)
+        keys = list(portfolio.keys)
+        refined += portfolio.refined
+        if not from_paths:
+            levels = _refresh_levels(
+                settings, engine, [s.index for s in steps if s.state != "failed"], notify
             )
-            steps += _steps(portfolio)
-            keys = list(portfolio.keys)
-            refined += portfolio.refined
-            if not from_paths:
-                levels = _refresh_levels(
-                    settings, engine, [s.index for s in steps if s.state != "failed"], notify
+            steps += _steps(levels)
+            keys += levels.keys
+            refined += levels.refined
+        if keys and not engine.triggers_in_process:
+            refined = engine.process(keys, notify)
+        by_unit = {r.unit: r for r in refined}
+        for step in steps:
+            parsed = datasets.parse_raw_key(str(step.stored.get("key", "")))
+            step.refined = by_unit.get(parsed.unit) if parsed else None
+        for step in steps:
+            if step.dataset == datasets.PORTFOLIO.name and step.state in ("stored", "unchanged"):
+                step.top = query(
+                    settings,
+                    "top-weights",
+                    {"index": step.index, "date": step.stored["date"], "limit": str(top)},
+                    engine=engine,
                 )
-                steps += _steps(levels)
-                keys += levels.keys
-                refined += levels.refined
-            if keys and not engine.triggers_in_process:
-                refined = engine.process(keys, notify)
-            by_unit = {r.unit: r for r in refined}
-            for step in steps:
-                parsed = datasets.parse_raw_key(str(step.stored.get("key", "")))
-                step.refined = by_unit.get(parsed.unit) if parsed else None
-            for step in steps:
-                if step.dataset == datasets.PORTFOLIO.name and step.state in ("stored", "unchanged"):
-                    step.top = query(
-                        settings,
-                        "top-weights",
-                        {"index": step.index, "date": step.stored["date"], "limit": str(top)},
-                        engine=engine,
-                    )
-            return RunResult(steps, refined, time.monotonic() - started, run_id)
+        return RunResult(steps, refined, time.monotonic() - started, run_id)
 
 
 def _run_details(steps: list[RunStep]) -> dict[str, Any]:
@@ -391,11 +393,11 @@ def _why_empty(
 
     given = {p.name: bound[p.name] for p in q.params}
     start, end = given.get("from"), given.get("to")
-    if isinstance(start, str) and isinstance(end, str) and queries.FIRST < start and end and start > end:
+    if isinstance(start, str) and isinstance(end, str) and start > queries.FIRST and end and start > end:
         return f"--from {start} is after --to {end}"
     index = next((str(bound[p.name]) for p in q.params if p.type == "index"), "")
     if q.dataset != datasets.PORTFOLIO.name:
-        return f"no {q.dataset} of {index} is stored in that range: `ibov scrape {q.dataset} --help` says how to get them"
+        return f"no {q.dataset} of {index} is stored in that range (`ibov scrape {q.dataset} --help`)"
     found = stored(index) if index else []
     if index and not found:
         return f"no {index} portfolio is stored"
@@ -411,7 +413,10 @@ def _why_empty(
             near = [d for d in (found[i - 1] if i else None, found[i] if i < len(found) else None) if d]
             holiday = holiday_name(datetime.fromisoformat(value).date())
             reason = f" ({holiday}, a B3 holiday)" if holiday else ""
-            return f"no {index} portfolio is stored for {value}{reason}; the nearest stored days are {' and '.join(near)}"
+            nearest = " and ".join(near)
+            return (
+                f"no {index} portfolio is stored for {value}{reason}; the nearest stored days are {nearest}"
+            )
     ticker = next((str(bound[p.name]) for p in q.params if p.type == "ticker"), None)
     if ticker:
         sql = "SELECT count(*) FROM ${portfolio} WHERE index_code = :index AND ticker = :ticker"

@@ -270,7 +270,7 @@ def resolve(
             if not found:
                 raise NoData(
                     f"no {index} portfolio is stored",
-                    hint=f"`ibov status` shows what the lake holds; `ibov scrape --index {index}` stores today's.",
+                    hint=f"`ibov status` shows what the lake holds; `ibov scrape -i {index}` stores today's.",
                 )
             cache.append(found)
         return cache[0]

@@ -271,13 +271,13 @@ def status(report: Any) -> None:
                 (c.index, c.first, c.last, c.stored, c.refined, len(c.missing), day_list(list(c.missing)))
                 for c in levels
             ],
-            title="levels (official closing levels; missing = trading days without a level between first and last)",
+            title="levels (official closing levels; missing = trading days without a level in between)",
         )
     if not report.coverage:
         note("nothing stored yet: `ibov run` stores today's portfolio")
     if report.pending:
         warning(
-            f"raw data not refined yet: {', '.join(report.pending)} (the next write refines it, or `ibov refine`)"
+            f"raw data not refined yet: {', '.join(report.pending)} (the next write or `ibov refine` does it)"
         )
     if report.runs:
         print_table(

@@ -18,7 +18,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from ibovcli import datasets, layout, schema
+from ibovcli import datasets, layout
 from ibovcli.aws import deploy, sources
 from ibovcli.aws import s3 as s3_module
 from ibovcli.aws.clients import Aws

@@ -18,7 +18,6 @@ import sys
 import sysconfig
 import types
 import zipfile
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -423,8 +422,10 @@ def test_glue_entry_point_purges_the_day_then_writes_through_the_catalog_sink(
 
     job.glue_main(argv)  # the arguments of runs started before datasets existed
     job.glue_main(
-        ["refine_job.py", "--JOB_NAME", "ibov-refine", "--bucket", bucket, "--dataset", "portfolio"]
-        + ["--unit", "2025-05-05", "--refined_table", "other", "--database", "analytics"]
+        [
+            *["refine_job.py", "--JOB_NAME", "ibov-refine", "--bucket", bucket, "--dataset", "portfolio"],
+            *["--unit", "2025-05-05", "--refined_table", "other", "--database", "analytics"],
+        ]
     )
     assert dict(glue.calls)["setCatalogInfo"] == ("analytics", "other")
     day2_before = fingerprint(s3_root / bucket, UNIT2)

@@ -12,8 +12,8 @@ import pytest
 from rich.console import Console
 
 from ibovcli import indices, pipeline, render
-from ibovcli.errors import SnapshotError
 from ibovcli.collect import ScrapeRequest
+from ibovcli.errors import SnapshotError
 from ibovcli.settings import Settings
 from tests import b3fake
 from tests.conftest import run_ibov

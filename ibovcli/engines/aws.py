@@ -152,8 +152,7 @@ class AwsEngine:
             found = layout.raw_keys(s3.keys(self.aws.s3(), self.bucket, d.raw_listing_prefix), dataset)
         out: dict[Unit, set[str]] = {}
         for parsed in found:
-            index = parsed.parts.get("index") or (parsed.unit.value if d.unit_key == "index_code" else "")
-            out.setdefault(parsed.unit, set()).update({index} if index else set())
+            out.setdefault(parsed.unit, set()).update({parsed.index} if parsed.index else set())
         return {unit: tuple(sorted(v)) for unit, v in sorted(out.items(), key=lambda kv: kv[0].value)}
 
     def process(self, keys: Sequence[str], notify: Notify) -> list[RefineResult]:
@@ -223,8 +222,8 @@ class AwsEngine:
                 return found
             if self.clock() >= deadline:
                 raise JobFailed(
-                    f"no run of the Glue job {job} for {unit} started within {self.appear_timeout:.0f}s of the "
-                    f"upload (looked for runs since {since.isoformat(timespec='seconds')})",
+                    f"no run of the Glue job {job} for {unit} started within {self.appear_timeout:.0f}s "
+                    f"of the upload (looked for runs since {since.isoformat(timespec='seconds')})",
                     hint="Is the S3 -> Lambda trigger deployed and working? Check the trigger's logs, its "
                     "dead-letter queue and `ibov status --engine aws`.",
                 )
@@ -315,6 +314,14 @@ class AwsEngine:
         for index, years in levels.items():
             refined = sum(1 for y in years if (index, y) in refined_years)
             coverage.append(Coverage("levels", index, years[0], years[-1], len(years), refined, (), "years"))
+        with aws_errors(f"reading the state of s3://{bucket}"):
+            for name, d in datasets.ALL.items():
+                if name in (datasets.PORTFOLIO.name, datasets.LEVELS.name):
+                    continue
+                for index, labels in _days_by_index(
+                    s3.keys(client, bucket, d.raw_listing_prefix), name
+                ).items():
+                    coverage.append(Coverage(name, index, labels[0], labels[-1], len(labels), 0, (), "files"))
         return StatusReport(
             engine=self.name,
             location=f"s3://{bucket}/",
@@ -379,11 +386,8 @@ class AwsEngine:
 
 
 def _days_by_index(keys: Sequence[str], dataset: str) -> dict[str, list[str]]:
-    """Per index code, the sorted days (portfolio) or years (levels) among ``keys``."""
+    """Per index code, the sorted labels (portfolio days, levels years...) of the dataset's raw keys."""
     out: dict[str, set[str]] = {}
     for parsed in layout.raw_keys(keys, dataset):
-        if dataset == "portfolio":
-            out.setdefault(parsed.parts["index"], set()).add(parsed.unit.value)
-        else:
-            out.setdefault(parsed.unit.value, set()).add(parsed.parts["year"])
+        out.setdefault(parsed.index, set()).add(parsed.label)
     return {index: sorted(found) for index, found in sorted(out.items())}

@@ -178,7 +178,7 @@ class LocalLake:
         if not self.root.exists():
             raise ConfigError(
                 f"no lake at {self.root}",
-                hint="Store something first (`ibov run`), or point --lake / IBOV_LAKE_DIR at an existing lake.",
+                hint="Store something first (`ibov run`), or point --lake / IBOV_LAKE_DIR at a lake.",
             )
         if not self.root.is_dir():
             raise ConfigError(
@@ -589,7 +589,6 @@ class LocalLake:
 
         started = time.monotonic()
         dataset = unit.spec
-        table = self.tables[dataset.name]
         con = self.connection(write=True)
         raw = self.raw_files(unit)
         signature = unit_signature([(f.key, self._sha_of(con, f)) for f in raw])
@@ -654,7 +653,8 @@ class LocalLake:
         """Every refined row must belong to the unit: a raw file holding another day's rows is refused."""
         key = unit.spec.unit_key
         others = con.execute(
-            f'SELECT list(DISTINCT CAST("{key}" AS VARCHAR)) FROM {relation} WHERE CAST("{key}" AS VARCHAR) IS DISTINCT FROM ?',  # nosec B608
+            f'SELECT list(DISTINCT CAST("{key}" AS VARCHAR)) FROM {relation} '  # nosec B608
+            f'WHERE CAST("{key}" AS VARCHAR) IS DISTINCT FROM ?',
             [unit.value],
         ).fetchone()[0]
         if others:
@@ -874,8 +874,8 @@ class LocalEngine:
     def stored_units(self, dataset: str) -> dict[Unit, tuple[str, ...]]:
         con = self._reader()
         rows = con.execute(
-            "SELECT unit, list(DISTINCT index_code ORDER BY index_code) FROM ibov_raw_files WHERE dataset = ? "
-            "GROUP BY unit ORDER BY unit",
+            "SELECT unit, list(DISTINCT index_code ORDER BY index_code) FROM ibov_raw_files "
+            "WHERE dataset = ? GROUP BY unit ORDER BY unit",
             [dataset],
         ).fetchall()
         return {Unit(dataset, value): tuple(i for i in found if i) for value, found in rows}
@@ -914,7 +914,9 @@ class LocalEngine:
         if datasets.get(dataset) is datasets.PORTFOLIO:
             sql = "SELECT DISTINCT dt FROM ${portfolio} WHERE index_code = :index ORDER BY dt"
         else:
-            sql = f"SELECT DISTINCT CAST(session_date AS VARCHAR) FROM ${{{dataset}}} WHERE index_code = :index ORDER BY 1"
+            table = "${" + dataset + "}"
+            sql = f"SELECT DISTINCT CAST(session_date AS VARCHAR) FROM {table} WHERE index_code = :index"
+            sql += " ORDER BY 1"
         _columns, rows = self.sql(sql, {"index": index}, what=f"the stored days of {index}")
         return [str(r[0]) for r in rows]
 
@@ -955,7 +957,21 @@ class LocalEngine:
                     unit="sessions",
                 )
             )
-        pending = tuple(str(u) for u in self.lake.stale_units())
+        stale = self.lake.stale_units()
+        pending = tuple(str(u) for u in stale)
+        for name in datasets.ALL:
+            if name in (datasets.PORTFOLIO.name, datasets.LEVELS.name):
+                continue  # above, with their sessions
+            found = con.execute(
+                "SELECT coalesce(index_code, ''), list(label ORDER BY label), list(unit) FROM ibov_raw_files "
+                "WHERE dataset = ? GROUP BY 1 ORDER BY 1",
+                [name],
+            ).fetchall()
+            for index, labels, units in found:
+                refined = sum(1 for u in units if Unit(name, u) not in stale)
+                coverage.append(
+                    Coverage(name, index, labels[0], labels[-1], len(labels), refined, (), "files")
+                )
         return StatusReport(
             engine=self.name,
             location=str(self.lake.root),

@@ -18,7 +18,7 @@ from ibovcli.errors import NoData, UsageError
 from ibovcli.settings import Settings
 
 FORMATS = {".png": "png", ".svg": "svg"}
-KINDS = ("weight-history", "sectors", "concentration")
+KINDS = ("weight-history", "sectors", "concentration", "levels")
 
 INK = "#1b2a3a"
 MUTED = "#6b7785"
@@ -27,6 +27,23 @@ BLUE = "#1f5f99"
 TEAL = "#2a9d8f"
 ORANGE = "#e07a2f"
 WIDTH_IN, HEIGHT_IN, DPI = 10.0, 5.6, 150
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A chart drawn in memory: its matplotlib figure and how many data points it shows."""
+
+    figure: Any
+    kind: str
+    points: int
+
+    def render(self, fmt: str) -> bytes:
+        """The chart as PNG or SVG bytes (reproducible: no creation date inside)."""
+        import io
+
+        buf = io.BytesIO()
+        self.figure.savefig(buf, format=fmt, facecolor="white", metadata=_metadata(fmt))
+        return buf.getvalue()
 
 
 @dataclass(frozen=True)
@@ -41,16 +58,27 @@ class Chart:
         return {"path": str(self.path), "kind": self.kind, "points": self.points}
 
 
-def draw(settings: Settings, kind: str, out: Path, **params: Any) -> Chart:
-    """Draw chart ``kind`` (one of :data:`KINDS`) into ``out``; ``params`` are the chart's options."""
-    charts: dict[str, Callable[..., Chart]] = {
+def build(settings: Settings, kind: str, **params: Any) -> Drawn:
+    """Draw chart ``kind`` (one of :data:`KINDS`) in memory; ``params`` are the chart's options."""
+    charts: dict[str, Callable[..., Drawn]] = {
         "weight-history": weight_history,
         "sectors": sectors,
         "concentration": concentration,
+        "levels": levels,
     }
     if kind not in charts:
         raise UsageError(f"no chart named {kind!r}; known: {', '.join(KINDS)}")
-    return charts[kind](settings, out, **params)
+    return charts[kind](settings, **params)
+
+
+def draw(settings: Settings, kind: str, out: Path, **params: Any) -> Chart:
+    """Draw chart ``kind`` into the file ``out`` (PNG or SVG, from its suffix), written atomically."""
+    from ibovcli.outputs import write_output
+
+    fmt = _format(out)  # checked before any query runs
+    drawn = build(settings, kind, **params)
+    write_output(out, drawn.render(fmt))
+    return Chart(out, kind, drawn.points)
 
 
 # -- the charts -----------------------------------------------------------------------------------
@@ -58,16 +86,14 @@ def draw(settings: Settings, kind: str, out: Path, **params: Any) -> Chart:
 
 def weight_history(
     settings: Settings,
-    out: Path,
     *,
     ticker: str,
     index: str = "IBOV",
     from_: str | None = None,
     to: str | None = None,
     engine: Any = None,
-) -> Chart:
+) -> Drawn:
     """A ticker's weight in an index over time, with its last value, high and low marked."""
-    fmt = _format(out)
     result = _query(
         settings, "weight-history", {"ticker": ticker, "index": index, "from": from_, "to": to}, engine
     )
@@ -119,19 +145,17 @@ def weight_history(
         f"{ticker} weight in {index}" + (f" ({company})" if company else ""),
         f"{_span(days)} · last {weights[-1]:.3f}%{change}",
     )
-    return _save(fig, out, fmt, "weight-history", len(rows))
+    return Drawn(fig, "weight-history", len(rows))
 
 
 def sectors(
     settings: Settings,
-    out: Path,
     *,
     index: str = "IBOV",
     date: str | None = None,
     engine: Any = None,
-) -> Chart:
+) -> Drawn:
     """Horizontal bars of each sector's weight in an index on a day, largest on top."""
-    fmt = _format(out)
     result = _query(settings, "sector-weights", {"index": index, "date": date}, engine)
     rows = result.records()
     index = result.params["index"]
@@ -173,20 +197,18 @@ def sectors(
         f"{index} sector weights, {day:%d %b %Y}",
         f"{len(rows)} sectors · {sum(members)} constituents · largest: {names[-1]} {weights[-1]:.1f}%",
     )
-    return _save(fig, out, fmt, "sectors", len(rows))
+    return Drawn(fig, "sectors", len(rows))
 
 
 def concentration(
     settings: Settings,
-    out: Path,
     *,
     index: str = "IBOV",
     from_: str | None = None,
     to: str | None = None,
     engine: Any = None,
-) -> Chart:
+) -> Drawn:
     """Share of the 5 and 10 largest constituents (top panel) and the HHI (bottom panel) over time."""
-    fmt = _format(out)
     result = _query(settings, "concentration", {"index": index, "from": from_, "to": to}, engine)
     rows = result.records()
     index = result.params["index"]
@@ -232,7 +254,68 @@ def concentration(
         f"{_span(days)} · {members} constituents on the last day · "
         "HHI = sum of squared weights in % (10,000 = a single stock)",
     )
-    return _save(fig, out, fmt, "concentration", len(rows))
+    return Drawn(fig, "concentration", len(rows))
+
+
+def levels(
+    settings: Settings,
+    *,
+    index: str = "IBOV",
+    from_: str | None = None,
+    to: str | None = None,
+    log: bool = False,
+    engine: Any = None,
+) -> Drawn:
+    """An index's official closing level over time, its falls from the running peak shaded; ``log`` draws
+    the level on a log scale (for spans of many years)."""
+    result = _query(settings, "index-levels", {"index": index, "from": from_, "to": to}, engine)
+    rows = [r for r in result.records() if r["current_scale"]]
+    index = result.params["index"]
+    if not rows:
+        raise NoData(
+            f"no levels of {index}{_window(from_, to)}",
+            hint=result.why or f"`ibov scrape levels --index {index} --since 2018` stores them.",
+        )
+    days = [_day(r["session_date"]) for r in rows]
+    values = [_num(r["level"]) for r in rows]
+    peaks: list[float] = []
+    for v in values:
+        peaks.append(max(v, peaks[-1]) if peaks else v)
+    falls = [(v / p - 1) * 100 for v, p in zip(values, peaks, strict=True)]
+    deepest = min(range(len(falls)), key=lambda i: falls[i])
+
+    fig, ax = _figure()
+    ax.plot(days, values, color=BLUE, linewidth=1.6 if len(rows) > 60 else 2.0)
+    ax.fill_between(
+        days, values, peaks, color=ORANGE, alpha=0.22, linewidth=0, label="below the previous peak"
+    )
+    if log:
+        ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(_formatter(lambda v: f"{v:,.0f}"))
+    if falls[deepest] < -0.5:
+        ax.annotate(
+            f"deepest fall {falls[deepest]:.1f}%\n{days[deepest]:%d %b %Y}",
+            (days[deepest], values[deepest]),
+            xytext=(0, -14),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=8.5,
+            color=MUTED,
+        )
+    _label_last(ax, days[-1], values[-1], f"{values[-1]:,.0f}", BLUE)
+    ax.set_ylabel("Closing level" + (" (log scale)" if log else ""))
+    _date_axis(ax, days)
+    ax.margins(x=0.02, y=0.12)
+    ax.legend(loc="upper left", frameon=False, fontsize=8.5)
+    change = (values[-1] / values[0] - 1) * 100
+    _titles(
+        fig,
+        ax,
+        f"{index} official closing level",
+        f"{_span(days)} · {change:+.1f}% over the span · deepest fall {falls[deepest]:.1f}% · source: B3",
+    )
+    return Drawn(fig, "levels", len(rows))
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -366,17 +449,6 @@ def _label_last(ax: Any, day: date, value: float, text: str, color: str, dy: flo
         color=color,
         annotation_clip=False,
     )
-
-
-def _save(fig: Any, out: Path, fmt: str, kind: str, points: int) -> Chart:
-    import io
-
-    from ibovcli.outputs import write_output
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, facecolor="white", metadata=_metadata(fmt))
-    write_output(out, buf.getvalue())
-    return Chart(out, kind, points)
 
 
 def _metadata(fmt: str) -> dict[str, Any]:

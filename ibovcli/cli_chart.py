@@ -82,7 +82,7 @@ def weight_history(
 
     s = common.settings()
     target = out or Path(f"weight-history-{index.upper()}-{ticker.upper()}.png")
-    chart = charts.weight_history(s, target, ticker=ticker, index=index, from_=from_date, to=to_date)
+    chart = charts.draw(s, "weight-history", target, ticker=ticker, index=index, from_=from_date, to=to_date)
     _finish(chart, common.json)
 
 
@@ -114,7 +114,7 @@ def sectors(
 
     s = common.settings()
     target = out or Path(f"sectors-{index.upper()}.png")
-    _finish(charts.sectors(s, target, index=index, date=date), common.json)
+    _finish(charts.draw(s, "sectors", target, index=index, date=date), common.json)
 
 
 @chart_app.command("concentration")
@@ -138,4 +138,31 @@ def concentration(
 
     s = common.settings()
     target = out or Path(f"concentration-{index.upper()}.png")
-    _finish(charts.concentration(s, target, index=index, from_=from_date, to=to_date), common.json)
+    _finish(charts.draw(s, "concentration", target, index=index, from_=from_date, to=to_date), common.json)
+
+
+@chart_app.command("levels")
+@shared()
+def levels(
+    common: Common,
+    index: ChartIndexOpt = "IBOV",
+    from_date: FromDateOpt = None,
+    to_date: ToDateOpt = None,
+    log: Annotated[bool, typer.Option("--log", help="Log scale (for spans of many years).")] = False,
+    out: OutOpt = None,
+) -> None:
+    """An index's official closing level over time, its falls from the previous peak shaded.
+
+    Needs the levels dataset (`ibov scrape levels --index CODE --since YYYY`).
+
+    Examples:
+
+      ibov chart levels --index IBOV --from 2018-01-01 --log --out ibov.png
+
+      ibov chart levels -i SMLL --out smll.svg
+    """
+    from ibovcli import charts
+
+    s = common.settings()
+    target = out or Path(f"levels-{index.upper()}.png")
+    _finish(charts.draw(s, "levels", target, index=index, from_=from_date, to=to_date, log=log), common.json)

@@ -101,7 +101,7 @@ def _command(q: queries.SavedQuery) -> Any:
         option = typer.Option(
             f"--{p.name.replace('_', '-')}",
             *short,
-            metavar=METAVARS.get(p.type, "TEXT"),
+            metavar=METAVARS.get(p.type) or p.type[len("choice(") : -1].replace(",", "|"),
             help=f"{p.help} ({default})",
             show_default=False,
             autocompletion=complete_index

@@ -37,13 +37,15 @@ from ibovcli.errors import NoData, UsageError
 
 _PARAM_RE = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)\b")
 _HEADER_PARAM_RE = re.compile(
-    r"^--\s*param\s+(?P<name>[a-z_][a-z0-9_]*)\s*:\s*(?P<type>\w+)\s*(?:=\s*(?P<default>[^|]*?))?\s*"
+    r"^--\s*param\s+(?P<name>[a-z_][a-z0-9_]*)\s*:\s*(?P<type>\w+(?:\([a-z0-9_,]+\))?)\s*"
+    r"(?:=\s*(?P<default>[^|]*?))?\s*"
     r"(?:\|\s*(?P<help>.*))?$"
 )
 _HEADER_DAY_RE = re.compile(r"^--\s*day\s+(?P<name>[a-z_][a-z0-9_]*)\s*:\s*(?P<rule>[a-z-]+)\s*$")
 _HEADER_DATASET_RE = re.compile(r"^--\s*dataset\s*:\s*(?P<name>[a-z_]+)\s*$")
 _TABLE_TOKEN_RE = re.compile(r"\$\{([a-z_]+)\}")
-PARAM_TYPES = ("string", "index", "ticker", "date", "int")
+#: ``choice(a,b)`` takes one of the listed words.
+PARAM_TYPES = ("string", "index", "ticker", "date", "int", "choice")
 
 #: What :func:`bind` makes of ``latest`` and ``first`` (before :func:`resolve` looks the days up).
 LATEST = ""
@@ -106,7 +108,7 @@ def _parse(name: str, text: str) -> SavedQuery:
         m = _HEADER_PARAM_RE.match(stripped)
         if m:
             ptype = m.group("type")
-            if ptype not in PARAM_TYPES:
+            if ptype.split("(")[0] not in PARAM_TYPES or (ptype.startswith("choice") and "(" not in ptype):
                 raise ValueError(f"{name}: unknown parameter type {ptype}")
             default = m.group("default")
             params.append(
@@ -203,6 +205,11 @@ def bind(query: SavedQuery, given: dict[str, Any]) -> dict[str, Any]:
 
 def _convert(qname: str, p: Param, raw: Any) -> Any:
     text = str(raw).strip()
+    if p.type.startswith("choice("):
+        words = p.type[len("choice(") : -1].split(",")
+        if text.lower() not in words:
+            raise UsageError(f"{qname}: --{p.name} must be {' or '.join(words)}, got {text!r}")
+        return text.lower()
     if p.type == "int":
         try:
             value = int(text)

@@ -147,7 +147,7 @@ def test_chart_output_is_checked_before_any_work(lake_dir: Path, tmp_path: Path)
 
 def test_chart_on_an_empty_lake_is_a_clear_error(lake: Path, tmp_path: Path) -> None:
     with pytest.raises(NoData, match="no IBOV portfolio is stored"):
-        charts.concentration(Settings.load(lake_dir=lake), tmp_path / "x.png")
+        charts.draw(Settings.load(lake_dir=lake), "concentration", tmp_path / "x.png")
 
 
 def test_chart_help_lists_the_three_charts() -> None:

@@ -338,7 +338,7 @@ def list_indices(common: Common) -> None:
 
 
 def _on_sigterm(_signum: int, _frame: Any) -> None:
-    from ibovcli.pipeline import Interrupted
+    from ibovcli.errors import Interrupted
 
     raise Interrupted("SIGTERM", 143)
 
@@ -348,8 +348,7 @@ def main(argv: list[str] | None = None) -> None:
     from typer import Abort
     from typer._click.exceptions import ClickException
 
-    from ibovcli.errors import IbovError
-    from ibovcli.pipeline import Interrupted
+    from ibovcli.errors import IbovError, Interrupted
 
     args = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGTERM, _on_sigterm)

@@ -11,6 +11,7 @@ import inspect
 from typing import Annotated, Any
 
 import typer
+import typer.main
 from typer.core import TyperGroup
 
 from ibovcli import queries
@@ -18,7 +19,19 @@ from ibovcli.cli_options import Common, output_format, shared
 
 
 class _QueryGroup(TyperGroup):
-    """Unknown query names are one error line with the nearest name (not Click's usage block)."""
+    """One subcommand per saved query, built only when it is used (a query file is parsed then, not at
+    start-up); an unknown name is one error line with the nearest name (not Click's usage block)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return queries.names()
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in queries.names():
+            one = typer.Typer(rich_markup_mode=None, add_completion=False)
+            saved = queries.get(cmd_name)
+            one.command(saved.name, help=_help(saved))(_command(saved))
+            self.commands[cmd_name] = typer.main.get_command(one)
+        return self.commands.get(cmd_name)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
@@ -138,10 +151,6 @@ def run_saved(common: Common, q: queries.SavedQuery, kwargs: dict[str, Any]) -> 
     given = {p.name: kwargs.get(_option_name(p.name)) for p in q.params}
     result = pipeline.query(common.settings(), q.name, {k: v for k, v in given.items() if v is not None})
     render.query_result(result, fmt)
-
-
-for _saved in queries.load_all().values():
-    query_app.command(_saved.name, help=_help(_saved))(_command(_saved))
 
 
 @query_app.callback()

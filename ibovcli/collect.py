@@ -204,6 +204,11 @@ def _levels_jobs(
     from ibovcli import levels
 
     request.refuse("--date", "--period")
+    if request.from_paths and (len(request.indices) != 1 or len(request.years) != 1 or request.since):
+        raise UsageError(
+            "a saved levels answer names neither its index nor its year: give one --index and one --year "
+            "with --from"
+        )
     years = levels_years(request, today)
     if request.from_paths:
         if (

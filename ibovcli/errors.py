@@ -95,3 +95,13 @@ class NoData(IbovError):
 
     exit_code = 8
     hint = "`ibov status` shows what the lake holds."
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM reached a command: what was being written is rolled back, and the run log says
+    ``interrupted``. A BaseException, like KeyboardInterrupt, so that no ``except Exception`` hides it."""
+
+    def __init__(self, signal_name: str, exit_code: int) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.exit_code = exit_code

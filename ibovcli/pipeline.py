@@ -18,19 +18,10 @@ from ibovcli import collect, datasets, queries
 from ibovcli.collect import Job, ScrapeRequest
 from ibovcli.engines import Engine, get_engine
 from ibovcli.engines.base import Notify, RefineResult, RunRecord, StatusReport, quiet
-from ibovcli.errors import IbovError, NoData, UsageError
+from ibovcli.errors import IbovError, Interrupted, NoData, UsageError
 from ibovcli.settings import Settings
 
 OnProgress = Callable[[str, bool], None]
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM reached a command: what was written is rolled back or logged as interrupted."""
-
-    def __init__(self, signal_name: str, exit_code: int) -> None:
-        super().__init__(signal_name)
-        self.signal_name = signal_name
-        self.exit_code = exit_code
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,12 @@ def _strip_comments(sql: str) -> str:
     return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
 
 
+def names() -> list[str]:
+    """The saved queries' names (their file names), sorted, without reading the files."""
+    folder = resources.files("ibovcli") / "sql" / "queries"
+    return sorted(e.name[: -len(".sql")] for e in folder.iterdir() if e.name.endswith(".sql"))
+
+
 def load_all() -> dict[str, SavedQuery]:
     """Every saved query, by name (the file name without ``.sql``), sorted by name."""
     folder = resources.files("ibovcli") / "sql" / "queries"

@@ -1,6 +1,8 @@
 """Rendering of results: Rich on a terminal, plain text when piped, JSON/CSV for machines.
 
-Data goes to stdout; talk (progress, warnings, errors) goes to stderr.
+Data goes to stdout; talk (progress, warnings, errors) goes to stderr. Rich is imported only when a
+terminal is there to draw on (its import costs about 40 ms, a fifth of a command's start-up): piped
+output and notes are plain text.
 """
 
 from __future__ import annotations
@@ -17,17 +19,53 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from rich import box
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
 #: Widest and narrowest bar drawn next to a weight column on a terminal (in characters).
 BAR_WIDTH, MIN_BAR_WIDTH = 24, 8
 
-_no_color = bool(os.environ.get("NO_COLOR"))
-out = Console(no_color=_no_color, highlight=False, soft_wrap=True)
-err = Console(stderr=True, no_color=_no_color, highlight=False)
+
+def __getattr__(name: str) -> Any:
+    """``out`` and ``err``, the Rich consoles, made on first use (tests may set their own)."""
+    if name in ("out", "err"):
+        from rich.console import Console
+
+        no_color = bool(os.environ.get("NO_COLOR"))
+        console = (
+            Console(no_color=no_color, highlight=False, soft_wrap=True)
+            if name == "out"
+            else Console(stderr=True, no_color=no_color, highlight=False)
+        )
+        globals()[name] = console
+        return console
+    raise AttributeError(name)
+
+
+def _terminal(name: str) -> bool:
+    """Whether stdout (``out``) or stderr (``err``) is a terminal to draw on."""
+    console = globals().get(name)
+    if console is not None:
+        return bool(console.is_terminal)
+    stream = sys.stdout if name == "out" else sys.stderr
+    forced = os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1"
+    return bool(forced) or (hasattr(stream, "isatty") and stream.isatty())
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def _console(name: str) -> Any:
+    return globals()[name] if name in globals() else __getattr__(name)
+
+
+def _talk(markup: str, plain: str) -> None:
+    """One line on stderr: with Rich's colours on a terminal, plain text otherwise."""
+    if _terminal("err"):
+        _console("err").print(markup, soft_wrap=True)
+    else:
+        sys.stderr.write(plain + "\n")
+        sys.stderr.flush()
 
 
 def jsonable(value: Any) -> Any:
@@ -77,14 +115,18 @@ def print_table(
     bar_column: str | None = None,
 ) -> None:
     """A Rich table on a terminal (with bars for ``bar_column``), tab-separated text when piped."""
-    if not out.is_terminal:
+    if not _terminal("out"):
         if title:
-            err.print(escape(title))
+            _talk(escape(title), title)
         sys.stdout.write("\t".join(columns) + "\n")
         for r in rows:
             sys.stdout.write("\t".join(text(v) for v in r) + "\n")
         sys.stdout.flush()
         return
+    from rich import box
+    from rich.table import Table
+
+    out = _console("out")
     numeric = [
         bool(rows) and all(isinstance(r[i], int | float | Decimal) or r[i] is None for r in rows)
         for i in range(len(columns))
@@ -175,12 +217,15 @@ def _layout(
 
 def error_line(message: str, hint: str = "") -> None:
     """One line on stderr: the problem, then what to try."""
+    if not _terminal("err"):
+        _talk("", f"error: {message}" + (f" (hint: {hint})" if hint else ""))
+        return
     tail = f" [dim](hint: {escape(hint)})[/dim]" if hint else ""
-    err.print(f"[bold red]error:[/bold red] {escape(message)}{tail}", soft_wrap=True)
+    _talk(f"[bold red]error:[/bold red] {escape(message)}{tail}", "")
 
 
 def note(message: str) -> None:
-    err.print(f"[dim]{escape(message)}[/dim]", soft_wrap=True)
+    _talk(f"[dim]{escape(message)}[/dim]" if _terminal("err") else "", message)
 
 
 def day_list(days: list[str], most: int = 5) -> str:
@@ -195,11 +240,12 @@ def progress(total: int, what: str) -> Iterator[Callable[[str, bool], None] | No
 
     Yields the callback that reports each finished step (``name, ok``), or None when there is no bar.
     """
-    if total < 2 or not err.is_terminal:
+    if total < 2 or not _terminal("err"):
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    err = _console("err")
     failed = 0
     columns = (
         TextColumn("{task.description}"),
@@ -222,7 +268,7 @@ def progress(total: int, what: str) -> Iterator[Callable[[str, bool], None] | No
 
 def warning(message: str) -> None:
     """A problem that does not fail the command, on stderr."""
-    err.print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
+    _talk(f"[yellow]warning:[/yellow] {escape(message)}" if _terminal("err") else "", f"warning: {message}")
 
 
 def query_result(result: Any, fmt: str) -> None:
@@ -252,7 +298,7 @@ def status(report: Any) -> None:
     if report.stack:
         note(f"stack: {report.stack.get('name')} {report.stack.get('status')}")
     for line in report.freshness():
-        err.print(escape(line), soft_wrap=True)
+        _talk(escape(line) if _terminal("err") else "", line)
     portfolio = report.of("portfolio")
     if portfolio:
         print_table(

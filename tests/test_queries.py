@@ -21,7 +21,9 @@ from ibovcli.settings import Settings
 from tests import analysis_lake
 from tests.conftest import run_ibov
 
+#: the portfolio's saved queries (the analysis lake holds portfolios only); every query: queries.names()
 SAVED = ("concentration", "rebalance-diff", "sector-weights", "top-weights", "weight-history")
+ALL = tuple(queries.names())
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,7 @@ def test_list_json_names_every_saved_query_with_its_parameters() -> None:
     r = run_ibov("query", "--list", "--json")
     assert r.code == 0, r.stderr
     listed = {e["name"]: e for e in json.loads(r.stdout)}
-    assert tuple(sorted(listed)) == SAVED
+    assert tuple(sorted(listed)) == ALL and set(SAVED) <= set(ALL)
     params = {name: {p["name"]: p["default"] for p in e["params"]} for name, e in listed.items()}
     assert params["sector-weights"] == {"index": "IBOV", "date": "latest"}
     assert params["weight-history"] == {"ticker": None, "index": "IBOV", "from": "first", "to": "latest"}
@@ -61,12 +63,14 @@ def test_list_json_names_every_saved_query_with_its_parameters() -> None:
     assert "0-10000" in listed["concentration"]["description"]
 
 
-@pytest.mark.parametrize("name", SAVED)
+@pytest.mark.parametrize("name", ALL)
 def test_saved_query_is_trino_sql_without_duckdb_isms(name: str) -> None:
     """Athena engine v3 is Trino: the Athena rendering must parse as Trino and avoid DuckDB-only syntax."""
     import sqlglot
 
-    sql, order = queries.athena_statement(queries.get(name).sql, {"portfolio": "ibov_refined"})
+    from ibovcli import datasets
+
+    sql, order = queries.athena_statement(queries.get(name).sql, datasets.tables())
     code = queries._strip_comments(sql)
     assert "::" not in code, "DuckDB-style cast; use CAST(x AS t)"
     assert not re.search(r"\bLIMIT\s+\?", code, re.IGNORECASE), "Athena cannot bind LIMIT ?"

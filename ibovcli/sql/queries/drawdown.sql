@@ -50,17 +50,29 @@ falls AS (
         trough_level,
         lead(peak_date) OVER (ORDER BY peak_date) AS recovery_date
     FROM episodes
+),
+ranked AS (
+    SELECT
+        peak_date,
+        peak_level,
+        trough_date,
+        trough_level,
+        round((CAST(trough_level AS DOUBLE) / CAST(peak_level AS DOUBLE) - 1) * 100, 4) AS drawdown_pct,
+        recovery_date,
+        row_number() OVER (ORDER BY CAST(trough_level AS DOUBLE) / CAST(peak_level AS DOUBLE), peak_date) AS rank
+    FROM falls
+    WHERE trough_level < peak_level
 )
 SELECT
+    rank,
     peak_date,
     peak_level,
     trough_date,
     trough_level,
-    round((CAST(trough_level AS DOUBLE) / CAST(peak_level AS DOUBLE) - 1) * 100, 4) AS drawdown_pct,
+    drawdown_pct,
     recovery_date,
     date_diff('day', peak_date, trough_date) AS days_to_trough,
     date_diff('day', trough_date, recovery_date) AS days_to_recovery
-FROM falls
-WHERE trough_level < peak_level
-ORDER BY drawdown_pct, peak_date
-LIMIT :limit
+FROM ranked
+WHERE rank <= :limit
+ORDER BY rank

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 FROM   ?=
 RUN_ARGS := $(if $(FROM),--from $(FROM),)
 
-.PHONY: run test setup setup-dev clean infra-lint
+.PHONY: run test test-fast setup setup-dev clean infra-lint
 
 $(BIN)/ibov: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(VENV)/.dev infra-lint
 	$(BIN)/bandit -q -r ibovcli glue_scripts lambda -ll
 	$(BIN)/python tools/audit.py
 	$(BIN)/python -m pytest -q
+
+# the quick part of the suite, for the edit-test loop (no Spark, no subprocess-heavy tests): under a minute
+test-fast: $(VENV)/.dev
+	$(BIN)/python -m pytest -q -m "not live and not spark and not slow"
 
 # cfn-lint (dev deps) + checkov (heavy: its own venv, created on first use) on the CloudFormation template.
 TOOLS ?= .venv-tools

@@ -39,10 +39,6 @@ app = typer.Typer(
     add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(cli_query.query_app, name="query")
-app.add_typer(cli_chart.chart_app, name="chart")
-app.command("deploy")(cli_aws.deploy)
-app.command("destroy")(cli_aws.destroy)
 
 IndexOpt = Annotated[
     list[str] | None,
@@ -335,6 +331,12 @@ def list_indices(common: Common) -> None:
         render.print_json([{"code": c, "name": n} for c, n in indices.INDICES])
     else:
         render.print_table(["code", "name"], list(indices.INDICES))
+
+
+app.add_typer(cli_query.query_app, name="query")
+app.add_typer(cli_chart.chart_app, name="chart")
+app.command("deploy")(cli_aws.deploy)
+app.command("destroy")(cli_aws.destroy)
 
 
 def _on_sigterm(_signum: int, _frame: Any) -> None:

@@ -203,8 +203,8 @@ def parse_levels(
             if d.weekday() >= 5:
                 raise SnapshotError(
                     f"{what}: {cell} holds {raw!r} on a {WEEKDAY_NAMES[d.weekday()]} ({d.isoformat()})",
-                    hint=f"B3 has no sessions on weekends: is this the answer for {year}? A saved answer names no "
-                    "year; --year says which. " + HINT,
+                    hint=f"B3 has no sessions on weekends: is this the answer for {year}? A saved answer "
+                    "names no year; --year says which. " + HINT,
                 )
             if d > today:
                 raise SnapshotError(

@@ -91,3 +91,11 @@ def spark() -> Iterator[Any]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def analysis_lake_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic analysis lake of tests/analysis_lake.py, built once per test session (read only)."""
+    from tests import analysis_lake
+
+    return analysis_lake.build(tmp_path_factory.mktemp("analysis") / "lake")

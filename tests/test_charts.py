@@ -13,15 +13,14 @@ import pytest
 from ibovcli import charts
 from ibovcli.errors import NoData, UsageError
 from ibovcli.settings import Settings
-from tests import analysis_lake
 from tests.conftest import run_ibov
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def lake_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return analysis_lake.build(tmp_path_factory.mktemp("charts") / "lake")
+@pytest.fixture
+def lake_dir(analysis_lake_dir: Path) -> Path:
+    return analysis_lake_dir
 
 
 def png_size(path: Path) -> tuple[int, int]:

@@ -44,3 +44,13 @@ def test_every_exit_code_is_documented() -> None:
     }
     for code in codes | {0, 2}:
         assert f"\n| {code} |" in DOCS, code
+
+
+def test_the_cli_reference_is_generated_from_the_app() -> None:
+    """docs/cli.md is `python tools/cli_docs.py --write`'s output: the tests fail when it is stale."""
+    import runpy
+
+    generator = runpy.run_path(str(ROOT / "tools" / "cli_docs.py"))
+    assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == generator["render"](), (
+        "run: python tools/cli_docs.py --write"
+    )

@@ -58,7 +58,7 @@ def test_since_stores_every_session_with_the_exact_level(b3: b3fake.FakeB3Server
     years = sorted(p.name for p in (lake / "refined_levels" / "index_code=IBOV").iterdir())
     assert years == [f"year={y}" for y in YEARS]
     # the changes are computed against the previous stored session, across year ends
-    (prev_day, prev), (day, level) = expected[0], expected[1]
+    (_, prev), (day, level) = expected[0], expected[1]
     [(change_points, change_pct)] = rows(
         lake, "SELECT change_points, change_pct FROM ibov_levels WHERE session_date = ?", [day]
     )
@@ -209,6 +209,7 @@ def test_the_daily_run_refreshes_the_current_year(b3: b3fake.FakeB3Server, lake:
     assert "warning: levels of IBOV not refreshed" not in r.stderr  # --json: the warning is in the JSON
 
 
+@pytest.mark.slow
 def test_loading_25_years_of_5_indices_from_a_mirror(lake: Path) -> None:
     """Saved answers served by a local mirror (IBOV_B3_URL): one command, 125 requests."""
     indices = ("IBOV", "IBXX", "SMLL", "IDIV", "IBXL")

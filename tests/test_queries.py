@@ -26,9 +26,9 @@ SAVED = ("concentration", "rebalance-diff", "sector-weights", "top-weights", "we
 ALL = tuple(queries.names())
 
 
-@pytest.fixture(scope="module")
-def lake_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return analysis_lake.build(tmp_path_factory.mktemp("analysis") / "lake")
+@pytest.fixture
+def lake_dir(analysis_lake_dir: Path) -> Path:
+    return analysis_lake_dir
 
 
 def q(lake_dir: Path, name: str, **params: str) -> list[dict[str, Any]]:

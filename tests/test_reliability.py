@@ -12,11 +12,14 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
+import pytest
 
 from ibovcli.pipeline import run
 from ibovcli.settings import Settings
 from tests.conftest import ROOT, run_ibov
 from tests.lakes import rows
+
+pytestmark = pytest.mark.slow
 
 FIX = Path(__file__).parent / "fixtures" / "b3"
 

@@ -10,7 +10,6 @@ import pytest
 
 from ibovcli import pipeline, tradingdays
 from ibovcli.settings import Settings
-from tests import analysis_lake
 from tests.conftest import run_ibov
 
 D = date.fromisoformat
@@ -86,9 +85,9 @@ def test_missing_days() -> None:
 
 
 @pytest.fixture
-def status_lake(lake: Path) -> Path:
+def status_lake(analysis_lake_dir: Path) -> Path:
     """IBOV on 2025-04-28, 2025-04-30, 2025-05-05; SMLL on 2025-04-30, 2025-05-05."""
-    return analysis_lake.build(lake)
+    return analysis_lake_dir
 
 
 def test_status_json_names_exactly_the_missing_trading_days(status_lake: Path) -> None:

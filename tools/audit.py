@@ -77,8 +77,9 @@ def main() -> int:
         return 1
     if skipped:
         print(
-            f"NOT AUDITED: {len(skipped)} of {len(deps)} runtime packages could not be checked (the advisory "
-            f"data was not reachable: {skipped[0]['skip_reason']}); {audited} audited, no known vulnerability.",
+            f"NOT AUDITED: {len(skipped)} of {len(deps)} runtime packages could not be checked (the "
+            f"advisory data was not reachable: {skipped[0]['skip_reason']}); {audited} audited, none "
+            "known vulnerable.",
             file=sys.stderr,
         )
         return 3 if os.environ.get("IBOV_AUDIT_STRICT") else 0

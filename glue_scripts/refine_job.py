@@ -104,8 +104,9 @@ def unit_of(arguments: dict[str, str]) -> Unit:
 
 
 def read_raw(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
-    """Every raw parquet file in ``paths``, columns merged by name like DuckDB's ``union_by_name``."""
-    return spark.read.option("mergeSchema", "true").parquet(*paths)
+    """Every raw parquet file in ``paths``, columns merged by name like DuckDB's ``union_by_name``; a file
+    that cannot be read is left out (as the local engine does: one damaged index never blocks a day)."""
+    return spark.read.option("mergeSchema", "true").option("ignoreCorruptFiles", "true").parquet(*paths)
 
 
 def refine_unit(spark: SparkSession, dataset: datasets.Dataset, raw: DataFrame | Sequence[str]) -> DataFrame:

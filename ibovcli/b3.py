@@ -84,12 +84,29 @@ _DEC = {
 }
 
 
+def json_loads(body: bytes | str) -> Any:
+    """``json.loads``, with what hostile JSON does to it turned into :class:`SnapshotError`: nesting too
+    deep for the parser, and integers too long for Python (its 4,300-digit limit). A
+    ``json.JSONDecodeError`` stays as it is (callers say where the JSON broke)."""
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise SnapshotError("the JSON is nested too deeply to be B3 data") from None
+    except ValueError as exc:
+        raise SnapshotError(f"the JSON holds a number too long to be B3 data ({exc})") from None
+
+
 def parse_int(text: object, language: Language, what: str) -> int:
     """``'1.481.593.024'`` (pt-br) or ``'1,481,593,024'`` (en-us) -> ``1481593024``."""
     s = text.strip() if isinstance(text, str) else None
     if s is None or not _INT[language].match(s):
         raise SnapshotError(f"{what} is not a whole number in {language} format: {text!r}")
-    return int(s.replace("." if language == "pt-br" else ",", ""))
+    digits = s.replace("." if language == "pt-br" else ",", "")
+    if len(digits) > 30:
+        raise SnapshotError(f"{what} has {len(digits)} digits: too many for B3 data: {text!r:.40}")
+    return int(digits)
 
 
 def parse_decimal(text: object, language: Language, what: str) -> Decimal:
@@ -191,7 +208,7 @@ def read_body(data: bytes) -> Body:
 
 def _load_json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return json_loads(body)
     except json.JSONDecodeError as exc:
         raise SnapshotError(f"snapshot is not valid JSON ({exc.msg} at char {exc.pos}; truncated?)") from None
     except UnicodeDecodeError:
@@ -212,7 +229,7 @@ def _decode_text(body: bytes) -> str | None:
 
 def _json_string(body: bytes) -> str:
     try:
-        value = json.loads(body)
+        value = json_loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         # a quoted base64 body that is not valid JSON as a string (e.g. a stray newline inside)
         text = body.decode("latin-1").strip()
@@ -244,7 +261,7 @@ def unwrap_json(value: Any) -> Any:
     """Some B3 endpoints double-encode: a JSON string holding JSON. Decode that second layer."""
     if isinstance(value, str) and value.strip()[:1] in ("{", "["):
         try:
-            return json.loads(value)
+            return json_loads(value)
         except json.JSONDecodeError:
             raise SnapshotError("a double-encoded JSON value holds invalid JSON (truncated?)") from None
     return value

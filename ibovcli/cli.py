@@ -316,6 +316,68 @@ def refine(
         )
 
 
+@app.command()
+@shared()
+def verify(
+    common: Common,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Refine again every unit that disagrees (aws: start the Glue job for it), then check again.",
+        ),
+    ] = False,
+) -> None:
+    """Check that the zones agree: per dataset, unit and index, raw rows = refined rows = catalog rows;
+    list raw files that cannot be read and units refined from older raw files.
+
+    A full scan: it reads every raw file and every refined file's index column (on AWS, one Athena query
+    per dataset). Exit 0 when all is well, 5 when something disagrees (after --repair: when something
+    still does; a damaged raw file is never deleted: store that day again, or remove it with `ibov rm`).
+
+    Examples:
+
+      ibov verify
+
+      ibov verify --repair
+
+      ibov verify --engine aws --json
+    """
+    from ibovcli import pipeline, render
+    from ibovcli.errors import SnapshotError
+
+    report = pipeline.verify(common.settings(), repair=repair, notify=common.notify())
+    if common.json:
+        render.print_json(report.as_json())
+    else:
+        shown = report.remaining if repair else report.problems
+        if shown:
+            render.print_table(
+                ["dataset", "unit", "index", "raw_rows", "refined_rows", "catalog_rows", "stale", "damaged"],
+                [
+                    (
+                        c.dataset,
+                        c.unit,
+                        c.index,
+                        c.raw_rows,
+                        c.refined_rows,
+                        c.catalog_rows,
+                        c.stale,
+                        "; ".join(f"{k}: {w}" for k, w in c.damaged),
+                    )
+                    for c in shown
+                ],
+                title="units whose zones disagree",
+            )
+        render.note(report.summary())
+    left = report.remaining if repair else report.problems
+    if left:
+        raise SnapshotError(
+            f"{len({(c.dataset, c.unit) for c in left})} units disagree between raw, refined and the catalog",
+            hint="`ibov verify --repair` refines them again; a damaged raw file must be stored again.",
+        )
+
+
 @app.command("indices")
 @shared(engine=False)
 def list_indices(common: Common) -> None:

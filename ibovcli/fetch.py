@@ -155,7 +155,7 @@ def new_session(*, referer: str | None = None, accept: str = "application/json, 
 def _decode_json(body: bytes, index: str) -> Any:
     """The JSON of one page (:func:`get` has already refused HTML answers)."""
     try:
-        value = json.loads(body)
+        value = b3.json_loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise SnapshotError(f"B3 answered {index} with invalid JSON (truncated response?)") from None
     return b3.unwrap_json(value)

@@ -44,7 +44,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from ibovcli import fetch, tradingdays
-from ibovcli.b3 import unwrap_json
+from ibovcli.b3 import json_loads, unwrap_json
 from ibovcli.errors import SnapshotError
 
 Language = Literal["pt-br", "en-us"]
@@ -282,7 +282,7 @@ def _decode(data: bytes, what: str) -> dict[str, Any]:
     if body[:1] == b"<":
         raise SnapshotError(f"{what}: the answer is an HTML page, not B3 data (an error or challenge page?)")
     try:
-        value = unwrap_json(json.loads(body))
+        value = unwrap_json(json_loads(body))
     except json.JSONDecodeError as exc:
         raise SnapshotError(
             f"{what}: not valid JSON ({exc.msg} at char {exc.pos}; truncated?)", hint=HINT

@@ -17,7 +17,7 @@ from typing import Any
 from ibovcli import collect, datasets, queries
 from ibovcli.collect import Job, ScrapeRequest
 from ibovcli.engines import Engine, get_engine
-from ibovcli.engines.base import Notify, RefineResult, RunRecord, StatusReport, quiet
+from ibovcli.engines.base import Notify, RefineResult, RunRecord, StatusReport, UnitCheck, quiet
 from ibovcli.errors import IbovError, Interrupted, NoData, UsageError
 from ibovcli.settings import Settings
 
@@ -133,7 +133,10 @@ def _engine(settings: Settings, engine: Engine | None, notify: Notify) -> Iterat
 @contextlib.contextmanager
 def logged(engine: Engine, command: str, details: Callable[[], dict[str, Any]]) -> Iterator[str]:
     """Record the command in the engine's run log with its real outcome: succeeded, failed (with the
-    error) or interrupted; a crash (kill -9) leaves the ``running`` entry written at the start."""
+    error) or interrupted. A ``running`` entry is written first: a process killed outright (SIGKILL, a
+    power cut) leaves only that one, which the log's reader reports as ``crashed``."""
+    import os
+
     run_id = uuid.uuid4().hex[:12]
     started, started_at = time.monotonic(), datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -147,10 +150,11 @@ def logged(engine: Engine, command: str, details: Callable[[], dict[str, Any]]) 
                     duration_s=round(time.monotonic() - started, 3) if final else None,
                     error=error,
                     run_id=run_id,
-                    details=details() if final else {},
+                    details=details() if final else {"pid": os.getpid()},
                 )
             )
 
+    log("running", None, False)
     try:
         yield run_id
     except IbovError as exc:
@@ -337,6 +341,63 @@ def refine(
     """Refine ``units`` again, on demand (``ibov refine``)."""
     with _engine(settings, None, notify) as engine, logged(engine, "refine", lambda: {}):
         return engine.refine(units, notify)
+
+
+# -- verify -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class VerifyReport:
+    """What ``ibov verify`` found: every unit and index counted in each zone, and what --repair did."""
+
+    checks: list[UnitCheck]
+    repaired: list[RefineResult] = field(default_factory=list)
+    #: checks that still fail after the repair (damaged raw files cannot be repaired: store them again)
+    remaining: list[UnitCheck] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[UnitCheck]:
+        return [c for c in self.checks if not c.ok]
+
+    def summary(self) -> str:
+        units = {(c.dataset, c.unit) for c in self.checks}
+        bad = {(c.dataset, c.unit) for c in self.problems}
+        text = f"{len(units)} units checked, {len(bad)} with problems"
+        if self.repaired:
+            text += (
+                f"; repaired {len(self.repaired)}, {len({(c.dataset, c.unit) for c in self.remaining})} left"
+            )
+        return text
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary(),
+            "checks": [c.as_json() for c in self.checks],
+            "problems": [c.as_json() for c in self.problems],
+            "repaired": [r.as_json() for r in self.repaired],
+            "remaining": [c.as_json() for c in self.remaining],
+        }
+
+
+def verify(settings: Settings, *, repair: bool = False, notify: Notify = quiet) -> VerifyReport:
+    """Count every unit in raw/, refined/ and the catalog; with ``repair``, refine again every unit that
+    disagrees (on AWS: start the Glue job for it) and check those again."""
+    with _engine(settings, None, notify) as engine:
+        report = VerifyReport(engine.verify(notify))
+        if repair and report.problems:
+            units = sorted(
+                {datasets.get(c.dataset).unit(c.unit.split("=", 1)[1]) for c in report.problems},
+                key=lambda u: (u.dataset, u.value),
+            )
+            with logged(engine, "verify --repair", lambda: {"repaired": [str(u) for u in units]}):
+                report.repaired = engine.refine(units, notify)
+            again = {(c.dataset, c.unit): c for c in engine.verify(quiet)}
+            report.remaining = [
+                c
+                for c in again.values()
+                if not c.ok and (c.dataset, c.unit) in {(p.dataset, p.unit) for p in report.problems}
+            ]
+        return report
 
 
 # -- query --------------------------------------------------------------------------------------------

@@ -649,7 +649,7 @@ def fetch_period_portfolio(
 
 def _decode_page(body: bytes, what: str, page: int) -> dict[str, Any]:
     try:
-        value = b3.unwrap_json(json.loads(body))
+        value = b3.unwrap_json(b3.json_loads(body))
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise SnapshotError(f"B3 answered the {what} page {page} with invalid JSON (truncated?)") from None
     if not isinstance(value, dict) or not isinstance(value.get("page"), dict):

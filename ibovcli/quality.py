@@ -26,6 +26,12 @@ def problems(p: Portfolio, *, today: date | None = None) -> list[str]:
         out.append(f"session date {p.session_date} is more than {MAX_DAYS_AHEAD} days after collection")
     if p.session_date.weekday() >= 5:
         out.append(f"session date {p.session_date} is a {p.session_date:%A}, not a trading day")
+    else:
+        from ibovcli.tradingdays import holiday_name
+
+        holiday = holiday_name(p.session_date)
+        if holiday:
+            out.append(f"session date {p.session_date} is a B3 holiday ({holiday}), not a trading day")
     n = len(p.holdings)
     if n == 0:
         out.append("the portfolio has no rows")

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from ibovcli.b3 import Portfolio
     from ibovcli.levels import LevelsYear
 
+#: The kinds of original bytes a raw file can come from: storing one removes the others (a day's portfolio
+#: read from a CSV after a JSON keeps only the CSV: the snapshot is always the one the rows came from).
+SNAPSHOT_EXTS = ("json", "csv", "txt", "zip")
+
 CONTENT_TYPES = {
     "json": "application/json",
     "csv": "text/csv",
@@ -52,11 +56,16 @@ class RawWrite:
     def sha256(self) -> str:
         return hashlib.sha256(self.body).hexdigest()
 
-    def files(self) -> list[tuple[str, bytes, str]]:
+    def files(self) -> list[tuple[str, bytes | None, str]]:
         """``(key, body, content type)`` in write order: the original first, the raw file (whose S3
-        event triggers the refine) last."""
-        ext = self.snapshot_key.rsplit(".", 1)[-1]
+        event triggers the refine) last; a ``None`` body removes that key (an original of another kind,
+        see :data:`SNAPSHOT_EXTS`)."""
+        stem, ext = self.snapshot_key.rsplit(".", 1)
+        others: list[tuple[str, bytes | None, str]] = [
+            (f"{stem}.{e}", None, "") for e in SNAPSHOT_EXTS if e != ext
+        ]
         return [
+            *others,
             (self.snapshot_key, self.original, CONTENT_TYPES.get(ext, "application/octet-stream")),
             (self.key, self.body, CONTENT_TYPES["parquet"]),
         ]

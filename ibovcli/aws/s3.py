@@ -43,17 +43,48 @@ def put(client: S3Client, bucket: str, key: str, body: bytes, content_type: str)
 
 def keys(client: S3Client, bucket: str, prefix: str) -> list[str]:
     """Every key under ``prefix``."""
+    return list(objects(client, bucket, prefix))
+
+
+def objects(client: S3Client, bucket: str, prefix: str) -> dict[str, datetime]:
+    """Every key under ``prefix``, with when it was last written."""
     from botocore.exceptions import ClientError
 
-    out: list[str] = []
+    out: dict[str, datetime] = {}
     try:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            out.extend(obj["Key"] for obj in page.get("Contents", []))
+            out.update({obj["Key"]: obj["LastModified"] for obj in page.get("Contents", [])})
     except ClientError as exc:
         if error_code(exc) in _MISSING_BUCKET:
             raise NotDeployed(f"the bucket {bucket} does not exist") from None
         raise
     return out
+
+
+def rows_by_index(
+    client: S3Client, bucket: str, keys: list[str], *, threads: int = 16
+) -> dict[str, dict[str, int]]:
+    """For each parquet key, its rows per index code (the ``index_code`` column, else the path's
+    ``index_code=`` folder); a file that cannot be read maps to ``{"!": 0}`` with the reason as its key."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    def read(key: str) -> dict[str, int]:
+        in_path = [p.split("=", 1)[1] for p in key.split("/") if p.startswith("index_code=")]
+        try:
+            parquet = pq.ParquetFile(io.BytesIO(client.get_object(Bucket=bucket, Key=key)["Body"].read()))
+            if in_path or "index_code" not in parquet.schema_arrow.names:
+                return {in_path[0] if in_path else "": parquet.metadata.num_rows}
+            out: dict[str, int] = {}
+            for value in parquet.read(columns=["index_code"]).column("index_code").to_pylist():
+                out[str(value)] = out.get(str(value), 0) + 1
+            return out
+        except Exception as exc:  # a damaged file: reported by verify, never fatal
+            return {f"!{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}": 0}
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return dict(zip(keys, pool.map(read, keys), strict=True))
 
 
 @dataclass(frozen=True)

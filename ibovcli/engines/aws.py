@@ -18,8 +18,8 @@ from ibovcli import datasets, layout, queries, schema, trigger
 from ibovcli.aws import athena, glue, s3, stack
 from ibovcli.aws.clients import Aws, aws_errors
 from ibovcli.datasets import Unit
-from ibovcli.engines.base import Coverage, Notify, RefineResult, RunRecord, StatusReport, quiet
-from ibovcli.errors import JobFailed, NotDeployed
+from ibovcli.engines.base import Coverage, Notify, RefineResult, RunRecord, StatusReport, UnitCheck, quiet
+from ibovcli.errors import IbovError, JobFailed, NotDeployed
 from ibovcli.rawfiles import RawWrite
 from ibovcli.settings import Settings
 from ibovcli.tradingdays import missing_days
@@ -131,7 +131,10 @@ class AwsEngine:
             with aws_errors(f"uploading {w.key} to s3://{bucket}"):
                 stored_at = None
                 for key, body, content_type in w.files():
-                    stored_at = s3.put(client, bucket, key, body, content_type)
+                    if body is None:
+                        client.delete_object(Bucket=bucket, Key=key)  # an original of another kind
+                    else:
+                        stored_at = s3.put(client, bucket, key, body, content_type)
             self._uploads[w.key] = stored_at or datetime.now(UTC)
         return [w.key for w in writes]
 
@@ -344,6 +347,82 @@ class AwsEngine:
             ),
             resources={"bucket": bucket, "glue_job": job, "database": database, "tables": tables},
         )
+
+    def verify(self, notify: Notify) -> list[UnitCheck]:
+        """Every unit and index counted in raw/, refined/ (the parquet files' footers and index column)
+        and the catalog (one Athena query per dataset, reading the index column only); a unit whose raw
+        files are newer than its refined files is stale (its Glue run failed, or has not run)."""
+        bucket, client = self.bucket, self.aws.s3()
+        out: list[UnitCheck] = []
+        for dataset in datasets.ALL.values():
+            notify(f"verifying {dataset.name}")
+            key = dataset.unit_key
+            with aws_errors(f"reading s3://{bucket}/{dataset.raw_prefix}"):
+                raw_objects = {
+                    k: when
+                    for k, when in s3.objects(client, bucket, dataset.raw_listing_prefix).items()
+                    if dataset.parse_raw_key(k)
+                }
+                refined_objects = {
+                    k: when
+                    for k, when in s3.objects(client, bucket, dataset.refined_prefix).items()
+                    if k.endswith(".parquet")
+                }
+                raw_counts = s3.rows_by_index(client, bucket, sorted(raw_objects))
+                refined_counts = s3.rows_by_index(client, bucket, sorted(refined_objects))
+            try:
+                table = "${" + dataset.name + "}"
+                _cols, found = self.sql(
+                    f'SELECT CAST("{key}" AS VARCHAR), index_code, count(*) FROM {table} GROUP BY 1, 2',
+                    {},
+                    what=f"counting the catalog rows of {dataset.name}",
+                )
+            except IbovError:  # no table yet: nothing cataloged
+                found = []
+            catalog = {(str(u), str(i)): int(n) for u, i, n in found}
+            raw_rows: dict[tuple[str, str], int] = {}
+            damaged: dict[str, list[tuple[str, str]]] = {}
+            newest_raw: dict[str, datetime] = {}
+            for k, counts in raw_counts.items():
+                parsed = dataset.parse_raw_key(k)
+                assert parsed is not None
+                unit = parsed.unit.value
+                newest_raw[unit] = max(newest_raw.get(unit, raw_objects[k]), raw_objects[k])
+                for index, n in counts.items():
+                    if index.startswith("!"):
+                        damaged.setdefault(unit, []).append((k, index[1:]))
+                    else:
+                        raw_rows[(unit, index or parsed.index)] = (
+                            raw_rows.get((unit, index or parsed.index), 0) + n
+                        )
+            refined_rows: dict[tuple[str, str], int] = {}
+            oldest_refined: dict[str, datetime] = {}
+            for k, counts in refined_counts.items():
+                unit = next((p.split("=", 1)[1] for p in k.split("/") if p.startswith(f"{key}=")), "")
+                oldest_refined[unit] = min(oldest_refined.get(unit, refined_objects[k]), refined_objects[k])
+                for index, n in counts.items():
+                    if not index.startswith("!"):
+                        refined_rows[(unit, index)] = refined_rows.get((unit, index), 0) + n
+            units = sorted({u for u, _ in (*raw_rows, *refined_rows, *catalog)} | set(damaged))
+            for unit in units:
+                stale = unit in newest_raw and (
+                    unit not in oldest_refined or newest_raw[unit] > oldest_refined[unit]
+                )
+                indices = sorted({i for u, i in (*raw_rows, *refined_rows, *catalog) if u == unit}) or [""]
+                for index in indices:
+                    out.append(
+                        UnitCheck(
+                            dataset.name,
+                            f"{key}={unit}",
+                            index,
+                            raw_rows.get((unit, index), 0),
+                            refined_rows.get((unit, index), 0),
+                            catalog.get((unit, index), 0),
+                            tuple(damaged.get(unit, [])) if index == indices[0] else (),
+                            stale,
+                        )
+                    )
+        return out
 
     def watch(self, notify: Notify) -> None:
         """Follow the job's newest active Glue run, if any, to its end (JobFailed if it fails)."""

@@ -33,9 +33,11 @@ class RefineResult:
     indices: tuple[str, ...]
     seconds: float
     run_id: str = ""
+    #: raw files of the unit left out because they cannot be read (key: why); the rest is refined
+    damaged: tuple[tuple[str, str], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "dataset": self.unit.dataset,
             "unit": self.unit.folder,
             "rows": self.rows,
@@ -43,6 +45,9 @@ class RefineResult:
             "seconds": round(self.seconds, 3),
             "run_id": self.run_id,
         }
+        if self.damaged:
+            out["damaged"] = [{"key": k, "why": why} for k, why in self.damaged]
+        return out
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,32 @@ class StatusReport:
         }
 
 
+@dataclass(frozen=True)
+class UnitCheck:
+    """One unit and index, counted in each zone: raw rows = refined rows = catalog rows when all is well."""
+
+    dataset: str
+    unit: str  # the unit's folder, e.g. dt=2025-07-10
+    index: str
+    raw_rows: int
+    refined_rows: int
+    catalog_rows: int
+    #: raw files of the unit that cannot be read (key: why)
+    damaged: tuple[tuple[str, str], ...] = ()
+    #: the unit's raw files changed since its refine (or it was never refined)
+    stale: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.damaged and not self.stale and self.raw_rows == self.refined_rows == self.catalog_rows
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["damaged"] = [{"key": k, "why": why} for k, why in self.damaged]
+        out["ok"] = self.ok
+        return out
+
+
 class Engine(Protocol):
     name: str
     #: True when storing raw files runs the trigger (and the refine) in this process, as the local
@@ -185,6 +216,10 @@ class Engine(Protocol):
         ...
 
     def status(self) -> StatusReport: ...
+
+    def verify(self, notify: Notify) -> list[UnitCheck]:
+        """Count every unit's rows in the raw zone, the refined zone and the catalog (a full scan)."""
+        ...
 
     def watch(self, notify: Notify) -> None:
         """Follow the write or run in progress, if any, to its end."""

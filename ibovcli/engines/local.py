@@ -43,7 +43,7 @@ from typing import Any
 
 from ibovcli import datasets, queries, schema, trigger
 from ibovcli.datasets import Dataset, Unit
-from ibovcli.engines.base import Coverage, Notify, RefineResult, RunRecord, StatusReport, quiet
+from ibovcli.engines.base import Coverage, Notify, RefineResult, RunRecord, StatusReport, UnitCheck, quiet
 from ibovcli.errors import ConfigError, IbovError, JobFailed, LakeBusy, QueryFailed
 from ibovcli.rawfiles import RawWrite
 from ibovcli.settings import Settings
@@ -53,6 +53,8 @@ RUN_LOG = "logs/runs.jsonl"
 LOCK_FILE = ".lock"
 WRITING_DIR = ".writing"
 JOURNAL = "journal.json"
+#: What a failed refine leaves: the raw files stay, the unit is refined again by the next writer.
+PENDING = "its raw data is stored and the next write (or `ibov refine`) refines it"
 #: How much of the run log's end ``status`` reads (the log may grow to any size).
 RUN_LOG_TAIL_BYTES = 256 * 1024
 
@@ -240,8 +242,9 @@ class LocalLake:
 
     # -- all-or-nothing writes -------------------------------------------------------------------
 
-    def publish(self, files: Sequence[tuple[str, bytes]]) -> None:
-        """Write every ``(key, body)`` or none of them. Call under :meth:`lock`.
+    def publish(self, files: Sequence[tuple[str, bytes | None]]) -> None:
+        """Write every ``(key, body)`` or none of them (a ``None`` body removes the key). Call under
+        :meth:`lock`.
 
         Bodies are staged (and fsynced) under ``.writing/<id>/`` first; a journal names each target and
         whether it existed; then each target is moved aside and the new file renamed in. Any failure
@@ -255,24 +258,33 @@ class LocalLake:
             txn.mkdir(parents=True)
             for i, (key, body) in enumerate(files):
                 target = self.root / key
-                _write_file(txn / f"new-{i}", body)
+                if body is None and not target.exists():
+                    continue  # nothing to remove
+                if body is not None:
+                    _write_file(txn / f"new-{i}", body)
                 entries.append(
                     {
                         "key": key,
+                        "n": i,
+                        "remove": body is None,
                         "existed": target.exists(),
                         "dirs": [str(p.relative_to(self.root)) for p in _missing_parents(target, self.root)],
                     }
                 )
             _write_file(txn / JOURNAL, json.dumps({"state": "publishing", "files": entries}).encode())
-            for i, entry in enumerate(entries):
-                target = self.root / entry["key"]
+            for entry in entries:
+                i, target = entry["n"], self.root / entry["key"]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if entry["existed"]:
                     os.replace(target, txn / f"old-{i}")
-                os.replace(txn / f"new-{i}", target)
+                if not entry["remove"]:
+                    os.replace(txn / f"new-{i}", target)
             for parent in {(self.root / e["key"]).parent for e in entries}:
                 _fsync_dir(parent)
             _write_file(txn / JOURNAL, json.dumps({"state": "published", "files": entries}).encode())
+        except OSError as exc:
+            self._roll_back(txn)
+            raise lake_error(exc, self.root, f"writing {exc.filename or 'a file'}") from None
         except BaseException:
             self._roll_back(txn)
             raise
@@ -287,8 +299,8 @@ class LocalLake:
         except (OSError, ValueError):
             journal = None  # nothing was published before the journal existed
         if journal is not None and journal.get("state") != "published":
-            for i, entry in reversed(list(enumerate(journal["files"]))):
-                target = self.root / entry["key"]
+            for entry in reversed(journal["files"]):
+                i, target = entry["n"], self.root / entry["key"]
                 backup = txn / f"old-{i}"
                 if backup.exists():
                     os.replace(backup, target)
@@ -496,6 +508,14 @@ class LocalLake:
                 return Unit(dataset.name, value) if dataset.valid_unit(value) else None
         return None
 
+    def sha_of(self, con: Any, f: RawFile) -> str:
+        """The file's sha256, from the inventory when its size and mtime match, else read (not recorded)."""
+        found = con.execute(
+            "SELECT sha256 FROM ibov_raw_files WHERE key = ? AND size = ? AND mtime_ns = ?",
+            [f.key, f.size, f.mtime_ns],
+        ).fetchone()
+        return str(found[0]) if found else _sha256_file(f.path)
+
     def _sha_of(self, con: Any, f: RawFile, *, rows: int | None = None, sha: str | None = None) -> str:
         """The file's sha256 from the inventory when its size and mtime still match, else computed
         (and recorded)."""
@@ -592,6 +612,10 @@ class LocalLake:
         con = self.connection(write=True)
         raw = self.raw_files(unit)
         signature = unit_signature([(f.key, self._sha_of(con, f)) for f in raw])
+        damaged = [(f.key, why) for f in raw if (why := damage(f.path, dataset))]
+        for key, why in damaged:
+            self.notify(f"left out of {unit}: {key} cannot be read ({why}); `ibov verify` lists it")
+        readable = [f for f in raw if f.key not in dict(damaged)]
         refined_root = self.root / dataset.refined_prefix
         refined_root.mkdir(parents=True, exist_ok=True)
         staging = refined_root / f".staging-{uuid.uuid4().hex}"
@@ -600,8 +624,8 @@ class LocalLake:
             for shim in DUCKDB_SHIMS:
                 con.execute(shim)
             relation = None
-            if raw:
-                paths = "[" + ", ".join(sql_str(f.path) for f in raw) + "]"
+            if readable:
+                paths = "[" + ", ".join(sql_str(f.path) for f in readable) + "]"
                 view = f"CREATE OR REPLACE TEMP VIEW raw_rows AS SELECT * FROM read_parquet({paths}, "  # nosec B608
                 con.execute(view + "hive_partitioning = false, union_by_name = true)")
                 con.execute(f"CREATE OR REPLACE TEMP TABLE refined_unit AS {dataset.sql()}")  # nosec B608
@@ -615,13 +639,21 @@ class LocalLake:
             else:
                 staging.mkdir()
             rows, indices = self._install(con, unit, staging, relation, signature, len(raw))
+        except duckdb.InterruptException:
+            raise KeyboardInterrupt from None
         except duckdb.Error as exc:
+            if "no space left" in str(exc).lower():
+                raise lake_error(
+                    OSError(28, "No space left on device"), self.root, f"refining {unit}", PENDING
+                ) from None
             raise JobFailed(f"refining {unit} failed: {_first_line(exc)}") from exc
+        except OSError as exc:
+            raise lake_error(exc, self.root, f"refining {unit}", PENDING) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             with contextlib.suppress(Exception):
                 con.execute("DROP TABLE IF EXISTS refined_unit")
-        return RefineResult(unit, rows, indices, time.monotonic() - started)
+        return RefineResult(unit, rows, indices, time.monotonic() - started, damaged=tuple(damaged))
 
     def install_refined(self, unit: Unit, staging: Path) -> int:
         """Make the unit's refined folder and catalog rows those written under ``staging/<unit folder>``
@@ -775,15 +807,18 @@ class LocalLake:
         lines = tail.splitlines()
         if size > RUN_LOG_TAIL_BYTES:
             lines = lines[1:]  # the first line is probably cut
-        out = []
-        for line in lines[-last * 4 :]:
+        by_run: dict[str, RunRecord] = {}
+        for line in lines:
             try:
                 entry = json.loads(line)
-            except (ValueError, UnicodeDecodeError):
-                continue
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                continue  # a damaged line (a crash mid-write, a hand edit) is skipped
             if isinstance(entry, dict) and "command" in entry:
-                out.append(_record(entry))
-        return out[-last:]
+                record = _record(entry)
+                key = record.run_id or f"#{len(by_run)}"
+                by_run.pop(key, None)  # the run's last entry wins, in the order of its last write
+                by_run[key] = record
+        return [_crashed_if_gone(r) for r in list(by_run.values())[-last:]]
 
 
 def _record(entry: dict[str, Any]) -> RunRecord:
@@ -799,9 +834,84 @@ def _record(entry: dict[str, Any]) -> RunRecord:
     )
 
 
+def _rows_by_index(con: Any, files: Sequence[Path], dataset: Dataset, *, raw: bool) -> dict[str, int]:
+    """Rows per index code in ``files`` (its ``index_code`` column, or the path when it is a partition)."""
+    if not files:
+        return {}
+    columns = {c.name for c in (dataset.raw_columns if raw else dataset.refined_columns)}
+    if "index_code" not in columns:
+        import pyarrow.parquet as pq
+
+        out: dict[str, int] = {}
+        for f in files:
+            index = next((p.split("=", 1)[1] for p in f.parts if p.startswith("index_code=")), "")
+            out[index] = out.get(index, 0) + pq.read_metadata(f).num_rows
+        return out
+    paths = "[" + ", ".join(sql_str(f) for f in files) + "]"
+    sql = f"SELECT index_code, count(*) FROM read_parquet({paths}, hive_partitioning = false) GROUP BY 1"  # nosec B608
+    return {str(i): int(n) for i, n in con.execute(sql).fetchall()}
+
+
+def _crashed_if_gone(record: RunRecord) -> RunRecord:
+    """A ``running`` entry whose process is gone ended without a word: it crashed (or was killed)."""
+    pid = record.details.get("pid")
+    if record.state != "running" or not isinstance(pid, int) or _alive(pid):
+        return record
+    return RunRecord(
+        record.started_at,
+        record.command,
+        "crashed",
+        None,
+        "the process ended without finishing (killed, or the machine stopped); nothing partial is "
+        "visible: the next write rolled back or refined what it left",
+        record.run_id,
+        record.details,
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def lake_error(exc: OSError, root: Path, doing: str, after: str = "nothing was changed") -> ConfigError:
+    """What a failed file operation in the lake means for the user (exit 3), and what to do."""
+    import errno
+
+    reason = exc.strerror or type(exc).__name__
+    hints = {
+        errno.ENOSPC: "Free some space, or move the lake elsewhere with --lake, and run again.",
+        errno.EDQUOT: "Free some space (disk quota), or move the lake elsewhere with --lake.",
+        errno.EROFS: "The lake is on a read-only file system: point --lake at a writable directory.",
+        errno.EACCES: "The lake must be writable by you: check its permissions, or use another --lake.",
+        errno.EPERM: "The lake must be writable by you: check its permissions, or use another --lake.",
+        errno.EISDIR: "A folder stands where ibov writes a file: move it out of the lake.",
+        errno.ENOTDIR: "A file stands where ibov needs a folder: move it out of the lake.",
+    }
+    hint = hints.get(exc.errno or 0, "Check the lake directory and run again.")
+    return ConfigError(f"{doing} in the lake {root} failed: {reason}; {after}", hint=hint)
+
+
+def damage(path: Path, dataset: Dataset) -> str:
+    """Why the raw file at ``path`` cannot be refined (not parquet, truncated, columns missing), or ``''``."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = set(pq.read_schema(path).names)
+    except Exception as exc:  # pyarrow raises several kinds for a damaged file
+        return _first_line(exc)
+    missing = [c.name for c in dataset.raw_columns if c.name not in names]
+    return f"no column {', '.join(missing)}" if missing else ""
 
 
 def _parquet_rows(path: Path) -> int:
@@ -979,6 +1089,76 @@ class LocalEngine:
             runs=tuple(self.lake.runs(10)),
             pending=pending,
         )
+
+    def verify(self, notify: Notify) -> list[UnitCheck]:
+        """Every unit and index counted in raw/, refined/ and the catalog, with damaged raw files and
+        units whose raw files changed since their refine (a full scan of the lake: it reads every raw
+        file's footer and contents hash, and every refined file's index column)."""
+        con = self._reader()
+        refined_signatures = {
+            (d, u): sig
+            for d, u, sig in con.execute("SELECT dataset, unit, refined_signature FROM ibov_units").fetchall()
+        }
+        out: list[UnitCheck] = []
+        for dataset in datasets.ALL.values():
+            notify(f"verifying {dataset.name}")
+            table = self.lake.tables[dataset.name]
+            raw_rows: dict[tuple[str, str], int] = {}
+            damaged: dict[str, list[tuple[str, str]]] = {}
+            shas: dict[str, list[tuple[str, str]]] = {}
+            for f in self.lake.list_raw(dataset):
+                parsed = datasets.parse_raw_key(f.key)
+                assert parsed is not None
+                unit = parsed.unit.value
+                shas.setdefault(unit, []).append((f.key, self.lake.sha_of(con, f)))
+                why = damage(f.path, dataset)
+                if why:
+                    damaged.setdefault(unit, []).append((f.key, why))
+                    continue
+                for index, n in _rows_by_index(con, [f.path], dataset, raw=True).items():
+                    raw_rows[(unit, index or parsed.index)] = (
+                        raw_rows.get((unit, index or parsed.index), 0) + n
+                    )
+            refined_rows: dict[tuple[str, str], int] = {}
+            for unit_dir in sorted((self.lake.root / dataset.refined_prefix).glob(f"{dataset.unit_key}=*")):
+                unit = unit_dir.name.split("=", 1)[1]
+                files = sorted(p for p in unit_dir.rglob("*.parquet") if not p.name.startswith("."))
+                for index, n in _rows_by_index(con, files, dataset, raw=False).items():
+                    refined_rows[(unit, index)] = n
+            key = dataset.unit_key
+            catalog_rows = {
+                (str(u), str(i)): int(n)
+                for u, i, n in con.execute(
+                    f'SELECT CAST("{key}" AS VARCHAR), index_code, count(*) FROM "{table}" GROUP BY 1, 2'  # nosec B608
+                ).fetchall()
+            }
+            units = sorted(
+                {u for u, _ in raw_rows}
+                | {u for u, _ in refined_rows}
+                | {u for u, _ in catalog_rows}
+                | set(damaged)
+            )
+            for unit in units:
+                stale = unit_signature(shas.get(unit, [])) != refined_signatures.get(
+                    (dataset.name, unit), unit_signature([])
+                )
+                indices = sorted({i for u, i in (*raw_rows, *refined_rows, *catalog_rows) if u == unit}) or [
+                    ""
+                ]
+                for index in indices:
+                    out.append(
+                        UnitCheck(
+                            dataset.name,
+                            f"{key}={unit}",
+                            index,
+                            raw_rows.get((unit, index), 0),
+                            refined_rows.get((unit, index), 0),
+                            catalog_rows.get((unit, index), 0),
+                            tuple(damaged.get(unit, [])) if index == indices[0] else (),
+                            stale,
+                        )
+                    )
+        return out
 
     def watch(self, notify: Notify) -> None:
         """Wait for the ibov command writing to the lake, if any, to finish."""

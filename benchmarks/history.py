@@ -40,8 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ibovcli import b3, calendar, layout, quality, schema  # noqa: E402
 from ibovcli.local import DUCKDB_SHIMS, LocalLake  # noqa: E402
+
+from ibovcli import b3, calendar, layout, quality, schema  # noqa: E402
 from tests import b3fake  # noqa: E402
 
 #: Constituents per index, roughly B3's (IBOV ~85-90, IBrX-100 100, IBrX-50 50, SMLL ~130).

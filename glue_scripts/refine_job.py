@@ -198,7 +198,7 @@ def run_local(
     lake = LocalLake(lake_root, tables=datasets.tables(portfolio_table), lock_timeout=lock_timeout)
     dataset = unit.spec
     files = _require_raw(lake_root, unit)
-    refined = refine_unit(spark, dataset, [f"file://{f.path}" for f in files]).cache()
+    refined = refine_unit(spark, dataset, [f"file://{hadoop_literal(str(f.path))}" for f in files]).cache()
     refined_root = lake_root / dataset.refined_prefix
     staging = refined_root / f".staging-{uuid.uuid4().hex}"
     try:
@@ -231,6 +231,12 @@ def run_local(
         time.monotonic() - started,
         str(lake_root / dataset.refined_unit_prefix(unit)),
     )
+
+
+def hadoop_literal(path: str) -> str:
+    """``path`` with Hadoop's glob characters escaped: Spark expands ``*?[]{}`` in every path it reads, and a
+    lake called ``lake*`` must never read its neighbours' files."""
+    return "".join("\\" + c if c in "*?[]{}\\" else c for c in path)
 
 
 def _require_raw(lake_root: Path, unit: Unit) -> list[Any]:

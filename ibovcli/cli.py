@@ -401,9 +401,13 @@ app.command("deploy")(cli_aws.deploy)
 app.command("destroy")(cli_aws.destroy)
 
 
-def _on_sigterm(_signum: int, _frame: Any) -> None:
+def _on_signal(signum: int, _frame: Any) -> None:
+    """SIGINT and SIGTERM end the command through the same path: what was being written is rolled back,
+    the run log says ``interrupted``, one line on stderr, exit 130 or 143."""
     from ibovcli.errors import Interrupted
 
+    if signum == signal.SIGINT:
+        raise Interrupted("SIGINT", 130)
     raise Interrupted("SIGTERM", 143)
 
 
@@ -415,7 +419,8 @@ def main(argv: list[str] | None = None) -> None:
     from ibovcli.errors import IbovError, Interrupted
 
     args = sys.argv[1:] if argv is None else argv
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
     try:
         code = app(args=args, prog_name="ibov", standalone_mode=False)
     except IbovError as exc:

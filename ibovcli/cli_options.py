@@ -54,6 +54,10 @@ class Common:
 
         if self.lake is not None and not self.lake.strip():
             raise UsageError("--lake is empty", hint="Pass a directory, e.g. --lake ./lake.")
+        if self.lake is not None:
+            from ibovcli.settings import check_lake_path
+
+            check_lake_path(Path(self.lake), UsageError)
         if self.engine is not None and self.engine not in ("local", "aws"):
             raise UsageError(f"--engine must be local or aws, not {self.engine!r}")
         flags = {

@@ -149,7 +149,9 @@ def run_saved(common: Common, q: queries.SavedQuery, kwargs: dict[str, Any]) -> 
 
     fmt = output_format(kwargs.pop("format_"), common.json)
     given = {p.name: kwargs.get(_option_name(p.name)) for p in q.params}
-    result = pipeline.query(common.settings(), q.name, {k: v for k, v in given.items() if v is not None})
+    result = pipeline.query(
+        common.settings(), q.name, {k: v for k, v in given.items() if v is not None}, notify=common.notify()
+    )
     render.query_result(result, fmt)
 
 

@@ -153,7 +153,7 @@ def _portfolio_jobs(
 
         def read(path: Path) -> list[RawWrite]:
             p = b3.parse_snapshot(read_file(path, settings), index=explicit, source=f"file:{path.name}")
-            return [rawfiles.portfolio(quality.validate(p))]
+            return [rawfiles.portfolio(quality.validate(p, max_rows=settings.max_rows))]
 
         return [Job(str(p), _bind(read, p), path=str(p)) for p in expand_paths(request.from_paths)]
 
@@ -169,7 +169,7 @@ def _portfolio_jobs(
             on_event=notify,
             started=started,
         )
-        return [rawfiles.portfolio(quality.validate(p))]
+        return [rawfiles.portfolio(quality.validate(p, max_rows=settings.max_rows))]
 
     return [Job(index, _bind(fetch, index)) for index in index_codes(request.indices)]
 

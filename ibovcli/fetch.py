@@ -34,6 +34,8 @@ USER_AGENT = (
     f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124 Safari/537.36 "
     f"ibov/{__version__}"
 )
+#: The most pages one answer may have (2,000 rows at the default 120 a page is 17).
+MAX_PAGES = 100
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524, 525, 526, 527, 530})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MIB = 1024 * 1024
@@ -126,7 +128,7 @@ def fetch_portfolio(
                     hint="Check the index code (`ibov scrape --help` lists them) and try again later.",
                 )
             tp = info.get("totalPages")
-            if not isinstance(tp, int) or tp < 1 or tp > 1000:
+            if not isinstance(tp, int) or tp < 1 or tp > MAX_PAGES:
                 raise SnapshotError(f"B3 answered {index} with an invalid page.totalPages: {tp!r}")
             total_pages = tp
         bodies.append(body)

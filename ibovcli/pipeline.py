@@ -404,14 +404,19 @@ def verify(settings: Settings, *, repair: bool = False, notify: Notify = quiet) 
 
 
 def query(
-    settings: Settings, name: str, params: dict[str, Any], *, engine: Engine | None = None
+    settings: Settings,
+    name: str,
+    params: dict[str, Any],
+    *,
+    engine: Engine | None = None,
+    notify: Notify = quiet,
 ) -> QueryResult:
     """Run a saved query by name with validated parameters, its dates resolved to stored days first
     (:func:`ibovcli.queries.resolve`, with the engine's day list when a date needs it). When no row
     matches, :attr:`QueryResult.why` says why."""
     q = queries.get(name)
     bound = queries.bind(q, params)
-    with _engine(settings, engine, quiet) as eng:
+    with _engine(settings, engine, notify) as eng:
         days: dict[str, list[str]] = {}
 
         def stored(index: str) -> list[str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ibovcli.errors import ConfigError
+from ibovcli.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from ibovcli.fetch import HttpPolicy
@@ -48,6 +48,19 @@ def table_name(name: str) -> str:
         ) from None
 
 
+def check_lake_path(path: Path, error: type[ConfigError] | type[UsageError]) -> Path:
+    """A lake path DuckDB can hold a catalog in: it takes a ``?`` in a database path for the start of
+    connection options (and writes its log beside the wrong name), and a backslash for a separator, so
+    such a path is refused."""
+    bad = [c for c in ("?", "\\") if c in str(path)]
+    if bad:
+        raise error(
+            f"the lake path {str(path)!r} contains {bad[0]!r}, which the local catalog (DuckDB) cannot open",
+            hint="Rename the folder, or choose another with --lake / IBOV_LAKE_DIR.",
+        )
+    return path
+
+
 def _env_bool(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -80,6 +93,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "IBOV_HTTP_MAX_MB": ("max_download_bytes", "mb"),
     "IBOV_MAX_INPUT_MB": ("max_input_bytes", "mb"),
     "IBOV_LOCK_TIMEOUT": ("lock_timeout", "seconds"),
+    "IBOV_MAX_ROWS": ("max_rows", "count"),
     "IBOV_STACK": ("stack_name", "text"),
     "IBOV_BUCKET": ("bucket", "text"),
     "IBOV_GLUE_JOB": ("glue_job", "text"),
@@ -103,6 +117,8 @@ class Settings:
     #: largest answer ibov reads from B3 (after decompression), and largest --from file
     max_download_bytes: int = 64 * 1024 * 1024
     max_input_bytes: int = 64 * 1024 * 1024
+    #: most rows one snapshot may have (quality.MAX_ROWS)
+    max_rows: int = 2000
     #: seconds a command waits, in all, for another writer of the same lake
     lock_timeout: float = 120.0
     stack_name: str = "ibov"
@@ -149,6 +165,7 @@ class Settings:
         if str(s.lake_dir).strip() == "":
             raise ConfigError("the lake path is empty", hint="Pass a directory to --lake or IBOV_LAKE_DIR.")
         s.lake_dir = s.lake_dir.expanduser()
+        check_lake_path(s.lake_dir, ConfigError)
         return s
 
     def http_policy(self) -> HttpPolicy:

@@ -39,14 +39,16 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ibovcli import datasets, queries, schema, trigger
 from ibovcli.datasets import Dataset, Unit
 from ibovcli.engines.base import Coverage, Notify, RefineResult, RunRecord, StatusReport, UnitCheck, quiet
-from ibovcli.errors import ConfigError, IbovError, JobFailed, LakeBusy, QueryFailed
+from ibovcli.errors import ConfigError, IbovError, Interrupted, JobFailed, LakeBusy, QueryFailed
 from ibovcli.rawfiles import RawWrite
 from ibovcli.settings import Settings
+
+T = TypeVar("T")
 
 CATALOG_FILE = "catalog.duckdb"
 RUN_LOG = "logs/runs.jsonl"
@@ -74,10 +76,36 @@ INVENTORY_DDL = (
 
 
 def sql_str(value: object) -> str:
-    """A SQL string literal: for file paths in DuckDB statements that take no parameters. Paths are
-    always literals (read_parquet([...]) of listed files), never patterns: a lake called ``lake*`` or
-    ``a'b`` is read as exactly that."""
+    """A SQL string literal: for the one path DuckDB is given (the COPY's output folder)."""
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def read_files(
+    files: Sequence[Path], *, base: Path | None = None, partitions: tuple[schema.Column, ...] = ()
+) -> Any:
+    """The rows of parquet ``files``, as one Arrow table (columns merged by name), for DuckDB to read.
+
+    Files are opened by ibov, never handed to DuckDB as paths: DuckDB reads any path holding ``*``,
+    ``?`` or ``[`` as a glob pattern, and a lake called ``lake*`` must never read its neighbours'
+    files. With ``base``, the ``key=value`` folders between ``base`` and each file become the
+    ``partitions`` columns (typed).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow_types: Any = schema.arrow_schema(partitions)
+    tables = []
+    for f in files:
+        with open(f, "rb") as fh:
+            table = pq.read_table(fh)
+        if base is not None:
+            found = dict(p.split("=", 1) for p in f.relative_to(base).parts[:-1] if "=" in p)
+            for field in arrow_types:
+                table = table.append_column(
+                    field.name, pa.array([found.get(field.name)] * table.num_rows).cast(field.type)
+                )
+        tables.append(table)
+    return pa.concat_tables(tables, promote_options="default")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -625,10 +653,9 @@ class LocalLake:
                 con.execute(shim)
             relation = None
             if readable:
-                paths = "[" + ", ".join(sql_str(f.path) for f in readable) + "]"
-                view = f"CREATE OR REPLACE TEMP VIEW raw_rows AS SELECT * FROM read_parquet({paths}, "  # nosec B608
-                con.execute(view + "hive_partitioning = false, union_by_name = true)")
+                con.register("raw_rows", read_files([f.path for f in readable]))
                 con.execute(f"CREATE OR REPLACE TEMP TABLE refined_unit AS {dataset.sql()}")  # nosec B608
+                con.unregister("raw_rows")
                 self._check_unit(con, unit, "refined_unit")
                 partitions = ", ".join(f'"{c}"' for c in dataset.partition_names)
                 con.execute(
@@ -640,7 +667,7 @@ class LocalLake:
                 staging.mkdir()
             rows, indices = self._install(con, unit, staging, relation, signature, len(raw))
         except duckdb.InterruptException:
-            raise KeyboardInterrupt from None
+            raise Interrupted("SIGINT", 130) from None
         except duckdb.Error as exc:
             if "no space left" in str(exc).lower():
                 raise lake_error(
@@ -676,10 +703,10 @@ class LocalLake:
     def _read_refined(
         self, con: Any, dataset: Dataset, files: Sequence[Path], name: str, hive_root: Path | None = None
     ) -> None:
-        paths = "[" + ", ".join(sql_str(f) for f in files) + "]"
-        types = ", ".join(f"'{c.name}': {schema.duckdb_type(c.type)}" for c in dataset.partitions)
-        view = f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet({paths}, "  # nosec B608
-        con.execute(view + f"hive_partitioning = true, hive_types = {{{types}}}, union_by_name = true)")
+        base = hive_root if hive_root is not None else self.root / dataset.refined_prefix
+        con.register(f"{name}_arrow", read_files(files, base=base, partitions=dataset.partitions))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")  # nosec B608
+        con.unregister(f"{name}_arrow")
 
     def _check_unit(self, con: Any, unit: Unit, relation: str) -> None:
         """Every refined row must belong to the unit: a raw file holding another day's rows is refused."""
@@ -777,8 +804,10 @@ class LocalLake:
             columns = [d[0] for d in cur.description]
             return columns, cur.fetchall()
         except duckdb.InterruptException:
-            raise KeyboardInterrupt from None
+            raise Interrupted("SIGINT", 130) from None
         except duckdb.Error as exc:
+            if _damaged_file(exc):
+                raise CatalogDamaged(f"{self.catalog_path} is damaged: {_first_line(exc)}") from None
             raise QueryFailed(f"the query failed on DuckDB: {_first_line(exc)}") from exc
 
     # -- run log ---------------------------------------------------------------------------------
@@ -847,9 +876,36 @@ def _rows_by_index(con: Any, files: Sequence[Path], dataset: Dataset, *, raw: bo
             index = next((p.split("=", 1)[1] for p in f.parts if p.startswith("index_code=")), "")
             out[index] = out.get(index, 0) + pq.read_metadata(f).num_rows
         return out
-    paths = "[" + ", ".join(sql_str(f) for f in files) + "]"
-    sql = f"SELECT index_code, count(*) FROM read_parquet({paths}, hive_partitioning = false) GROUP BY 1"  # nosec B608
-    return {str(i): int(n) for i, n in con.execute(sql).fetchall()}
+    import pyarrow.parquet as pq
+
+    counts: dict[str, int] = {}
+    for f in files:
+        with open(f, "rb") as fh:
+            for value in pq.read_table(fh, columns=["index_code"]).column("index_code").to_pylist():
+                counts[str(value)] = counts.get(str(value), 0) + 1
+    return counts
+
+
+def _is_damage(exc: BaseException) -> bool:
+    """Whether ``exc`` says the catalog file is damaged."""
+    import duckdb
+
+    return isinstance(exc, CatalogDamaged) or (isinstance(exc, duckdb.Error) and _damaged_file(exc))
+
+
+def _damaged_file(exc: BaseException) -> bool:
+    """Whether a DuckDB error says its database file is damaged (not that the SQL is wrong)."""
+    text = str(exc).lower()
+    return any(
+        marker in text
+        for marker in (
+            "could not read enough bytes",
+            "corrupt",
+            "checksum",
+            "not a valid duckdb",
+            "invalid block",
+        )
+    )
 
 
 def _crashed_if_gone(record: RunRecord) -> RunRecord:
@@ -957,12 +1013,30 @@ class LocalEngine:
             if not self.lake._writable:  # first time in this command: check and heal the lake
                 try:
                     self.lake.connection(write=True)
+                    self.healed += self.lake.heal()
                 except CatalogMissing:
                     self.lake.rebuild_catalog("missing")
-                except CatalogDamaged as exc:
-                    self.lake.rebuild_catalog(f"damaged ({exc.message})")
-                self.healed += self.lake.heal()
+                    self.healed += self.lake.heal()
+                except Exception as exc:
+                    if not _is_damage(exc):
+                        raise
+                    self.lake.rebuild_catalog(f"damaged ({_first_line(exc)})")
+                    self.healed += self.lake.heal()
             yield
+
+    def _recovering(self, read: Callable[[], T]) -> T:
+        """``read()``; when it finds the catalog damaged (a bad page shows only when it is read), rebuild
+        the catalog under the lock and read again."""
+        try:
+            return read()
+        except Exception as exc:
+            if not _is_damage(exc):
+                raise
+            self.lake.close()
+            with self.lock():
+                self.lake.rebuild_catalog(f"damaged ({_first_line(exc)})")
+            self.lake.close()
+            return read()
 
     def write_raw(self, writes: Sequence[RawWrite]) -> list[str]:
         with self.lock():
@@ -982,6 +1056,9 @@ class LocalEngine:
             return False
 
     def stored_units(self, dataset: str) -> dict[Unit, tuple[str, ...]]:
+        return self._recovering(lambda: self._stored_units(dataset))
+
+    def _stored_units(self, dataset: str) -> dict[Unit, tuple[str, ...]]:
         con = self._reader()
         rows = con.execute(
             "SELECT unit, list(DISTINCT index_code ORDER BY index_code) FROM ibov_raw_files "
@@ -1014,8 +1091,13 @@ class LocalEngine:
     def sql(
         self, statement: str, params: dict[str, Any], *, what: str
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        self._reader()
-        return self.lake.query(queries.duckdb_statement(statement, self.table_names()), params)
+        sql = queries.duckdb_statement(statement, self.table_names())
+
+        def read() -> tuple[list[str], list[tuple[Any, ...]]]:
+            self._reader()
+            return self.lake.query(sql, params)
+
+        return self._recovering(read)
 
     def table_names(self) -> dict[str, str]:
         return {name: f'"{table}"' for name, table in self.lake.tables.items()}
@@ -1031,6 +1113,9 @@ class LocalEngine:
         return [str(r[0]) for r in rows]
 
     def status(self) -> StatusReport:
+        return self._recovering(self._status)
+
+    def _status(self) -> StatusReport:
         con = self._reader()
         portfolio = self.lake.tables[datasets.PORTFOLIO.name]
         levels = self.lake.tables[datasets.LEVELS.name]
@@ -1091,6 +1176,9 @@ class LocalEngine:
         )
 
     def verify(self, notify: Notify) -> list[UnitCheck]:
+        return self._recovering(lambda: self._verify(notify))
+
+    def _verify(self, notify: Notify) -> list[UnitCheck]:
         """Every unit and index counted in raw/, refined/ and the catalog, with damaged raw files and
         units whose raw files changed since their refine (a full scan of the lake: it reads every raw
         file's footer and contents hash, and every refined file's index column)."""

@@ -1045,15 +1045,23 @@ class LocalEngine:
         return [w.key for w in writes]
 
     def is_stored(self, write: RawWrite) -> bool:
+        """True when these original bytes are stored and the raw file made of them is intact: the
+        snapshot holds the same bytes and the raw file reads back with their hash (a raw file damaged
+        by hand is not "stored", so storing the same input again repairs it)."""
         snapshot, raw = self.lake.root / write.snapshot_key, self.lake.root / write.key
         try:
-            return (
+            if not (
                 raw.is_file()
                 and snapshot.stat().st_size == len(write.original)
                 and snapshot.read_bytes() == write.original
-            )
-        except OSError:
+            ):
+                return False
+            import pyarrow.parquet as pq
+
+            hashes = pq.read_table(raw, columns=["source_sha256"]).column(0).unique().to_pylist()
+        except (OSError, ValueError, KeyError):  # pyarrow's ArrowInvalid is a ValueError
             return False
+        return hashes == [hashlib.sha256(write.original).hexdigest()]
 
     def stored_units(self, dataset: str) -> dict[Unit, tuple[str, ...]]:
         return self._recovering(lambda: self._stored_units(dataset))

@@ -325,3 +325,50 @@ def test_clients_honour_aws_endpoint_url_and_share_one_retry_policy(monkeypatch:
         assert config.retries == {"mode": "standard", "total_max_attempts": 5}
         assert f"ibov/{__version__}" in config.user_agent_extra
     assert aws.s3() is aws.s3()  # one client per service
+
+
+def test_verify_counts_every_zone_on_s3_and_repair_starts_the_job_for_the_days_that_differ(
+    mocked: Aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day whose refined objects lost a ticker: verify lists it with the counts of each zone, and
+    --repair starts the Glue job for that day only (moto runs no script, so the day stays listed)."""
+    from ibovcli import pipeline
+
+    s3_client = mocked.s3()
+    s3_client.create_bucket(Bucket=BUCKET)
+    create_job(mocked.glue())
+    local = lakes.engine(tmp_path / "local")
+    try:
+        local.write_raw([read_snapshot(SNAPSHOT)])
+        local.refine([datasets.PORTFOLIO.unit(DAY.isoformat())], lambda _m: None)
+    finally:
+        local.close()
+    root = tmp_path / "local"
+    uploaded = [
+        p for p in sorted(root.rglob("*.parquet")) if p.relative_to(root).parts[0] in ("raw", "refined")
+    ]
+    lost = [p for p in uploaded if "ticker=VALE3" in p.as_posix()]
+    assert lost
+    for p in uploaded:
+        if p not in lost:
+            s3_client.put_object(Bucket=BUCKET, Key=p.relative_to(root).as_posix(), Body=p.read_bytes())
+    monkeypatch.setattr("ibovcli.engines.aws.time.sleep", lambda _s: None, raising=False)
+    monkeypatch.setattr(
+        "ibovcli.engines.aws.AwsEngine.from_settings",
+        classmethod(lambda cls, s, notify=None: AwsEngine(mocked, s, sleep=lambda _s: None)),
+    )
+    settings = Settings.load(engine="aws", bucket=BUCKET, glue_job=JOB, workgroup=WORKGROUP)
+    report = pipeline.verify(settings)
+    [problem] = report.problems
+    assert (problem.dataset, problem.unit, problem.raw_rows, problem.refined_rows) == (
+        "portfolio",
+        "dt=2025-04-30",
+        14,
+        13,
+    )
+    assert mocked.glue().get_job_runs(JobName=JOB)["JobRuns"] == []  # verify alone changes nothing
+    report = pipeline.verify(settings, repair=True)
+    [run] = mocked.glue().get_job_runs(JobName=JOB)["JobRuns"]
+    assert (run["Arguments"]["--dataset"], run["Arguments"]["--unit"]) == ("portfolio", "2025-04-30")
+    assert [str(r.unit) for r in report.repaired] == ["portfolio dt=2025-04-30"]
+    assert [c.unit for c in report.remaining] == ["dt=2025-04-30"]  # moto's job refines nothing

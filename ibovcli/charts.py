@@ -41,6 +41,8 @@ class Drawn:
         """The chart as PNG or SVG bytes (reproducible: no creation date inside)."""
         import io
 
+        for ax in self.figure.axes:
+            _distinct_percent_labels(ax)
         buf = io.BytesIO()
         self.figure.savefig(buf, format=fmt, facecolor="white", metadata=_metadata(fmt))
         return buf.getvalue()
@@ -415,6 +417,37 @@ def _percent_axis(ax: Any, *, axis: str = "y", decimals: int = 1) -> None:
     target.set_major_formatter(PercentFormatter(xmax=100, decimals=decimals))
 
 
+def _distinct_percent_labels(ax: Any) -> None:
+    """Percent axes get as many decimals as their ticks need to read differently (a narrow range
+    would otherwise print "13.9%" four times), at most three."""
+    from matplotlib.ticker import PercentFormatter
+
+    for axis, (low, high) in ((ax.yaxis, ax.get_ylim()), (ax.xaxis, ax.get_xlim())):
+        formatter = axis.get_major_formatter()
+        if not isinstance(formatter, PercentFormatter):
+            continue
+        ticks = [t for t in axis.get_majorticklocs() if min(low, high) <= t <= max(low, high)]
+        for decimals in range(int(formatter.decimals or 0), 4):
+            if len({f"{t:.{decimals}f}" for t in ticks}) == len(ticks):
+                formatter.decimals = decimals
+                break
+
+
+def spaced_ticks(days: list[date], *, min_gap: float = 0.075) -> list[date]:
+    """The stored days that get a labelled tick: the last one always, then earlier ones only when at least
+    ``min_gap`` of the axis away from every kept one, so that labels never overlap however the stored
+    days are spaced (two consecutive sessions, then a gap of two years)."""
+    distinct = sorted(set(days))
+    if len(distinct) < 2:
+        return distinct
+    span = (distinct[-1] - distinct[0]).days or 1
+    kept = [distinct[-1]]
+    for d in reversed(distinct[:-1]):
+        if (kept[-1] - d).days / span >= min_gap:
+            kept.append(d)
+    return sorted(kept)
+
+
 def _date_axis(ax: Any, days: list[date]) -> None:
     import matplotlib.dates
 
@@ -423,7 +456,7 @@ def _date_axis(ax: Any, days: list[date]) -> None:
     distinct = sorted(set(days))
     if len(distinct) <= 12:
         # Few sessions: a tick on each one, so that no weekend or holiday looks like data.
-        ax.set_xticks(distinct)
+        ax.set_xticks(spaced_ticks(distinct))
         years = {d.year for d in distinct}
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b" if len(years) == 1 else "%d %b\n%Y"))
         if len(distinct) == 1:

@@ -1058,7 +1058,7 @@ class LocalEngine:
                 return False
             import pyarrow.parquet as pq
 
-            hashes = pq.read_table(raw, columns=["source_sha256"]).column(0).unique().to_pylist()
+            hashes: list[str] = pq.read_table(raw, columns=["source_sha256"]).column(0).unique().to_pylist()
         except (OSError, ValueError, KeyError):  # pyarrow's ArrowInvalid is a ValueError
             return False
         return hashes == [hashlib.sha256(write.original).hexdigest()]

@@ -14,7 +14,14 @@ from typing import Annotated, Any
 import typer
 
 from ibovcli import __version__, cli_aws, cli_chart, cli_query
-from ibovcli.cli_options import Common, debug_requested, fail_on, shared
+from ibovcli.cli_options import (
+    Common,
+    FormatOpt,
+    debug_requested,
+    fail_on,
+    output_format,
+    shared,
+)
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -376,6 +383,39 @@ def verify(
             f"{len({(c.dataset, c.unit) for c in left})} units disagree between raw, refined and the catalog",
             hint="`ibov verify --repair` refines them again; a damaged raw file must be stored again.",
         )
+
+
+@app.command("sql")
+@shared()
+def adhoc_sql(
+    common: Common,
+    statement: Annotated[
+        str,
+        typer.Argument(metavar="STATEMENT", help="One read-only SQL statement, or - to read it from stdin."),
+    ],
+    format_: FormatOpt = "table",
+) -> None:
+    """Run one read-only SQL statement on the catalog tables (DuckDB locally, Athena with --engine aws).
+
+    Tables: ibov_refined (the daily portfolio), ibov_levels (index levels); `${portfolio}` and
+    `${levels}` name them too. Only a single query is run (SELECT, WITH, VALUES, FROM, SHOW,
+    DESCRIBE); anything else is refused with exit 2. No rows: exit 8 (`--json` prints []).
+
+    Examples:
+
+      ibov sql "SELECT dt, count(*) AS n FROM ibov_refined GROUP BY dt ORDER BY dt DESC LIMIT 5"
+
+      ibov sql "SELECT * FROM ibov_levels WHERE index_code = 'IBOV' ORDER BY session_date DESC LIMIT 3" --json
+
+      ibov sql - --format csv < question.sql > answer.csv
+    """
+    import sys
+
+    from ibovcli import pipeline, render
+
+    fmt = output_format(format_, common.json)
+    text = sys.stdin.read() if statement == "-" else statement
+    render.query_result(pipeline.sql(common.settings(), text, notify=common.notify()), fmt)
 
 
 @app.command("indices")

@@ -18,7 +18,7 @@ from ibovcli import collect, datasets, queries
 from ibovcli.collect import Job, ScrapeRequest
 from ibovcli.engines import Engine, get_engine
 from ibovcli.engines.base import Notify, RefineResult, RunRecord, StatusReport, UnitCheck, quiet
-from ibovcli.errors import IbovError, Interrupted, NoData, UsageError
+from ibovcli.errors import IbovError, Interrupted, NoData, QueryFailed, UsageError
 from ibovcli.settings import Settings
 
 OnProgress = Callable[[str, bool], None]
@@ -62,6 +62,8 @@ class QueryResult:
     notes: tuple[str, ...] = ()
     #: when there are no rows: why (the day is not stored, the ticker was never a member...)
     why: str = ""
+    #: when there are no rows: what to say instead of "<name> matched no stored data"
+    empty: str = ""
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
@@ -428,6 +430,22 @@ def query(
         columns, rows = eng.sql(q.sql, resolved.params, what=f"the query {q.name}")
         why = "" if rows else _explain(eng, q, bound, stored)
     return QueryResult(name, bound, columns, rows, resolved.notes, why)
+
+
+def sql(
+    settings: Settings, statement: str, *, engine: Engine | None = None, notify: Notify = quiet
+) -> QueryResult:
+    """Run one read-only ad-hoc statement (``ibov sql``) on the catalog tables: DuckDB locally, Athena on
+    AWS. Tables by name (``ibov_refined``, ``ibov_levels``...) or as ``${dataset}`` tokens."""
+    text = queries.adhoc(statement)
+    with _engine(settings, engine, notify) as eng:
+        try:
+            columns, rows = eng.sql(text, {}, what="the statement", verbatim=True)
+        except QueryFailed as exc:
+            tables = ", ".join(eng.table_names().values())
+            raise QueryFailed(exc.message, hint=f"The tables: {tables}.") from None
+    why = "`ibov status` shows what the lake holds."
+    return QueryResult("sql", {}, columns, rows, why=why, empty="the statement returned no rows")
 
 
 def _explain(

@@ -287,7 +287,7 @@ def query_result(result: Any, fmt: str) -> None:
         print_table(result.columns, result.rows, title=result.name, bar_column=bar)
     if not result.rows:
         raise NoData(
-            f"{result.name} matched no stored data",
+            result.empty or f"{result.name} matched no stored data",
             hint=result.why or "`ibov status` shows what the lake holds.",
         )
 

@@ -233,10 +233,14 @@ class AwsEngine:
             self.sleep(3.0)
 
     def sql(
-        self, statement: str, params: dict[str, Any], *, what: str
+        self, statement: str, params: dict[str, Any], *, what: str, verbatim: bool = False
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         workgroup, database, tables = self.workgroup, self.database, self.tables()
-        sql, order = queries.athena_statement(statement, tables)
+        order: list[str] = []
+        if verbatim:
+            sql = queries.with_tables(statement, tables)
+        else:
+            sql, order = queries.athena_statement(statement, tables)
         values = [queries.athena_literal(params[name]) for name in order]
         with aws_errors(f"running {what} on Athena"):
             return athena.run(

@@ -194,9 +194,13 @@ class Engine(Protocol):
         ...
 
     def sql(
-        self, statement: str, params: dict[str, Any], *, what: str
+        self, statement: str, params: dict[str, Any], *, what: str, verbatim: bool = False
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Run a read-only statement (tables named as :meth:`table_names` says); columns and rows."""
+        """Run a read-only statement (tables named as :meth:`table_names` says); columns and rows.
+
+        ``verbatim``: a user's ad-hoc statement (``ibov sql``): no ``:name`` parameters, only the
+        ``${dataset}`` table tokens are replaced, and the engine refuses anything but one read-only
+        statement."""
         ...
 
     def table_names(self) -> dict[str, str]:

@@ -44,7 +44,15 @@ from typing import Any, TypeVar
 from ibovcli import datasets, queries, schema, trigger
 from ibovcli.datasets import Dataset, Unit
 from ibovcli.engines.base import Coverage, Notify, RefineResult, RunRecord, StatusReport, UnitCheck, quiet
-from ibovcli.errors import ConfigError, IbovError, Interrupted, JobFailed, LakeBusy, QueryFailed
+from ibovcli.errors import (
+    ConfigError,
+    IbovError,
+    Interrupted,
+    JobFailed,
+    LakeBusy,
+    QueryFailed,
+    UsageError,
+)
 from ibovcli.rawfiles import RawWrite
 from ibovcli.settings import Settings
 
@@ -73,6 +81,19 @@ INVENTORY_DDL = (
         raw_files INTEGER NOT NULL, refined_rows BIGINT NOT NULL, refined_at TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (dataset, unit))""",
 )
+
+
+def _one_read_only_statement(sql: str) -> None:
+    """DuckDB's own parse of a user's statement: exactly one, and a SELECT (SHOW, DESCRIBE, FROM-first
+    and VALUES parse as SELECT); the catalog connection it then runs on is read-only as well."""
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise UsageError(f"the statement does not parse: {_first_line(exc)}") from None
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        raise UsageError("only one read-only statement (a query) is run")
 
 
 def sql_str(value: object) -> str:
@@ -1097,9 +1118,13 @@ class LocalEngine:
             return self.lake.connection()
 
     def sql(
-        self, statement: str, params: dict[str, Any], *, what: str
+        self, statement: str, params: dict[str, Any], *, what: str, verbatim: bool = False
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        sql = queries.duckdb_statement(statement, self.table_names())
+        if verbatim:
+            sql = queries.with_tables(statement, self.table_names())
+            _one_read_only_statement(sql)
+        else:
+            sql = queries.duckdb_statement(statement, self.table_names())
 
         def read() -> tuple[list[str], list[tuple[Any, ...]]]:
             self._reader()

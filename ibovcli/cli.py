@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -416,6 +417,73 @@ def adhoc_sql(
     fmt = output_format(format_, common.json)
     text = sys.stdin.read() if statement == "-" else statement
     render.query_result(pipeline.sql(common.settings(), text, notify=common.notify()), fmt)
+
+
+@app.command("export")
+@shared()
+def export_rows(
+    common: Common,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="File to write: .parquet or .csv.", show_default=False
+        ),
+    ],
+    index: Annotated[str, typer.Option("--index", "-i", metavar="CODE", help="B3 index code.")] = "IBOV",
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", metavar="YYYY-MM-DD", help="First day (default: the first stored).", show_default=False
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", metavar="YYYY-MM-DD", help="Last day (default: the latest stored).", show_default=False
+        ),
+    ] = None,
+    dataset: Annotated[
+        str, typer.Option("--dataset", "-d", metavar="NAME", help="portfolio or levels.")
+    ] = "portfolio",
+    format_: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="parquet|csv",
+            help="File format (default: from --out's extension).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Write the refined rows of an index over a date range to one Parquet or CSV file (for pandas,
+    Excel, another database). The file appears whole or not at all; no rows is exit 8 and writes nothing.
+
+    Examples:
+
+      ibov export --index IBOV --from 2025-01-01 --out ibov-2025.parquet
+
+      ibov export --to 2025-06-30 --out ibov.csv
+
+      ibov export --dataset levels --from 2020-01-01 --out ibov-levels.parquet --json
+    """
+    from ibovcli import pipeline, render
+
+    done = pipeline.export(
+        common.settings(),
+        dataset=dataset,
+        index=index,
+        since=from_,
+        until=to,
+        out=out,
+        fmt=format_,
+        notify=common.notify(),
+    )
+    if common.json:
+        render.print_json(done.as_json())
+    else:
+        render.note(f"wrote {done.rows} rows of {done.index} ({done.first} to {done.last}) to {done.path}")
+        print(done.path)
 
 
 @app.command("indices")

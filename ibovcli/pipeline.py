@@ -12,13 +12,16 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ibovcli import collect, datasets, queries
+from ibovcli import export as exporting
 from ibovcli.collect import Job, ScrapeRequest
 from ibovcli.engines import Engine, get_engine
 from ibovcli.engines.base import Notify, RefineResult, RunRecord, StatusReport, UnitCheck, quiet
 from ibovcli.errors import IbovError, Interrupted, NoData, QueryFailed, UsageError
+from ibovcli.export import Exported
 from ibovcli.settings import Settings
 
 OnProgress = Callable[[str, bool], None]
@@ -446,6 +449,24 @@ def sql(
             raise QueryFailed(exc.message, hint=f"The tables: {tables}.") from None
     why = "`ibov status` shows what the lake holds."
     return QueryResult("sql", {}, columns, rows, why=why, empty="the statement returned no rows")
+
+
+def export(
+    settings: Settings,
+    *,
+    dataset: str,
+    index: str,
+    since: str | None,
+    until: str | None,
+    out: Path,
+    fmt: str | None,
+    notify: Notify = quiet,
+) -> Exported:
+    """``ibov export``: the refined rows of ``index`` between two days as one Parquet or CSV file."""
+    first, last = exporting.day("--from", since), exporting.day("--to", until)
+    code = collect.check_index(index)
+    with _engine(settings, None, notify) as eng:
+        return exporting.export(eng, dataset=dataset, index=code, since=first, until=last, out=out, fmt=fmt)
 
 
 def _explain(

@@ -486,6 +486,83 @@ def export_rows(
         print(done.path)
 
 
+@app.command("rm")
+@shared()
+def remove(
+    common: Common,
+    dataset: Annotated[
+        str,
+        typer.Argument(metavar="[DATASET]", help="portfolio (by --date) or levels (by --year)."),
+    ] = "portfolio",
+    index: Annotated[
+        str, typer.Option("--index", "-i", metavar="CODE", help="B3 index code.", show_default=False)
+    ] = "",
+    date: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--date", metavar="YYYY-MM-DD", help="portfolio: a session day; repeatable.", show_default=False
+        ),
+    ] = None,
+    year: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--year", metavar="YYYY", help="levels: a calendar year; repeatable.", show_default=False
+        ),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove an index's stored day (or levels year) everywhere: the raw file, its original bytes, its
+    refined rows and catalog rows (on AWS: the S3 objects, then the Glue job refines what is left of the
+    day, or the day's refined objects and catalog partitions go when nothing is left).
+
+    Other indices of the same day stay. It first lists what will go and asks; without a terminal, pass
+    --yes. Nothing stored there: exit 8.
+
+    Examples:
+
+      ibov rm --index IBOV --date 2025-07-10
+
+      ibov rm levels --index IBOV --year 2022 --yes
+
+      ibov rm -i SMLL --date 2025-07-10 --date 2025-07-11 --yes --json
+    """
+    import sys
+
+    from ibovcli import pipeline, render
+    from ibovcli.errors import NoData, UsageError
+
+    if not index:
+        raise UsageError("give the index whose data goes: --index CODE")
+    settings = common.settings()
+    keys = pipeline.removal_keys(dataset, index, date or (), year or ())
+    plan = pipeline.remove(settings, keys, dry_run=True)
+    if not plan.keys:
+        raise NoData(
+            f"nothing of {index.upper()} is stored there ({', '.join(keys)})",
+            hint="`ibov status` shows what the lake holds.",
+        )
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"ibov rm would remove {len(plan.keys)} files ({plan.rows} rows): confirm with --yes",
+                hint="Without a terminal ibov cannot ask; add --yes.",
+            )
+        for key in plan.keys:
+            render.note(f"  {key}")
+        if not typer.confirm(f"remove these {len(plan.keys)} files and their {plan.rows} rows?", err=True):
+            render.note("nothing removed")
+            return
+    done = pipeline.remove(settings, keys, dry_run=False, notify=common.notify())
+    if common.json:
+        render.print_json(done.as_json())
+        return
+    render.note(
+        f"removed {len(done.keys)} files ({done.rows} rows); refined again: "
+        f"{', '.join(str(r.unit) for r in done.refined) or 'none'}; cleared: "
+        f"{', '.join(str(u) for u in done.cleared) or 'none'}"
+    )
+
+
 @app.command("indices")
 @shared(engine=False)
 def list_indices(common: Common) -> None:

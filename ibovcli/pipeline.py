@@ -19,7 +19,15 @@ from ibovcli import collect, datasets, queries
 from ibovcli import export as exporting
 from ibovcli.collect import Job, ScrapeRequest
 from ibovcli.engines import Engine, get_engine
-from ibovcli.engines.base import Notify, RefineResult, RunRecord, StatusReport, UnitCheck, quiet
+from ibovcli.engines.base import (
+    Notify,
+    RefineResult,
+    Removal,
+    RunRecord,
+    StatusReport,
+    UnitCheck,
+    quiet,
+)
 from ibovcli.errors import IbovError, Interrupted, NoData, QueryFailed, UsageError
 from ibovcli.export import Exported
 from ibovcli.settings import Settings
@@ -467,6 +475,42 @@ def export(
     code = collect.check_index(index)
     with _engine(settings, None, notify) as eng:
         return exporting.export(eng, dataset=dataset, index=code, since=first, until=last, out=out, fmt=fmt)
+
+
+def removal_keys(dataset: str, index: str, dates: Sequence[str], years: Sequence[str]) -> list[str]:
+    """The raw keys ``ibov rm`` names: a portfolio by index and day, levels by index and year."""
+    from datetime import date as day
+
+    from ibovcli import layout
+
+    code = collect.check_index(index)
+    if dataset == datasets.PORTFOLIO.name:
+        if years or not dates:
+            raise UsageError("the portfolio is removed by day: give --date (repeatable), not --year")
+        out = []
+        for text in dates:
+            try:
+                out.append(layout.raw_key(code, day.fromisoformat(text)))
+            except ValueError:
+                raise UsageError(f"--date must be a date YYYY-MM-DD, got {text!r}") from None
+        return out
+    if dataset == datasets.LEVELS.name:
+        if dates or not years:
+            raise UsageError("levels are removed by year: give --year (repeatable), not --date")
+        if not all(y.isdigit() and len(y) == 4 for y in years):
+            raise UsageError(f"--year must be a year YYYY, got {', '.join(years)}")
+        return [layout.levels_raw_key(code, int(y)) for y in years]
+    raise UsageError(f"no dataset named {dataset!r}", hint=f"Datasets: {', '.join(datasets.ALL)}.")
+
+
+def remove(settings: Settings, raw_keys: Sequence[str], *, dry_run: bool, notify: Notify = quiet) -> Removal:
+    """Remove stored raw files everywhere (raw, snapshots, refined, catalog), or with ``dry_run`` only
+    say what exists and would go."""
+    with _engine(settings, None, notify) as eng:
+        if dry_run:
+            return eng.remove(raw_keys, dry_run=True, notify=notify)
+        with logged(eng, "rm", lambda: {"removed": list(raw_keys)}):
+            return eng.remove(raw_keys, dry_run=False, notify=notify)
 
 
 def _explain(

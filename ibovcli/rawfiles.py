@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 #: read from a CSV after a JSON keeps only the CSV: the snapshot is always the one the rows came from).
 SNAPSHOT_EXTS = ("json", "csv", "txt", "zip")
 
+
+def keys_of(raw_key: str) -> list[str]:
+    """Every key a stored raw file can own: its originals under snapshots/ (any kind), then itself."""
+    return [*(layout.snapshot_key(raw_key, ext) for ext in SNAPSHOT_EXTS), raw_key]
+
+
 CONTENT_TYPES = {
     "json": "application/json",
     "csv": "text/csv",

@@ -14,11 +14,20 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ibovcli import datasets, layout, queries, schema, trigger
+from ibovcli import datasets, layout, queries, rawfiles, schema, trigger
 from ibovcli.aws import athena, glue, s3, stack
 from ibovcli.aws.clients import Aws, aws_errors
 from ibovcli.datasets import Unit
-from ibovcli.engines.base import Coverage, Notify, RefineResult, RunRecord, StatusReport, UnitCheck, quiet
+from ibovcli.engines.base import (
+    Coverage,
+    Notify,
+    RefineResult,
+    Removal,
+    RunRecord,
+    StatusReport,
+    UnitCheck,
+    quiet,
+)
 from ibovcli.errors import IbovError, JobFailed, NotDeployed
 from ibovcli.rawfiles import RawWrite
 from ibovcli.settings import Settings
@@ -137,6 +146,41 @@ class AwsEngine:
                         stored_at = s3.put(client, bucket, key, body, content_type)
             self._uploads[w.key] = stored_at or datetime.now(UTC)
         return [w.key for w in writes]
+
+    def remove(self, raw_keys: Sequence[str], *, dry_run: bool, notify: Notify) -> Removal:
+        """Delete the objects; a unit with raw files left is refined again by the Glue job, a unit left
+        empty loses its refined objects and catalog partitions here (the job needs raw files)."""
+        bucket, client = self.bucket, self.aws.s3()
+        with aws_errors(f"reading s3://{bucket}"):
+            keys = [k for raw in raw_keys for k in rawfiles.keys_of(raw) if s3.exists(client, bucket, k)]
+            raws = [k for k in keys if k in raw_keys]
+            counts = s3.rows_by_index(client, bucket, raws)
+        rows = sum(n for found in counts.values() for i, n in found.items() if not i.startswith("!"))
+        out = Removal(keys, rows)
+        if dry_run or not keys:
+            return out
+        with aws_errors(f"deleting from s3://{bucket}"):
+            s3.delete_keys(client, bucket, keys)
+        units = sorted({u.unit for k in raws if (u := datasets.parse_raw_key(k))}, key=str)
+        for unit in units:
+            dataset = unit.spec
+            with aws_errors(f"listing s3://{bucket}/{dataset.raw_unit_prefix(unit)}"):
+                left = [
+                    k
+                    for k in s3.keys(client, bucket, dataset.raw_unit_prefix(unit))
+                    if dataset.parse_raw_key(k)
+                ]
+            if left:
+                out.refined.append(self._refine(unit, None, notify))
+                continue
+            notify(f"clearing {unit}: no raw file left")
+            with aws_errors(f"clearing {unit}"):
+                s3.delete_keys(client, bucket, s3.keys(client, bucket, dataset.refined_unit_prefix(unit)))
+                glue.delete_partitions(
+                    self.aws.glue(), self.database, self.tables()[dataset.name], dataset.unit_key, unit.value
+                )
+            out.cleared.append(unit)
+        return out
 
     def is_stored(self, write: RawWrite) -> bool:
         """The stored original's ETag is its MD5 (single-part uploads, SSE-S3): compare without a GET."""

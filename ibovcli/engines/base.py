@@ -50,6 +50,29 @@ class RefineResult:
         return out
 
 
+@dataclass
+class Removal:
+    """What ``ibov rm`` removes (or, before confirmation, would remove): stored files and their rows,
+    then what became of each unit they belonged to."""
+
+    #: raw keys and their originals under snapshots/ that exist
+    keys: list[str]
+    #: raw rows those raw files hold (the refined and catalog rows that go with them)
+    rows: int
+    #: units refined again from their remaining raw files
+    refined: list[RefineResult] = field(default_factory=list)
+    #: units left with no raw file at all: their refined data and catalog rows removed
+    cleared: list[Unit] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "removed": self.keys,
+            "rows": self.rows,
+            "refined": [r.as_json() for r in self.refined],
+            "cleared": [{"dataset": u.dataset, "unit": u.folder} for u in self.cleared],
+        }
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One entry of the run log (a local command, or a Glue job run on AWS)."""
@@ -220,6 +243,12 @@ class Engine(Protocol):
         ...
 
     def status(self) -> StatusReport: ...
+
+    def remove(self, raw_keys: Sequence[str], *, dry_run: bool, notify: Notify) -> Removal:
+        """Remove these raw files and their originals everywhere: raw, snapshots, and (by refining
+        each unit again from what remains, or clearing a unit left empty) refined and the catalog.
+        ``dry_run`` only says what exists and would go."""
+        ...
 
     def verify(self, notify: Notify) -> list[UnitCheck]:
         """Count every unit's rows in the raw zone, the refined zone and the catalog (a full scan)."""

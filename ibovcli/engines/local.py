@@ -41,9 +41,18 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ibovcli import datasets, queries, schema, trigger
+from ibovcli import datasets, queries, rawfiles, schema, trigger
 from ibovcli.datasets import Dataset, Unit
-from ibovcli.engines.base import Coverage, Notify, RefineResult, RunRecord, StatusReport, UnitCheck, quiet
+from ibovcli.engines.base import (
+    Coverage,
+    Notify,
+    RefineResult,
+    Removal,
+    RunRecord,
+    StatusReport,
+    UnitCheck,
+    quiet,
+)
 from ibovcli.errors import (
     ConfigError,
     IbovError,
@@ -1064,6 +1073,37 @@ class LocalEngine:
             self.lake.publish([(key, body) for w in writes for key, body, _ctype in w.files()])
             self.lake.record_writes(writes)
         return [w.key for w in writes]
+
+    def remove(self, raw_keys: Sequence[str], *, dry_run: bool, notify: Notify) -> Removal:
+        root = self.lake.root
+        self.lake.require()
+
+        def present() -> tuple[list[str], list[str], int]:
+            keys = [k for raw in raw_keys for k in rawfiles.keys_of(raw) if (root / k).is_file()]
+            raws = [k for k in keys if k in raw_keys]
+            return keys, raws, sum(max(_parquet_rows(root / k), 0) for k in raws)
+
+        if dry_run:
+            keys, _raws, rows = present()
+            return Removal(keys, rows)
+        with self.lock():
+            keys, raws, rows = present()
+            out = Removal(keys, rows)
+            if not keys:
+                return out
+            self.lake.publish([(k, None) for k in keys])
+            for folder in sorted({(root / k).parent for k in keys}, reverse=True):
+                with contextlib.suppress(OSError):  # a folder left empty goes too; a busy one stays
+                    folder.rmdir()
+            con = self.lake.connection(write=True)
+            for k in raws:
+                con.execute("DELETE FROM ibov_raw_files WHERE key = ?", [k])
+            units = sorted({u.unit for k in raws if (u := datasets.parse_raw_key(k))}, key=str)
+            for unit in units:
+                notify(f"refining {unit}")
+                result = self.lake.refine(unit)
+                (out.refined.append(result) if self.lake.raw_files(unit) else out.cleared.append(unit))
+            return out
 
     def is_stored(self, write: RawWrite) -> bool:
         """True when these original bytes are stored and the raw file made of them is intact: the

@@ -41,6 +41,18 @@ def put(client: S3Client, bucket: str, key: str, body: bytes, content_type: str)
         return None
 
 
+def delete(client: S3Client, bucket: str, key: str) -> None:
+    """Remove ``key`` (no error when it does not exist; a missing bucket is :class:`NotDeployed`)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        client.delete_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if error_code(exc) in _MISSING_BUCKET:
+            raise NotDeployed(f"the bucket {bucket} does not exist") from None
+        raise
+
+
 def keys(client: S3Client, bucket: str, prefix: str) -> list[str]:
     """Every key under ``prefix``."""
     return list(objects(client, bucket, prefix))

@@ -141,7 +141,7 @@ class AwsEngine:
                 stored_at = None
                 for key, body, content_type in w.files():
                     if body is None:
-                        client.delete_object(Bucket=bucket, Key=key)  # an original of another kind
+                        s3.delete(client, bucket, key)  # an original of another kind
                     else:
                         stored_at = s3.put(client, bucket, key, body, content_type)
             self._uploads[w.key] = stored_at or datetime.now(UTC)

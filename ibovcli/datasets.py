@@ -160,7 +160,12 @@ class Dataset:
 
     def sql(self) -> str:
         """The refine SQL: input view ``raw_rows`` (every raw row of one unit), output = :attr:`columns`."""
-        return schema.sql_file(self.refine_sql)
+        text = schema.sql_file(self.refine_sql)
+        if "${sector_table}" in text:  # the portfolio: the shipped sector table, inline
+            from ibovcli import sectors
+
+            text = text.replace(sectors.TOKEN, sectors.values_sql())
+        return text
 
 
 PORTFOLIO = Dataset(

@@ -451,7 +451,7 @@ class LocalLake:
                     con.close()
                     raise CatalogMissing(f"{path} is missing")
             else:
-                con.execute("SELECT count(*) FROM ibov_units").fetchone()
+                con.execute("SELECT count(*) FROM ibov_units").fetchall()
         except duckdb.Error as exc:
             con.close()
             raise CatalogDamaged(f"{path} is damaged: {_first_line(exc)}") from None
@@ -511,7 +511,7 @@ class LocalLake:
                 rows = con.execute(
                     f'SELECT count(*) FROM "{self.tables[dataset.name]}" WHERE "{dataset.unit_key}" = ?',  # nosec B608
                     [unit.value],
-                ).fetchone()[0]
+                ).fetchall()[0][0]
                 self._record_unit(con, unit, signature, len(raw), int(rows))
         for raw_file in self.list_raw():
             self._sha_of(con, raw_file)
@@ -571,8 +571,8 @@ class LocalLake:
         found = con.execute(
             "SELECT sha256 FROM ibov_raw_files WHERE key = ? AND size = ? AND mtime_ns = ?",
             [f.key, f.size, f.mtime_ns],
-        ).fetchone()
-        return str(found[0]) if found else _sha256_file(f.path)
+        ).fetchall()  # fetchall, not fetchone: no unfinished result left on the connection
+        return str(found[0][0]) if found else _sha256_file(f.path)
 
     def _sha_of(self, con: Any, f: RawFile, *, rows: int | None = None, sha: str | None = None) -> str:
         """The file's sha256 from the inventory when its size and mtime still match, else computed
@@ -581,9 +581,9 @@ class LocalLake:
             found = con.execute(
                 "SELECT sha256 FROM ibov_raw_files WHERE key = ? AND size = ? AND mtime_ns = ?",
                 [f.key, f.size, f.mtime_ns],
-            ).fetchone()
+            ).fetchall()
             if found:
-                return str(found[0])
+                return str(found[0][0])
             sha = _sha256_file(f.path)
         if rows is None:
             rows = _parquet_rows(f.path)
@@ -687,6 +687,8 @@ class LocalLake:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE refined_unit AS {dataset.sql()}")  # nosec B608
                 con.unregister("raw_rows")
                 self._check_unit(con, unit, "refined_unit")
+                if any(c.name == "sector" for c in dataset.columns):
+                    self._say_unknown_sectors(con, unit)
                 partitions = ", ".join(f'"{c}"' for c in dataset.partition_names)
                 con.execute(
                     f"COPY refined_unit TO {sql_str(staging)} (FORMAT parquet, COMPRESSION zstd, "
@@ -711,6 +713,19 @@ class LocalLake:
             with contextlib.suppress(Exception):
                 con.execute("DROP TABLE IF EXISTS refined_unit")
         return RefineResult(unit, rows, indices, time.monotonic() - started, damaged=tuple(damaged))
+
+    def _say_unknown_sectors(self, con: Any, unit: Unit) -> None:
+        """One line per index when some tickers have no known sector (see ibovcli/sectors.py)."""
+        found = con.execute(
+            "SELECT index_code, list(DISTINCT ticker ORDER BY ticker) FROM refined_unit "
+            "WHERE sector IS NULL GROUP BY index_code ORDER BY index_code"
+        ).fetchall()
+        for index, tickers in found:
+            shown = ", ".join(tickers[:8]) + (f" and {len(tickers) - 8} more" if len(tickers) > 8 else "")
+            self.notify(
+                f"no sector known for {len(tickers)} {index} tickers of {unit.value}: {shown} "
+                "(not in that day's B3 answers nor in ibov's sector table; B3's live answers carry them)"
+            )
 
     def install_refined(self, unit: Unit, staging: Path) -> int:
         """Make the unit's refined folder and catalog rows those written under ``staging/<unit folder>``
@@ -745,7 +760,7 @@ class LocalLake:
             f'SELECT list(DISTINCT CAST("{key}" AS VARCHAR)) FROM {relation} '  # nosec B608
             f'WHERE CAST("{key}" AS VARCHAR) IS DISTINCT FROM ?',
             [unit.value],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if others:
             raise JobFailed(
                 f"raw files under {unit.folder} hold rows for {key}={', '.join(map(str, others))}",
@@ -763,7 +778,7 @@ class LocalLake:
         if relation is not None:
             stats = con.execute(
                 f"SELECT count(*), list(DISTINCT index_code ORDER BY index_code) FROM {relation}"
-            ).fetchone()  # nosec B608
+            ).fetchall()[0]  # nosec B608
             rows, indices = int(stats[0]), tuple(stats[1] or ())
         con.execute("BEGIN TRANSACTION")
         try:

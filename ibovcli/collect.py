@@ -316,7 +316,7 @@ def _period_jobs(
                 if period is None:
                     raise UsageError(
                         "a JSON answer does not say which 4-month period it is for",
-                        hint="Pass --period YYYY-MM with the period's first month (e.g. 2025-05 for May-Aug).",
+                        hint="Pass --period YYYY-MM, the period's first month (e.g. 2025-05 for May-Aug).",
                     )
                 p = previews.parse_period_portfolio(
                     data, kind=kind, index=explicit or "IBOV", period=period, source=source

@@ -292,10 +292,8 @@ def run(
             steps += _steps(levels)
             keys += levels.keys
             refined += levels.refined
-            preview = _refresh_preview(
-                settings, engine, [s.index for s in steps if s.dataset == "portfolio" and s.state != "failed"],
-                notify,
-            )
+            fetched = [s.index for s in steps if s.dataset == "portfolio" and s.state != "failed"]
+            preview = _refresh_preview(settings, engine, fetched, notify)
             steps += _steps(preview)
             keys += preview.keys
             refined += preview.refined

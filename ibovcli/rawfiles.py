@@ -194,7 +194,8 @@ def levels(y: LevelsYear) -> RawWrite:
 def period_content_sha256(holdings: Sequence[Any], total_qty: int) -> str:
     """sha256 of what a period portfolio says, whatever its format: each ticker's weight and quantity
     (sorted by ticker) and the total quantity. The JSON and the CSV of one preview give the same hash."""
-    lines = [f"{h.cod}|{h.part.quantize(Decimal('0.001'))}|{h.qty}" for h in sorted(holdings, key=lambda h: h.cod)]
+    ordered = sorted(holdings, key=lambda h: h.cod)
+    lines = [f"{h.cod}|{h.part.quantize(Decimal('0.001'))}|{h.qty}" for h in ordered]
     lines.append(f"total|{total_qty}")
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 

@@ -121,7 +121,7 @@ PERIOD_RAW: tuple[Column, ...] = (
     Column("cont", "int", True, "B3's rank of the row in company-name order (JSON only)"),
     Column("total_theoricalQty", "bigint", False, "header/footer: total theoretical quantity"),
     Column("reductor", "decimal(20,8)", True, "header/footer: index divisor (null when B3 sends none)"),
-    Column("content_sha256", "string", False, "sha256 of the holdings (ticker, weight, quantity), any format"),
+    Column("content_sha256", "string", False, "sha256 of the holdings (tickers, weights, quantities)"),
     *LINEAGE,
 )
 

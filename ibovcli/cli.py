@@ -222,7 +222,8 @@ def run(
     (one GetConfigurations request per index; otherwise the preview step is skipped); a failure of
     the levels or preview step is reported but never fails or blocks the portfolio. Locally the
     trigger decision (the same code the AWS Lambda runs) refines each unit written, into refined/
-    under the lake, and updates the local catalog. With --engine aws the uploads trigger the Glue job, which this command follows to the end.
+    under the lake, and updates the local catalog. With --engine aws the uploads trigger the Glue
+    job, which this command follows to the end.
 
     Without internet access to B3, pass files saved from the site with --from.
 

@@ -289,7 +289,10 @@ def _period_jobs(
     request.refuse("--year", "--since")
     if len(request.dates) > 1:
         raise UsageError("give one --date (the day the files were collected)")
-    period = previews.Period.from_month(request.period) if request.period else None
+    try:
+        period = previews.Period.from_month(request.period) if request.period else None
+    except previews.BadPeriod as exc:
+        raise UsageError(f"--period: {exc.message}", hint=previews.BadPeriod.hint) from None
     if request.from_paths:
         if indices.ALL in [c.strip().upper() for c in request.indices] or len(request.indices) > 1:
             raise UsageError(

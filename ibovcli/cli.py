@@ -314,7 +314,11 @@ def refine(
     common: Common,
     dataset: Annotated[
         str | None,
-        typer.Argument(metavar="[DATASET]", help="portfolio or levels (default: both).", show_default=False),
+        typer.Argument(
+            metavar="[DATASET]",
+            help="portfolio, levels, theoretical or preview (default: all).",
+            show_default=False,
+        ),
     ] = None,
     index: IndexOpt = None,
     date: Annotated[

@@ -16,7 +16,8 @@ import pytest
 from ibovcli import previews, rawfiles
 from ibovcli.datasets import PREVIEW, THEORETICAL, Unit
 from ibovcli.engines.local import LocalLake
-from tests import b3fake, fake_previews as fp, lakes
+from tests import b3fake, lakes
+from tests import fake_previews as fp
 from tests.test_glue_job import FakeGlue, assert_same_as_duckdb, job, local_listing
 
 pytestmark = pytest.mark.spark

@@ -541,8 +541,8 @@ class LocalLake:
         found = con.execute(
             "SELECT sha256 FROM ibov_raw_files WHERE key = ? AND size = ? AND mtime_ns = ?",
             [f.key, f.size, f.mtime_ns],
-        ).fetchone()
-        return str(found[0]) if found else _sha256_file(f.path)
+        ).fetchall()
+        return str(found[0][0]) if found else _sha256_file(f.path)
 
     def _sha_of(self, con: Any, f: RawFile, *, rows: int | None = None, sha: str | None = None) -> str:
         """The file's sha256 from the inventory when its size and mtime still match, else computed
@@ -551,9 +551,9 @@ class LocalLake:
             found = con.execute(
                 "SELECT sha256 FROM ibov_raw_files WHERE key = ? AND size = ? AND mtime_ns = ?",
                 [f.key, f.size, f.mtime_ns],
-            ).fetchone()
+            ).fetchall()  # fetched to the end: DuckDB 2 refuses other work while a result is open
             if found:
-                return str(found[0])
+                return str(found[0][0])
             sha = _sha256_file(f.path)
         if rows is None:
             rows = _parquet_rows(f.path)

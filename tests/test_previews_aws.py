@@ -93,9 +93,27 @@ def test_status_reads_the_listings_and_the_next_rebalance(aws_engine: Any) -> No
     engine, _settings = aws_engine
     nxt = previews.Period.containing(previews.brasilia_today()).next()
     engine.write_raw([_preview(nxt, date(2025, 8, 20)), _preview(nxt, date(2025, 8, 21))])
+    glue = engine.aws.glue()
+    glue.create_database(DatabaseInput={"Name": "default"})
+    glue.create_table(
+        DatabaseName="default",
+        TableInput={
+            "Name": "ibov_preview",
+            "PartitionKeys": [{"Name": "index_code", "Type": "string"}, {"Name": "period", "Type": "string"}],
+        },
+    )
     report = engine.status()
     [cov] = report.of("preview")
-    assert (cov.index, cov.first, cov.last) == ("IBOV", nxt.label, nxt.label)
+    # two collections of one period, not yet cataloged by the Glue job
+    assert (cov.index, cov.first, cov.last, cov.stored, cov.refined) == ("IBOV", nxt.label, nxt.label, 2, 0)
+    glue.create_partition(
+        DatabaseName="default",
+        TableName="ibov_preview",
+        PartitionInput={"Values": ["IBOV", nxt.label], "StorageDescriptor": {"Columns": []}},
+    )
+    report = engine.status()
+    [cov] = report.of("preview")
+    assert (cov.stored, cov.refined) == (2, 2)
     [reb] = report.rebalances()
     assert (reb.index, reb.period, reb.preview_stored) == ("IBOV", nxt, True)
     assert report.as_json()["rebalances"][0]["next_period"] == nxt.label

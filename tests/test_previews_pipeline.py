@@ -154,15 +154,21 @@ def test_the_real_theoretical_answers(lake: Path) -> None:
         language = "en-us" if path is REAL_ENUS else "pt-br"
         sep = "," if language == "en-us" else "."
         expected = sorted(
-            (r["cod"].strip(), Decimal(r["part"].replace(sep, "").replace(",", ".")), r["cont"])
+            (
+                r["cod"].strip(),
+                Decimal(r["part"].replace(sep, "").replace(",", ".")),
+                int(r["theoricalQty"].replace(".", "").replace(",", "")),
+                r["cont"],
+            )
             for r in results
         )
         got = rows(
             lake,
-            "SELECT ticker, weight_pct, company_rank FROM ibov_theoretical WHERE period = ? ORDER BY ticker",
+            "SELECT ticker, weight_pct, theoretical_qty, company_rank FROM ibov_theoretical "
+            "WHERE period = ? ORDER BY ticker",
             [period],
         )
-        assert got == expected
+        assert got == expected  # every row of both real answers
     r = run_ibov("verify", "--lake", str(lake))
     assert r.code == 0, r.stderr
 

@@ -18,12 +18,14 @@ from ibovcli.errors import NoData, UsageError
 from ibovcli.settings import Settings
 
 FORMATS = {".png": "png", ".svg": "svg"}
-KINDS = ("weight-history", "sectors", "concentration", "levels")
+KINDS = ("weight-history", "sectors", "concentration", "levels", "rebalance")
 
 INK = "#1b2a3a"
 MUTED = "#6b7785"
 GRID = "#d9dee4"
 BLUE = "#1f5f99"
+GREEN = "#2e8b57"
+RED = "#c0392b"
 TEAL = "#2a9d8f"
 ORANGE = "#e07a2f"
 WIDTH_IN, HEIGHT_IN, DPI = 10.0, 5.6, 150
@@ -67,6 +69,7 @@ def build(settings: Settings, kind: str, **params: Any) -> Drawn:
         "sectors": sectors,
         "concentration": concentration,
         "levels": levels,
+        "rebalance": rebalance,
     }
     if kind not in charts:
         raise UsageError(f"no chart named {kind!r}; known: {', '.join(KINDS)}")
@@ -318,6 +321,89 @@ def levels(
         f"{_span(days)} · {change:+.1f}% over the span · deepest fall {falls[deepest]:.1f}% · source: B3",
     )
     return Drawn(fig, "levels", len(rows))
+
+
+def rebalance(
+    settings: Settings,
+    *,
+    index: str = "IBOV",
+    date: str | None = None,
+    limit: int = 10,
+    engine: Any = None,
+) -> Drawn:
+    """The latest stored preview against the daily portfolio (the saved query rebalance-preview): the
+    names entering (green) and leaving (red), then the ``limit`` largest weight changes of the staying
+    ones, as horizontal bars of the change in weight (percentage points)."""
+    result = _query(settings, "rebalance-preview", {"index": index, "date": date}, engine)
+    rows = result.records()
+    index = result.params["index"]
+    if not rows:
+        raise NoData(
+            f"no preview of {index} to compare with its portfolio",
+            hint=result.why or f"`ibov scrape preview --index {index}` stores the current preview.",
+        )
+    entering = [r for r in rows if r["change"] == "entering"]
+    leaving = [r for r in rows if r["change"] == "leaving"]
+    staying = sorted(
+        (r for r in rows if r["change"] == "staying" and _num(r["delta_weight_pct"]) != 0),
+        key=lambda r: (-abs(_num(r["delta_weight_pct"])), r["ticker"]),
+    )[: max(limit, 0)]
+    shown = entering + leaving + staying
+    labels = [
+        f"{r['ticker']}  (in)"
+        if r["change"] == "entering"
+        else f"{r['ticker']}  (out)"
+        if r["change"] == "leaving"
+        else r["ticker"]
+        for r in shown
+    ]
+    deltas = [_num(r["delta_weight_pct"]) for r in shown]
+    colors = [
+        GREEN if r["change"] == "entering" else RED if r["change"] == "leaving" else BLUE for r in shown
+    ]
+    height = max(3.2, min(HEIGHT_IN * 1.6, 1.4 + 0.32 * max(len(shown), 1)))
+    fig, ax = _figure(height=height)
+    ys = list(range(len(shown)))[::-1]
+    if shown:
+        ax.barh(ys, deltas, color=colors, height=0.7)
+        ax.set_yticks(ys, labels)
+        span = max(abs(d) for d in deltas) or 1.0
+        for y, d, r in zip(ys, deltas, shown, strict=True):
+            if r["change"] == "staying":
+                text = (
+                    f"{d:+.3f}  ({_num(r['current_weight_pct']):.3f} → {_num(r['preview_weight_pct']):.3f})"
+                )
+            else:
+                text = f"{d:+.3f}"
+            ax.annotate(
+                text,
+                (d, y),
+                xytext=(4 if d >= 0 else -4, 0),
+                textcoords="offset points",
+                ha="left" if d >= 0 else "right",
+                va="center",
+                fontsize=8,
+                color=INK,
+            )
+        ax.set_xlim(-span * 1.6, span * 1.6)
+    else:
+        ax.text(0.5, 0.5, "no weight changes", transform=ax.transAxes, ha="center", color=MUTED)
+        ax.set_yticks([])
+    ax.axvline(0, color=MUTED, linewidth=0.8)
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", color=GRID, linewidth=0.8)
+    ax.set_xlabel("Change in weight (percentage points): preview − current")
+    first = rows[0]
+    day = first["portfolio_date"]
+    _titles(
+        fig,
+        ax,
+        f"{index} next rebalance: preview {first['period']} vs the portfolio of {day}",
+        f"{len(entering)} entering · {len(leaving)} leaving · {first['n_staying']} staying "
+        f"(the {len(staying)} largest weight changes shown) · preview collected on "
+        f"{first['preview_collected_on']} · source: B3",
+    )
+    return Drawn(fig, "rebalance", len(shown))
 
 
 # -- helpers --------------------------------------------------------------------------------------

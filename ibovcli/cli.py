@@ -89,7 +89,9 @@ def scrape(
         str,
         typer.Argument(
             metavar="[DATASET]",
-            help="portfolio (the default: the day's portfolio) or levels (official index levels by year).",
+            help="portfolio (the default: the day's portfolio), levels (official index levels by year), "
+            "theoretical (the current 4-month period's theoretical portfolio) or preview (the next "
+            "period's preview, when B3 says one is current).",
             show_default=False,
         ),
     ] = "portfolio",
@@ -105,6 +107,26 @@ def scrape(
         str | None,
         typer.Option(
             "--since", metavar="YYYY", help="levels: every year from YYYY to this one.", show_default=False
+        ),
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            metavar="YYYY-MM",
+            help="theoretical/preview with --from: the period's first month (01, 05 or 09); needed for "
+            "JSON answers, checked against a CSV's title.",
+            show_default=False,
+        ),
+    ] = None,
+    date_: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="theoretical/preview with --from: the day the files were collected (default: each "
+            "file's modification day).",
+            show_default=False,
         ),
     ] = None,
 ) -> None:
@@ -123,6 +145,12 @@ def scrape(
     levels: one request per index and year to B3's index statistics (sessions up to the last closed
     one). A saved answer names neither its index nor its year: give one --index and one --year.
 
+    theoretical / preview: stored with the 4-month period they apply to and the (Brasilia) day they
+    were collected; every collection is kept. A fetch takes the period from today (the current one,
+    or the next one for a preview); a CSV's title names it; a JSON answer needs --period (and
+    defaults to IBOV without --index). A preview is requested only when B3's GetConfigurations says
+    one is current; otherwise nothing is stored and the exit code is 8.
+
     Examples:
 
       ibov scrape                                  # IBOV's portfolio, from B3
@@ -134,6 +162,10 @@ def scrape(
       ibov scrape levels --index IBOV --since 2018
 
       ibov scrape levels --index IBOV --year 2022 --from IBOV_2022.json
+
+      ibov scrape preview --index IBOV
+
+      ibov scrape theoretical --from IBOV_theoretical.json --period 2025-05 --date 2025-05-10
     """
     from ibovcli import pipeline, render
     from ibovcli.collect import ScrapeRequest
@@ -145,6 +177,8 @@ def scrape(
         from_paths=tuple(from_ or ()),
         years=tuple(year or ()),
         since=since,
+        dates=(date_,) if date_ else (),
+        period=period,
     )
     with render.progress(_count(request), "reading" if from_ else "fetching") as on_progress:
         result = pipeline.scrape(settings, request, notify=common.notify(), on_progress=on_progress)
@@ -154,7 +188,8 @@ def scrape(
             + [{**s, "state": "unchanged"} for s in result.unchanged]
         )
     elif result.stored:
-        columns = ["index", "date" if dataset == "portfolio" else "year", "rows", "key"]
+        label = {"portfolio": ["date"], "levels": ["year"]}.get(dataset, ["period", "collected_on"])
+        columns = ["index", *label, "rows", "key"]
         render.print_table(columns, [tuple(s.get(c) for c in columns) for s in result.stored])
     if len(result.stored) + len(result.unchanged) + len(result.failures) > 1:
         render.note(result.summary())
@@ -191,10 +226,12 @@ def run(
     """The daily job: scrape -> raw -> trigger -> refine -> catalog -> summary.
 
     Stores the day's portfolio of each index, then (unless --from) the current year's official levels
-    of the same indices; a failure of the levels step is reported but never fails or blocks the
-    portfolio. Locally the trigger decision (the same code the AWS Lambda runs) refines each unit
-    written, into refined/ under the lake, and updates the local catalog. With --engine aws the
-    uploads trigger the Glue job, which this command follows to the end.
+    of the same indices and, when B3 says one is current, the preview of their next 4-month period
+    (one GetConfigurations request per index; otherwise the preview step is skipped); a failure of
+    the levels or preview step is reported but never fails or blocks the portfolio. Locally the
+    trigger decision (the same code the AWS Lambda runs) refines each unit written, into refined/
+    under the lake, and updates the local catalog. With --engine aws the uploads trigger the Glue
+    job, which this command follows to the end.
 
     Without internet access to B3, pass files saved from the site with --from.
 
@@ -241,6 +278,8 @@ def run(
                 )
             elif step.dataset != "portfolio" and step.state == "failed" and step.error is not None:
                 render.warning(f"{step.dataset} of {step.index} not refreshed: {step.error.message}")
+            elif step.state == "skipped" and step.note:
+                render.note(f"{step.dataset} of {step.index} skipped: {step.note}")
     fail_on(result.failures)
 
 
@@ -283,7 +322,11 @@ def refine(
     common: Common,
     dataset: Annotated[
         str | None,
-        typer.Argument(metavar="[DATASET]", help="portfolio or levels (default: both).", show_default=False),
+        typer.Argument(
+            metavar="[DATASET]",
+            help="portfolio, levels, theoretical or preview (default: all).",
+            show_default=False,
+        ),
     ] = None,
     index: IndexOpt = None,
     date: Annotated[

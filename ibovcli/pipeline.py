@@ -260,7 +260,7 @@ def _store(engine: Engine, todo: Sequence[Job], result: ScrapeResult, notify: No
 
 
 def _label(describe: dict[str, Any]) -> str:
-    parts = [describe.get("index"), describe.get("date") or describe.get("year")]
+    parts = [describe.get("index"), describe.get("date") or describe.get("year") or describe.get("period")]
     return " ".join(str(p) for p in parts if p) or str(describe.get("key"))
 
 
@@ -305,6 +305,11 @@ def run(
             steps += _steps(levels)
             keys += levels.keys
             refined += levels.refined
+            fetched = [s.index for s in steps if s.dataset == "portfolio" and s.state != "failed"]
+            preview = _refresh_preview(settings, engine, fetched, notify)
+            steps += _steps(preview)
+            keys += preview.keys
+            refined += preview.refined
         if keys and not engine.triggers_in_process:
             refined = engine.process(keys, notify)
         by_unit = {r.unit: r for r in refined}
@@ -330,8 +335,23 @@ def _run_details(steps: list[RunStep]) -> dict[str, Any]:
 def _steps(result: ScrapeResult) -> list[RunStep]:
     out = [RunStep(result.dataset, str(s.get("index", "")), "stored", s) for s in result.stored]
     out += [RunStep(result.dataset, str(s.get("index", "")), "unchanged", s) for s in result.unchanged]
-    out += [RunStep(result.dataset, f.what.split()[0], "failed", error=f.error) for f in result.failures]
+    for f in result.failures:
+        if isinstance(f.error, collect.PreviewNotCurrent):
+            out.append(RunStep(result.dataset, f.what.split()[0], "skipped", note=f.error.message))
+        else:
+            out.append(RunStep(result.dataset, f.what.split()[0], "failed", error=f.error))
     return out
+
+
+def _refresh_preview(
+    settings: Settings, engine: Engine, index_codes: list[str], notify: Notify
+) -> ScrapeResult:
+    """The preview of each index's next period, when B3 says one is current (one GetConfigurations
+    request per index; the preview itself is requested only then)."""
+    if not index_codes:
+        return ScrapeResult(dataset=datasets.PREVIEW.name)
+    request = ScrapeRequest(dataset=datasets.PREVIEW.name, indices=tuple(index_codes))
+    return scrape(settings, request, engine=engine, notify=notify)
 
 
 def _refresh_levels(
@@ -536,6 +556,8 @@ def _why_empty(
     if isinstance(start, str) and isinstance(end, str) and start > queries.FIRST and end and start > end:
         return f"--from {start} is after --to {end}"
     index = next((str(bound[p.name]) for p in q.params if p.type == "index"), "")
+    if q.name in PERIOD_QUERIES:
+        return _why_empty_preview(engine, q, bound, stored)
     if q.dataset != datasets.PORTFOLIO.name:
         return f"no {q.dataset} of {index} is stored in that range (`ibov scrape {q.dataset} --help`)"
     found = stored(index) if index else []
@@ -565,6 +587,28 @@ def _why_empty(
             return f"{ticker} is in none of the stored {index} portfolios"
         return f"{ticker} was not in {index} in that range"
     return ""
+
+
+#: The saved queries over the preview dataset, explained by :func:`_why_empty_preview`.
+PERIOD_QUERIES = ("rebalance-preview", "preview-history")
+
+
+def _why_empty_preview(
+    engine: Engine, q: queries.SavedQuery, bound: dict[str, Any], stored: Callable[[str], list[str]]
+) -> str:
+    index = str(bound["index"])
+    sql = "SELECT count(*) FROM ${preview} WHERE index_code = :index"
+    _cols, rows = engine.sql(sql, {"index": index}, what="a preview check")
+    if not rows or not rows[0][0]:
+        return (
+            f"no {index} preview is stored (`ibov scrape preview --index {index}`; B3 publishes previews "
+            "in the weeks before each rebalance)"
+        )
+    if q.name == "rebalance-preview":
+        if not stored(index):
+            return f"no {index} daily portfolio is stored to compare the preview with (`ibov scrape`)"
+        return f"no {index} daily portfolio is stored on or before {bound['date']}"
+    return f"{bound['ticker']} is in none of the stored {index} previews"
 
 
 def units(

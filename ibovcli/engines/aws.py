@@ -369,10 +369,18 @@ class AwsEngine:
             for name, d in datasets.ALL.items():
                 if name in (datasets.PORTFOLIO.name, datasets.LEVELS.name):
                     continue
-                for index, labels in _days_by_index(
-                    s3.keys(client, bucket, d.raw_listing_prefix), name
-                ).items():
-                    coverage.append(Coverage(name, index, labels[0], labels[-1], len(labels), 0, (), "files"))
+                found = _labels_by_index(s3.keys(client, bucket, d.raw_listing_prefix), name)
+                # the catalog's partitions of index-split datasets: (index_code, label) pairs
+                cataloged = (
+                    {tuple(v[:2]) for v in glue.partition_values(self.aws.glue(), database, tables[name])}
+                    if found and d.unit_key == "index_code"
+                    else set()
+                )
+                for index, labels in found.items():
+                    refined = sum(1 for label in labels if (index, label) in cataloged)
+                    coverage.append(
+                        Coverage(name, index, labels[0], labels[-1], len(labels), refined, (), "files")
+                    )
         return StatusReport(
             engine=self.name,
             location=f"s3://{bucket}/",
@@ -517,4 +525,13 @@ def _days_by_index(keys: Sequence[str], dataset: str) -> dict[str, list[str]]:
     out: dict[str, set[str]] = {}
     for parsed in layout.raw_keys(keys, dataset):
         out.setdefault(parsed.index, set()).add(parsed.label)
+    return {index: sorted(found) for index, found in sorted(out.items())}
+
+
+def _labels_by_index(keys: Sequence[str], dataset: str) -> dict[str, list[str]]:
+    """Per index code, the sorted labels of every raw file of the dataset (one per file: a period
+    stored in three collections is listed three times)."""
+    out: dict[str, list[str]] = {}
+    for parsed in layout.raw_keys(keys, dataset):
+        out.setdefault(parsed.index, []).append(parsed.label)
     return {index: sorted(found) for index, found in sorted(out.items())}

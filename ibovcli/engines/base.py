@@ -156,8 +156,30 @@ class StatusReport:
             out.append(f"{c.index}: last session {c.last}, {age}")
         return out
 
+    def rebalances(self, today: date | None = None) -> list[Any]:
+        """The next rebalance of every index with a stored portfolio, theoretical portfolio or preview
+        (:func:`ibovcli.previews.next_rebalance`), from the coverage: no extra read of the lake."""
+        from ibovcli import previews
+        from ibovcli.previews import brasilia_today
+
+        today = today or brasilia_today()
+        indices = sorted(
+            {
+                c.index
+                for c in self.coverage
+                if c.dataset in ("portfolio", "theoretical", "preview") and c.index
+            }
+        )
+        stored = {
+            c.index: {label for label in (c.first, c.last) if label}
+            for c in self.coverage
+            if c.dataset == "preview"
+        }
+        return [previews.next_rebalance(i, today, stored.get(i, ())) for i in indices]
+
     def as_json(self) -> dict[str, Any]:
         return {
+            "rebalances": [r.as_json() for r in self.rebalances()],
             "engine": self.engine,
             "lake": self.location,
             "stack": self.stack,

@@ -162,6 +162,7 @@ class Dataset:
         """The refine SQL: input view ``raw_rows`` (every raw row of one unit), output = :attr:`columns`."""
         text = schema.sql_file(self.refine_sql)
         if "${sector_table}" in text:  # the portfolio: the shipped sector table, inline
+            # imported here: the Lambda zip ships this module without it (the Glue job imports it)
             from ibovcli import sectors
 
             text = text.replace(sectors.TOKEN, sectors.values_sql())

@@ -94,4 +94,5 @@ def values_sql(rows: list[Known] | None = None) -> str:
     if not rows:
         return "SELECT CAST(NULL AS STRING) AS ticker, CAST(NULL AS STRING) AS segment WHERE 1 = 0"
     values = ",\n        ".join(f"({_literal(k.ticker)}, {_literal(k.segment)})" for k in rows)
-    return f"SELECT ticker, segment FROM (VALUES\n        {values}\n    ) AS shipped(ticker, segment)"
+    # every value is a quoted literal of the shipped table (quotes doubled)
+    return f"SELECT ticker, segment FROM (VALUES\n        {values}\n    ) AS shipped(ticker, segment)"  # nosec B608

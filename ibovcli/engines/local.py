@@ -777,8 +777,8 @@ class LocalLake:
         rows, indices = 0, ()
         if relation is not None:
             stats = con.execute(
-                f"SELECT count(*), list(DISTINCT index_code ORDER BY index_code) FROM {relation}"
-            ).fetchall()[0]  # nosec B608
+                f"SELECT count(*), list(DISTINCT index_code ORDER BY index_code) FROM {relation}"  # nosec B608
+            ).fetchall()[0]
             rows, indices = int(stats[0]), tuple(stats[1] or ())
         con.execute("BEGIN TRANSACTION")
         try:
@@ -1195,7 +1195,7 @@ class LocalEngine:
             sql = "SELECT DISTINCT dt FROM ${portfolio} WHERE index_code = :index ORDER BY dt"
         else:
             table = "${" + dataset + "}"
-            sql = f"SELECT DISTINCT CAST(session_date AS VARCHAR) FROM {table} WHERE index_code = :index"
+            sql = f"SELECT DISTINCT CAST(session_date AS VARCHAR) FROM {table} WHERE index_code = :index"  # nosec B608
             sql += " ORDER BY 1"
         _columns, rows = self.sql(sql, {"index": index}, what=f"the stored days of {index}")
         return [str(r[0]) for r in rows]
@@ -1225,8 +1225,8 @@ class LocalEngine:
         )
         sessions = dict(
             con.execute(
-                f'SELECT index_code, list(session_date ORDER BY session_date) FROM "{levels}" GROUP BY 1'
-            ).fetchall()  # nosec B608
+                f'SELECT index_code, list(session_date ORDER BY session_date) FROM "{levels}" GROUP BY 1'  # nosec B608
+            ).fetchall()
         )
         for index in sorted(set(raw_sessions) | set(sessions)):
             found = sessions.get(index) or []

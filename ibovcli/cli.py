@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ibovcli import __version__, cli_aws, cli_chart, cli_query
+from ibovcli import __version__, cli_aws, cli_chart, cli_query, cli_report
 from ibovcli.cli_options import Common, debug_requested, fail_on, shared
 
 app = typer.Typer(
@@ -399,6 +399,7 @@ app.add_typer(cli_query.query_app, name="query")
 app.add_typer(cli_chart.chart_app, name="chart")
 app.command("deploy")(cli_aws.deploy)
 app.command("destroy")(cli_aws.destroy)
+app.command("report")(cli_report.report)
 
 
 def _on_signal(signum: int, _frame: Any) -> None:

@@ -318,3 +318,13 @@ def remove_lambda_notifications(client: S3Client, bucket: str, function: str) ->
         SkipDestinationValidation=True,
     )
     return removed
+
+
+def publish_page(client: S3Client, bucket: str, key: str, body: bytes, content_type: str, expires: int) -> str:
+    """Store a page at ``key`` (the bucket stays private) and return a presigned GET URL for it, valid
+    ``expires`` seconds (at most 7 days, what SigV4 allows)."""
+    put(client, bucket, key, body, content_type)
+    url: str = client.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires
+    )
+    return url

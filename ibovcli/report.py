@@ -144,7 +144,9 @@ def _publish(engine: Any, data: bytes, expires: int) -> tuple[str, str]:
 
     bucket = engine.bucket
     with aws_errors(f"publishing the report to s3://{bucket}/{PUBLISH_KEY}"):
-        url = s3.publish_page(engine.aws.s3(), bucket, PUBLISH_KEY, data, CONTENT_TYPE, expires)
+        url = s3.publish_page(
+            engine.aws.s3(), engine.aws.session, bucket, PUBLISH_KEY, data, CONTENT_TYPE, expires
+        )
     return f"s3://{bucket}/{PUBLISH_KEY}", url
 
 
@@ -174,16 +176,19 @@ class _Gatherer:
         except NoData:
             return []
 
-    def chart(self, kind: str, **params: Any) -> str:
-        """The chart ``ibov chart`` draws, twice: as drawn (wide screens) and redrawn narrower with its
-        titles wrapped (phones); the page's CSS shows one of them."""
+    def chart(self, kind: str, *, compact: bool = False, **params: Any) -> str:
+        """The chart ``ibov chart`` draws, as drawn (wide screens) and redrawn narrower with its titles
+        wrapped (phones): the page's CSS shows one of them. ``compact``: the narrow one only, for a
+        half-width column."""
         from ibovcli import charts
 
         drawn = charts.build(self.settings, kind, engine=self.engine, **params)
         self.charts += 1
         label = f"{kind} chart"
-        wide = inline_svg(drawn.render("svg"), f"c{self.charts}w", label)
+        wide = "" if compact else inline_svg(drawn.render("svg"), f"c{self.charts}w", label)
         narrow = inline_svg(narrowed(drawn).render("svg"), f"c{self.charts}n", label)
+        if compact:
+            return f"<figure class='chart' data-chart='{_e(kind)}'>{narrow}</figure>"
         return (
             f"<figure class='chart' data-chart='{_e(kind)}'><div class='wide-chart'>{wide}</div>"
             f"<div class='narrow-chart'>{narrow}</div></figure>"
@@ -253,32 +258,33 @@ def _plain(fragment: str) -> str:
 def _freshness(status: Any, indices: Sequence[str], gather: _Gatherer, now: datetime | None) -> Section:
     today = (now or datetime.now(UTC)).date()
     ages = {line.split(":", 1)[0]: line.split(", ", 1)[1] for line in status.freshness(today) if ", " in line}
-    rows = []
+    cards = []
     for index in indices:
         port = next((c for c in status.of("portfolio") if c.index == index), None)
         lev = next((c for c in status.of("levels") if c.index == index), None)
         if port is None or not port.last:
-            last = f'<span class="bad">none stored</span> — {_cmd(f"ibov scrape --index {index}")}'
-            missing = "—"
+            last = _fact("Last session", '<span class="bad">none stored</span>', _cmd(f"ibov run --index {index}"))
+            missing = ""
         else:
-            last = f"{_e(port.last)} <span class='muted'>({_e(ages.get(index, ''))})</span>"
+            last = _fact("Last session", _e(port.last), _e(ages.get(index, "")))
             gaps = port.missing
-            missing = (
-                '<span class="good">none</span>'
-                if not gaps
-                else f'<span class="bad">{len(gaps)}</span> <span class="muted">'
-                + _e(", ".join(gaps[:6]) + (" …" if len(gaps) > 6 else ""))
-                + "</span>"
+            missing = _fact(
+                "Trading days missing",
+                '<span class="good">none</span>' if not gaps else f'<span class="bad">{len(gaps)}</span>',
+                f"{port.stored} stored since {_e(port.first)}"
+                + (": " + _e(", ".join(gaps[:4]) + (" …" if len(gaps) > 4 else "")) if gaps else ""),
             )
         levels = (
-            f"{_e(lev.last)}"
+            _fact("Official levels up to", _e(lev.last), f"{lev.stored} {_e(lev.unit)} stored")
             if lev is not None and lev.last
-            else _cmd(f"ibov scrape levels --index {index} --since {today.year - 10}")
+            else _fact(
+                "Official levels",
+                '<span class="bad">none stored</span>',
+                _cmd(f"ibov scrape levels --index {index} --since {today.year - 10}"),
+            )
         )
-        rows.append(
-            f"<tr><th scope='row'>{_e(index)}</th><td>{last}</td><td class='wide'>"
-            f"{_e(port.first) if port and port.first else '—'}</td>"
-            f"<td class='num wide'>{port.stored if port else 0}</td><td>{missing}</td><td>{levels}</td></tr>"
+        cards.append(
+            f"<h3>{_e(index)}</h3><div class='tiles'>{last}{missing}{levels}</div>"
         )
     runs = list(status.runs)
     run_line = ""
@@ -306,9 +312,7 @@ def _freshness(status: Any, indices: Sequence[str], gather: _Gatherer, now: date
         )
     body = (
         f"<p class='muted'>Engine <b>{_e(status.engine)}</b>, lake <code>{_e(status.location)}</code></p>"
-        "<div class='scroll'><table><thead><tr><th>Index</th><th>Last session</th><th class='wide'>First</th>"
-        "<th class='num wide'>Days</th><th>Missing days</th><th>Levels up to</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table></div>{run_line}{pending}{recon}"
+        f"{''.join(cards)}{run_line}{pending}{recon}"
     )
     return Section("freshness", "Freshness and trust", body, True)
 
@@ -354,7 +358,7 @@ def _today(g: _Gatherer, index: str) -> Section:
         "<div class='grid2'><div><h3>Top weights</h3><div class='scroll'><table class='top'><thead><tr>"
         "<th class='num'>#</th><th>Ticker</th><th class='wide'>Company</th><th class='wide'>Sector</th>"
         f"<th>Weight</th></tr></thead><tbody>{trs}</tbody></table></div></div>"
-        f"<div><h3>Sector weights</h3>{g.chart('sectors', index=index)}</div></div>"
+        f"<div><h3>Sector weights</h3>{g.chart('sectors', index=index, compact=True)}</div></div>"
         f"{g.chart('concentration', index=index)}"
     )
     return Section(sid, title, body, True)
@@ -389,8 +393,8 @@ def _levels(g: _Gatherer, index: str) -> Section:
     )
     falls = g.records("drawdown", index=index, limit="5")
     fall_rows = "".join(
-        f"<tr><td>{_day(r['peak_date']):%d %b %Y}</td><td class='num wide'>{_f(r['peak_level']):,.0f}</td>"
-        f"<td>{_day(r['trough_date']):%d %b %Y}</td><td class='num neg'>{_f(r['drawdown_pct']):.1f}%</td>"
+        f"<tr><td>{_day(r['peak_date']):%d %b %y}</td><td class='num wide'>{_f(r['peak_level']):,.0f}</td>"
+        f"<td>{_day(r['trough_date']):%d %b %y}</td><td class='num neg'>{_f(r['drawdown_pct']):.1f}%</td>"
         f"<td>{_recovered(r['recovery_date'])}</td></tr>"
         for r in falls
     )
@@ -406,7 +410,7 @@ def _levels(g: _Gatherer, index: str) -> Section:
 
 
 def _recovered(value: Any) -> str:
-    return f"{_day(value):%d %b %Y}" if value else "<i>not yet</i>"
+    return f"{_day(value):%d %b %y}" if value else "<i>not yet</i>"
 
 
 def _returns_grid(g: _Gatherer, index: str) -> str:
@@ -559,7 +563,7 @@ def _diff_html(diff: list[dict[str, Any]], before: str, after: str) -> str:
         return ", ".join(f"<b>{_e(r['ticker'])}</b> <span class='muted'>{_e(r['company'])}</span>" for r in rs)
 
     moved_rows = "".join(
-        f"<tr><th scope='row'>{_e(r['ticker'])}</th><td class='num'>{_f(r['from_weight_pct']):.3f}%</td>"
+        f"<tr><th scope='row'>{_e(r['ticker'])}</th><td class='num wide'>{_f(r['from_weight_pct']):.3f}%</td>"
         f"<td class='num'>{_f(r['to_weight_pct']):.3f}%</td>"
         f"<td class='num {'pos' if _f(r['delta_weight_pct']) >= 0 else 'neg'}'>"
         f"{_f(r['delta_weight_pct']):+.3f}</td></tr>"
@@ -570,7 +574,7 @@ def _diff_html(diff: list[dict[str, Any]], before: str, after: str) -> str:
         f"{len(entered)} entered, {len(left)} left.</p>"
         f"<ul><li>Entered: {names(entered) or '—'}</li><li>Left: {names(left) or '—'}</li></ul>"
         + (
-            "<div class='scroll'><table><thead><tr><th>Largest weight changes</th><th class='num'>Before</th>"
+            "<div class='scroll'><table><thead><tr><th>Largest changes</th><th class='num wide'>Before</th>"
             f"<th class='num'>After</th><th class='num'>pp</th></tr></thead><tbody>{moved_rows}</tbody>"
             "</table></div>"
             if moved_rows
@@ -682,6 +686,14 @@ def _year_before(rows: list[dict[str, Any]], day: date) -> dict[str, Any] | None
     return older[-1] if older else rows[0]
 
 
+def _fact(label: str, value: str, note: str) -> str:
+    """A tile of already-escaped HTML."""
+    return (
+        f"<div class='tile'><span class='label'>{_e(label)}</span><span class='value small'>{value}</span>"
+        f"<span class='trend'>{note}</span></div>"
+    )
+
+
 def _tile(label: str, value: float, before: float | None, fmt: str, unit: str, note: str) -> str:
     trend = ""
     if before is not None:
@@ -740,11 +752,13 @@ table.returns td,table.returns th{padding:4px 5px;font-size:.8rem}
 .bar{display:block;height:12px;background:var(--blue);border-radius:2px;opacity:.85}
 .barval{flex:none;width:4.6em;text-align:right;font-variant-numeric:tabular-nums;font-size:.85rem}
 figure.chart{margin:6px 0}
+.wide-chart svg.chart{max-width:1000px;margin:0 auto}
 .narrow-chart{display:none}
 .tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;margin:10px 0}
 .tile{border:1px solid var(--grid);border-radius:8px;padding:8px 10px;display:flex;flex-direction:column}
 .tile .label{font-size:.75rem;color:var(--muted);text-transform:uppercase;letter-spacing:.03em}
 .tile .value{font-size:1.35rem;font-weight:700;font-variant-numeric:tabular-nums}
+.tile .value.small{font-size:1.1rem}
 .tile .trend{font-size:.78rem;color:var(--muted)}
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:20px;align-items:start}
 .grid2>div{min-width:0}

@@ -43,7 +43,9 @@ def report(
     ] = False,
     expires: Annotated[
         int,
-        typer.Option("--expires", metavar="SECONDS", help="With --publish: how long the URL works (max 7 days)."),
+        typer.Option(
+            "--expires", metavar="SECONDS", help="With --publish: how long the URL works (max 7 days)."
+        ),
     ] = 7 * 24 * 3600,
 ) -> None:
     """Write one self-contained HTML page (no network needed to open it: every chart, style and script

@@ -18,7 +18,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -209,7 +209,7 @@ def narrowed(drawn: Any) -> Any:
     matplotlib lays it out again when it renders (constrained layout), so ticks and labels stay readable
     where the wide figure would be scaled down to a third."""
     fig = drawn.figure
-    width, height = fig.get_size_inches()
+    _width, height = fig.get_size_inches()
     for text in fig.texts:
         text.set_wrap(True)
     for ax in fig.axes:
@@ -263,7 +263,9 @@ def _freshness(status: Any, indices: Sequence[str], gather: _Gatherer, now: date
         port = next((c for c in status.of("portfolio") if c.index == index), None)
         lev = next((c for c in status.of("levels") if c.index == index), None)
         if port is None or not port.last:
-            last = _fact("Last session", '<span class="bad">none stored</span>', _cmd(f"ibov run --index {index}"))
+            last = _fact(
+                "Last session", '<span class="bad">none stored</span>', _cmd(f"ibov run --index {index}")
+            )
             missing = ""
         else:
             last = _fact("Last session", _e(port.last), _e(ages.get(index, "")))
@@ -283,9 +285,7 @@ def _freshness(status: Any, indices: Sequence[str], gather: _Gatherer, now: date
                 _cmd(f"ibov scrape levels --index {index} --since {today.year - 10}"),
             )
         )
-        cards.append(
-            f"<h3>{_e(index)}</h3><div class='tiles'>{last}{missing}{levels}</div>"
-        )
+        cards.append(f"<h3>{_e(index)}</h3><div class='tiles'>{last}{missing}{levels}</div>")
     runs = list(status.runs)
     run_line = ""
     if runs:
@@ -399,7 +399,8 @@ def _levels(g: _Gatherer, index: str) -> Section:
         for r in falls
     )
     falls_html = (
-        "<div class='scroll'><table class='nowrap'><thead><tr><th>Peak</th><th class='num wide'>Level</th><th>Trough</th>"
+        "<div class='scroll'><table class='nowrap'><thead><tr><th>Peak</th><th class='num wide'>Level</th>"
+        "<th>Trough</th>"
         f"<th class='num'>Fall</th><th>Recovered</th></tr></thead><tbody>{fall_rows}</tbody></table></div>"
     )
     body = (
@@ -415,7 +416,9 @@ def _recovered(value: Any) -> str:
 
 def _returns_grid(g: _Gatherer, index: str) -> str:
     months = g.records("index-returns", index=index, by="month")
-    years = {str(r["period"]): _f(r["return_pct"]) for r in g.records("index-returns", index=index, by="year")}
+    years = {
+        str(r["period"]): _f(r["return_pct"]) for r in g.records("index-returns", index=index, by="year")
+    }
     cells: dict[str, dict[int, float]] = {}
     for r in months:
         y, m = str(r["period"]).split("-")
@@ -560,7 +563,9 @@ def _diff_html(diff: list[dict[str, Any]], before: str, after: str) -> str:
     )[:8]
 
     def names(rs: list[dict[str, Any]]) -> str:
-        return ", ".join(f"<b>{_e(r['ticker'])}</b> <span class='muted'>{_e(r['company'])}</span>" for r in rs)
+        return ", ".join(
+            f"<b>{_e(r['ticker'])}</b> <span class='muted'>{_e(r['company'])}</span>" for r in rs
+        )
 
     moved_rows = "".join(
         f"<tr><th scope='row'>{_e(r['ticker'])}</th><td class='num wide'>{_f(r['from_weight_pct']):.3f}%</td>"
@@ -625,13 +630,16 @@ def _tickers(g: _Gatherer, index: str) -> Section:
         "<th class='num' data-type='num'>#</th><th data-type='text'>Ticker</th>"
         "<th class='wide' data-type='text'>Company</th><th class='wide' data-type='text'>Sector</th>"
         "<th class='num' data-type='num'>Weight</th>"
-        "<th class='num' data-type='num' title='change in percentage points since the first day shown'>Δ pp</th>"
+        "<th class='num' data-type='num' title='change in percentage points since the first day shown'>"
+        "Δ pp</th>"
         f"<th>History</th></tr></thead><tbody>{''.join(trs)}</tbody></table></div>"
     )
     return Section(sid, title, body, bool(latest))
 
 
-def sparkline(values: Sequence[float], xs: Sequence[int], span: int, width: int = 120, height: int = 28) -> str:
+def sparkline(
+    values: Sequence[float], xs: Sequence[int], span: int, width: int = 120, height: int = 28
+) -> str:
     """A small inline SVG line of ``values`` at positions ``xs`` (0..``span``), last point marked."""
     if not values:
         return ""
@@ -738,8 +746,8 @@ section.off{background:transparent;border-style:dashed}
 .bad{color:#b3471d;font-weight:600}
 .pos{color:#1d7a4f}
 .neg{color:#b3471d}
-code{font:13px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#eef1f4;padding:1px 4px;border-radius:4px;
-overflow-wrap:anywhere}
+code{font:13px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#eef1f4;padding:1px 4px;
+border-radius:4px;overflow-wrap:anywhere}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{padding:5px 8px;border-bottom:1px solid var(--grid);text-align:left;vertical-align:middle}
@@ -764,8 +772,8 @@ figure.chart{margin:6px 0}
 .grid2>div{min-width:0}
 svg.chart{display:block;width:100%;height:auto;max-width:100%}
 svg.spark{display:block}
-input.filter{width:100%;max-width:360px;font:inherit;padding:6px 10px;border:1px solid var(--grid);border-radius:6px;
-margin:4px 0 8px}
+input.filter{width:100%;max-width:360px;font:inherit;padding:6px 10px;border:1px solid var(--grid);
+border-radius:6px;margin:4px 0 8px}
 table.sortable thead th[data-type]{cursor:pointer;user-select:none}
 table.sortable thead th[aria-sort=ascending]::after{content:" ▲"}
 table.sortable thead th[aria-sort=descending]::after{content:" ▼"}
@@ -806,7 +814,9 @@ _SCRIPT = """
         rows.forEach(function(r){ body.appendChild(r); });
       }
       th.addEventListener('click', sort);
-      th.addEventListener('keydown', function(e){ if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sort(); } });
+      th.addEventListener('keydown', function(e){
+        if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sort(); }
+      });
     });
   });
   document.querySelectorAll('input.filter').forEach(function(input){
@@ -823,9 +833,7 @@ _SCRIPT = """
 
 
 def _page(sections: Sequence[Section], indices: Sequence[str], status: Any, now: datetime) -> str:
-    nav = "".join(
-        f"<a href='#{s.id}'{'' if s.shown else ' class=off'}>{_e(s.title)}</a>" for s in sections
-    )
+    nav = "".join(f"<a href='#{s.id}'{'' if s.shown else ' class=off'}>{_e(s.title)}</a>" for s in sections)
     parts = []
     current = None
     for s in sections:
@@ -844,7 +852,8 @@ def _page(sections: Sequence[Section], indices: Sequence[str], status: Any, now:
         f"<meta http-equiv='Content-Security-Policy' content=\"{_CSP}\">"
         f"<title>{_e(title)}</title><link rel='icon' href='data:,'><style>{_STYLE}</style></head><body>"
         f"<header><h1>{_e(title)}</h1><p class='muted'>Built {now:%Y-%m-%d %H:%M} UTC by ibov from the "
-        f"{_e(status.engine)} lake. Data: B3 (portfolios, official index levels).</p><nav>{nav}</nav></header>"
+        f"{_e(status.engine)} lake. Data: B3 (portfolios, official index levels).</p>"
+        f"<nav>{nav}</nav></header>"
         f"<main>{''.join(parts)}</main>"
         "<footer>One self-contained file: no script, style, font or image comes from anywhere else. "
         f"Rebuild it with <code>ibov report --out report.html</code>.</footer>"

@@ -3,10 +3,12 @@
 Why the command line and not the DevTools protocol: the project has no websocket client (CDP needs one)
 and no Selenium/chromedriver, and the checks need none. Chromium's own switches give everything:
 
-* ``--dump-dom`` prints the DOM after the page's scripts ran. The test adds one inline *probe* script at
-  the end of a copy of the page; it measures the laid-out page (sections, the visible chart of each
-  figure, sparklines, overflow) and exercises the page's sort and filter, then writes its findings
-  as JSON into a ``<pre id=probe>`` that the dump carries out.
+* The test appends one inline *probe* script to a copy of the page; it measures the laid-out page
+  (sections, the visible chart of each figure, sparklines, overflow), exercises the page's sort and
+  filter, and prints its findings as JSON with ``console.log`` (tagged :data:`PROBE_TAG`).
+  ``--dump-dom`` loads the page, runs its scripts and exits.
+* Headless Chromium lays a window out at least 500 px wide, so the page is shown in an iframe of the
+  wanted width (the viewport its media queries see), inside a window at least that wide.
 * ``--enable-logging=stderr --v=0`` prints every console message (``:CONSOLE(...)`` lines): script
   errors, and the Content-Security-Policy refusals a request from the page would cause.
 * ``--log-net-log=FILE`` records every request the network stack saw (file:// pages are not network
@@ -19,7 +21,6 @@ the tests skip with a clear message when there is none.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -113,7 +114,9 @@ def _host(work: Path, page: Path, width: int, height: int) -> Path:
     return host
 
 
-def visit(browser: str, page: Path, width: int, height: int = 900, probe: str = "", timeout: float = 90) -> Visit:
+def visit(
+    browser: str, page: Path, width: int, height: int = 900, probe: str = "", timeout: float = 90
+) -> Visit:
     """Load ``page`` at ``width`` x ``height`` CSS px (with the ``probe`` script appended to a copy of
     it; the probe reports by ``console.log(PROBE_TAG + JSON)``)."""
     import json as json_
@@ -185,7 +188,9 @@ def screenshot(browser: str, page: Path, out: Path, width: int, height: int, tim
         shutil.copyfile(page, target)
         host = _host(work, target, width, height)
         window = max(width, MIN_WINDOW)
-        proc = _run(browser, [f"--window-size={window},{height}", f"--screenshot={out}", host.as_uri()], timeout)
+        proc = _run(
+            browser, [f"--window-size={window},{height}", f"--screenshot={out}", host.as_uri()], timeout
+        )
         if not out.exists():
             raise RuntimeError(f"no screenshot from {browser} ({proc.returncode}): {proc.stderr[-2000:]}")
         if window != width:

@@ -117,7 +117,9 @@ def test_level_section_shows_the_levels_returns_and_falls(page: tuple[str, dict[
 
 def test_what_is_missing_is_said_with_the_command_that_stores_it(tmp_path: Path) -> None:
     lake = analysis_lake.build(tmp_path / "lake")  # portfolios only: no levels
-    built = report.build(Settings.load(lake_dir=lake, engine="local"), out=tmp_path / "r.html", indices=["IBOV"])
+    built = report.build(
+        Settings.load(lake_dir=lake, engine="local"), out=tmp_path / "r.html", indices=["IBOV"]
+    )
     by_id = {s.id: s for s in built.sections}
     assert not by_id["index-IBOV"].shown
     assert re.match(
@@ -134,9 +136,7 @@ def test_what_is_missing_is_said_with_the_command_that_stores_it(tmp_path: Path)
     summary = json.loads(r.stdout)
     assert summary["path"] == str(tmp_path / "index.html")  # a folder gets index.html
     missing = {s["id"]: s["missing"] for s in summary["sections"]}
-    assert missing["today-SMLL"] == [
-        "No SMLL portfolio is stored. Store today's with ibov run --index SMLL."
-    ]
+    assert missing["today-SMLL"] == ["No SMLL portfolio is stored. Store today's with ibov run --index SMLL."]
     assert "ibov run --index SMLL" in (tmp_path / "index.html").read_text(encoding="utf-8")
 
 
@@ -218,7 +218,9 @@ def test_publish_uploads_the_page_privately_and_presigns_a_link(
     assert all("AllUsers" not in str(g["Grantee"]) for g in acl["Grants"])  # not made public
 
 
-def test_publish_refuses_a_link_longer_than_a_week(aws_settings: tuple[Any, Settings], tmp_path: Path) -> None:
+def test_publish_refuses_a_link_longer_than_a_week(
+    aws_settings: tuple[Any, Settings], tmp_path: Path
+) -> None:
     from ibovcli.errors import UsageError
 
     engine, settings = aws_settings
@@ -279,7 +281,8 @@ def test_sparkline_points_by_hand() -> None:
 
 def test_inline_svg_scales_and_keeps_ids_apart() -> None:
     doc = (
-        b'<?xml version="1.0" encoding="utf-8" standalone="no"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN"'
+        b'<?xml version="1.0" encoding="utf-8" standalone="no"?>\n'
+        b'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN"'
         b' "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n'
         b'<svg xmlns:xlink="http://www.w3.org/1999/xlink" width="720pt" height="403.2pt" '
         b'viewBox="0 0 720 403.2" xmlns="http://www.w3.org/2000/svg" version="1.1">'
@@ -291,4 +294,4 @@ def test_inline_svg_scales_and_keeps_ids_apart() -> None:
     assert 'width="720pt"' not in out and 'height="403.2pt"' not in out
     assert 'viewBox="0 0 720 403.2"' in out and 'width="100%"' in out and 'class="chart"' in out
     assert 'id="c1-g1"' in out and 'xlink:href="#c1-g1"' in out
-    assert 'id="c1-p9"' in out and 'url(#c1-p9)' in out
+    assert 'id="c1-p9"' in out and "url(#c1-p9)" in out

@@ -49,7 +49,8 @@ PROBE = """
   var table = document.querySelector('table.sortable');
   if (table) {
     var heads = table.querySelectorAll('thead th');
-    var weightCol = Array.prototype.findIndex.call(heads, function(th){ return th.textContent === 'Weight'; });
+    var weightCol = Array.prototype.findIndex.call(heads, function(th){
+      return th.textContent === 'Weight'; });
     function column(i){ return Array.prototype.map.call(table.tBodies[0].rows, function(r){
       return r.cells[i].dataset.v; }); }
     heads[weightCol].click();

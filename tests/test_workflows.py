@@ -126,6 +126,7 @@ def test_daily_run_builds_publishes_and_keeps_the_report() -> None:
     kept = [
         s
         for s in all_steps[report_at + 1 :]
-        if str(s.get("uses", "")).startswith("actions/upload-artifact@") and s["with"]["path"] == "report.html"
+        if str(s.get("uses", "")).startswith("actions/upload-artifact@")
+        and s["with"]["path"] == "report.html"
     ]
     assert len(kept) == 1 and kept[0]["if"] == "${{ !cancelled() }}"

@@ -328,10 +328,12 @@ def _today(g: _Gatherer, index: str) -> Section:
         )
     day = _day(top[0]["session_date"])
     biggest = max(_f(r["weight_pct"]) for r in top)
+    has_sectors = any(r.get("sector") for r in top)
     trs = "".join(
         f"<tr><td class='num'>{r['weight_rank']}</td><th scope='row'>{_e(r['ticker'])}</th>"
-        f"<td class='wide'>{_e(r['company'])}</td><td class='wide muted'>{_e(r.get('sector') or '')}</td>"
-        f"<td><div class='barcell'><span class='track'><span class='bar' "
+        f"<td class='wide'>{_e(r['company'])}</td>"
+        + (f"<td class='wide muted'>{_e(r.get('sector') or '')}</td>" if has_sectors else "")
+        + f"<td><div class='barcell'><span class='track'><span class='bar' "
         f"style='width:{_f(r['weight_pct']) / biggest * 100:.1f}%'></span></span>"
         f"<span class='barval'>{_f(r['weight_pct']):.3f}%</span></div></td></tr>"
         for r in top
@@ -352,13 +354,22 @@ def _today(g: _Gatherer, index: str) -> Section:
             for since in [f"since {_day(ago['session_date']):%d %b %Y}" if ago else ""]
         )
         tiles += "</div>"
+    if has_sectors:
+        sectors = g.chart("sectors", index=index, compact=True)
+    else:
+        sectors = (
+            f"<p class='missing'>The {index} portfolio of {day:%d %b %Y} carries no sectors (a CSV "
+            f"saved from B3's site has none; {_cmd(f'ibov run --index {index}')} stores B3's answer, "
+            "which has them).</p>"
+        )
     body = (
         f"<p class='muted'>Session {day:%A %d %B %Y} · the {len(top)} largest of "
         f"{_e(conc[-1]['members']) if conc else '?'} constituents</p>{tiles}"
         "<div class='grid2'><div><h3>Top weights</h3><div class='scroll'><table class='top'><thead><tr>"
-        "<th class='num'>#</th><th>Ticker</th><th class='wide'>Company</th><th class='wide'>Sector</th>"
-        f"<th>Weight</th></tr></thead><tbody>{trs}</tbody></table></div></div>"
-        f"<div><h3>Sector weights</h3>{g.chart('sectors', index=index, compact=True)}</div></div>"
+        "<th class='num'>#</th><th>Ticker</th><th class='wide'>Company</th>"
+        + ("<th class='wide'>Sector</th>" if has_sectors else "")
+        + f"<th>Weight</th></tr></thead><tbody>{trs}</tbody></table></div></div>"
+        f"<div><h3>Sector weights</h3>{sectors}</div></div>"
         f"{g.chart('concentration', index=index)}"
     )
     return Section(sid, title, body, True)
@@ -399,13 +410,13 @@ def _levels(g: _Gatherer, index: str) -> Section:
         for r in falls
     )
     falls_html = (
-        "<div class='scroll'><table class='nowrap'><thead><tr><th>Peak</th><th class='num wide'>Level</th>"
-        "<th>Trough</th>"
+        "<div class='scroll'><table class='nowrap falls'><thead><tr><th>Peak</th>"
+        "<th class='num wide'>Level</th><th>Trough</th>"
         f"<th class='num'>Fall</th><th>Recovered</th></tr></thead><tbody>{fall_rows}</tbody></table></div>"
     )
     body = (
-        f"{tiles}{chart}<div class='grid2'><div><h3>Returns by month and year</h3>"
-        f"{_returns_grid(g, index)}</div><div><h3>Deepest falls</h3>{falls_html}</div></div>"
+        f"{tiles}{chart}<h3>Returns by month and year (%)</h3>{_returns_grid(g, index)}"
+        f"<h3>Deepest falls</h3>{falls_html}"
     )
     return Section(sid, title, body, True)
 
@@ -754,6 +765,7 @@ th,td{padding:5px 8px;border-bottom:1px solid var(--grid);text-align:left;vertic
 thead th{font-size:.8rem;color:var(--muted);font-weight:600;white-space:nowrap}
 table.nowrap td{white-space:nowrap}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.returns,table.falls{max-width:900px}
 table.returns td,table.returns th{padding:4px 5px;font-size:.8rem}
 .barcell{display:flex;align-items:center;gap:6px;min-width:150px}
 .track{flex:1;min-width:60px}

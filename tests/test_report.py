@@ -295,3 +295,32 @@ def test_inline_svg_scales_and_keeps_ids_apart() -> None:
     assert 'viewBox="0 0 720 403.2"' in out and 'width="100%"' in out and 'class="chart"' in out
     assert 'id="c1-g1"' in out and 'xlink:href="#c1-g1"' in out
     assert 'id="c1-p9"' in out and "url(#c1-p9)" in out
+
+
+# -- the real B3 recordings (../shared/fixtures/b3, read when present, never copied) --------------
+
+REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "b3"
+REAL_LEVELS = (
+    REAL / "history" / "levels" / "IBOV_2022_enus_indexStatistics_GetPortfolioDay_rec2025-04-07.json"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL_LEVELS.exists(), reason=f"the real B3 recordings are not in {REAL}")
+def test_report_on_a_lake_of_the_real_recordings(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    files = sorted(REAL.glob("IBOVDia_*.csv"))
+    r = run_ibov("scrape", "--from", str(REAL / "IBOVDia_*.csv"), "--lake", str(lake))
+    assert r.code == 0, r.stderr
+    r = run_ibov(
+        "scrape", "levels", "--from", str(REAL_LEVELS), "-i", "IBOV", "--year", "2022", "--lake", str(lake)
+    )
+    assert r.code == 0, r.stderr
+    r = run_ibov("report", "--lake", str(lake), "--out", str(tmp_path / "r.html"), "--json")
+    assert r.code == 0, r.stderr
+    shown = {s["id"]: s["shown"] for s in json.loads(r.stdout)["sections"]}
+    assert shown["today-IBOV"] and shown["index-IBOV"] and shown["tickers-IBOV"] and shown["changes-IBOV"]
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert f"{len(files)} stored since" in html
+    assert "carries no sectors" in html  # B3's CSV download has no sector column
+    assert "Close 29 Dec 2022" in html  # the last session of the 2022 recording

@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ibovcli.errors import NoData, UsageError
+from ibovcli.errors import IbovError, NoData, UsageError
 from ibovcli.settings import Settings
 
 #: where ``--publish`` puts the page in the data bucket
@@ -480,9 +480,12 @@ def _optional(g: _Gatherer, sid: str, title: str, name: str, index: str, what: s
                 f"({_cmd('ibov query --list')} shows the queries this one has)."
             ],
         )
+    from ibovcli import queries
+
+    params = {"index": index} if queries.get(name).param("index") else {}
     try:
-        result = g.query(name, index=index)
-    except NoData as exc:
+        result = g.query(name, **params)
+    except IbovError as exc:  # no data, or a query that needs more than an index
         return _missing(sid, title, [_e(exc.message)])
     if not result.rows:
         dataset = g.dataset_of(name)

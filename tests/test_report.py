@@ -324,3 +324,22 @@ def test_report_on_a_lake_of_the_real_recordings(tmp_path: Path) -> None:
     assert f"{len(files)} stored since" in html
     assert "carries no sectors" in html  # B3's CSV download has no sector column
     assert "Close 29 Dec 2022" in html  # the last session of the 2022 recording
+
+
+def test_a_section_from_a_query_of_a_later_ibov_is_a_table_of_its_rows(lake: Path) -> None:
+    """`contribution` and `rebalance-preview` come with later versions: the page shows any such query's
+    rows as a table, or why it has none. top-weights stands in for one here."""
+    from tests.lakes import engine
+
+    eng = engine(lake)
+    try:
+        g = report._Gatherer(Settings.load(lake_dir=lake, engine="local"), eng)
+        shown = report._optional(g, "s", "S", "top-weights", "IBOV", "the largest weights")
+        assert shown.shown and shown.body.count("<tr>") == 11  # a heading and 10 rows
+        assert "<th>weight_pct</th>" in shown.body
+        none = report._optional(g, "s", "S", "top-weights", "SMLL", "the largest weights")
+        assert not none.shown and none.missing == ("no SMLL portfolio is stored",)
+        absent = report._optional(g, "s", "S", "no-such-query", "IBOV", "something new")
+        assert not absent.shown and "This ibov has no no-such-query query (something new)" in absent.missing[0]
+    finally:
+        eng.close()

@@ -340,6 +340,8 @@ def test_a_section_from_a_query_of_a_later_ibov_is_a_table_of_its_rows(lake: Pat
         none = report._optional(g, "s", "S", "top-weights", "SMLL", "the largest weights")
         assert not none.shown and none.missing == ("no SMLL portfolio is stored",)
         absent = report._optional(g, "s", "S", "no-such-query", "IBOV", "something new")
-        assert not absent.shown and "This ibov has no no-such-query query (something new)" in absent.missing[0]
+        assert (
+            not absent.shown and "This ibov has no no-such-query query (something new)" in absent.missing[0]
+        )
     finally:
         eng.close()

@@ -345,3 +345,15 @@ def test_a_section_from_a_query_of_a_later_ibov_is_a_table_of_its_rows(lake: Pat
         )
     finally:
         eng.close()
+
+
+def test_the_log_level_axis_is_written_like_the_linear_one(lake: Path) -> None:
+    """Long spans of levels are drawn on a log scale: labelled 50,000 or 65,000, never 5x10^4."""
+    from ibovcli import charts
+
+    drawn = charts.build(Settings.load(lake_dir=lake, engine="local"), "levels", log=True)
+    ax = drawn.figure.axes[0]
+    drawn.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.yaxis.get_ticklabels() if t.get_text()]
+    assert labels and all(re.fullmatch(r"\d{1,3}(,\d{3})*", label) for label in labels), labels
+    assert not [t.get_text() for t in ax.yaxis.get_ticklabels(minor=True) if t.get_text()]

@@ -44,6 +44,7 @@ def section(html: str, sid: str) -> str:
     return m.group(0)
 
 
+@pytest.mark.slow  # builds the report lake (seconds)
 def test_summary_names_the_sections_and_the_file(page: tuple[str, dict[str, Any]], lake: Path) -> None:
     html, summary = page
     assert summary["path"] == str(lake.parent / "report.html")
@@ -62,6 +63,7 @@ def _queries() -> list[str]:
     return queries.names()
 
 
+@pytest.mark.slow  # builds the report lake (seconds)
 def test_the_page_needs_nothing_from_outside(page: tuple[str, dict[str, Any]]) -> None:
     html, _ = page
     assert html.startswith("<!doctype html>")
@@ -78,6 +80,7 @@ def test_the_page_needs_nothing_from_outside(page: tuple[str, dict[str, Any]]) -
     assert html.count("<figure class='chart'") == 3
 
 
+@pytest.mark.slow  # builds the report lake (seconds)
 def test_today_lists_the_largest_weights_of_the_last_session(page: tuple[str, dict[str, Any]]) -> None:
     html, _ = page
     last = analysis_lake.synthetic_history()[("IBOV", date(2025, 5, 30))]
@@ -91,12 +94,14 @@ def test_today_lists_the_largest_weights_of_the_last_session(page: tuple[str, di
     assert "HHI" in today and "Top 5" in today and "Top 10" in today
 
 
+@pytest.mark.slow  # builds the report lake (seconds)
 def test_changes_find_the_last_rebalance(page: tuple[str, dict[str, Any]]) -> None:
     changes = section(page[0], "changes-IBOV")
     assert "Between <b>2025-05-02</b> and <b>2025-05-05</b>: 1 entered, 1 left." in changes
     assert "Entered: <b>RDOR3</b>" in changes and "Left: <b>MGLU3</b>" in changes
 
 
+@pytest.mark.slow  # builds the report lake (seconds)
 def test_constituents_table_has_a_sparkline_per_member(page: tuple[str, dict[str, Any]]) -> None:
     tickers = section(page[0], "tickers-IBOV")
     assert "15 constituents on 2025-05-30" in tickers and "since 2025-02-03 (every stored day)" in tickers
@@ -108,6 +113,7 @@ def test_constituents_table_has_a_sparkline_per_member(page: tuple[str, dict[str
     assert rdor3 and float(rdor3.group(1)) == pytest.approx(3 + 114 * i / 79, abs=0.06)
 
 
+@pytest.mark.slow  # builds the report lake (seconds)
 def test_level_section_shows_the_levels_returns_and_falls(page: tuple[str, dict[str, Any]]) -> None:
     index = section(page[0], "index-IBOV")
     assert "Close 30 May 2025" in index
@@ -115,6 +121,7 @@ def test_level_section_shows_the_levels_returns_and_falls(page: tuple[str, dict[
     assert "Deepest falls" in index and "data-chart='levels'" in index
 
 
+@pytest.mark.slow  # builds the report lake (seconds)
 def test_what_is_missing_is_said_with_the_command_that_stores_it(tmp_path: Path) -> None:
     lake = analysis_lake.build(tmp_path / "lake")  # portfolios only: no levels
     built = report.build(
@@ -189,6 +196,7 @@ def aws_settings() -> Iterator[tuple[Any, Settings]]:
         yield AwsEngine(aws, settings, sleep=lambda _s: None), settings
 
 
+@pytest.mark.slow  # builds the report lake (seconds)
 def test_publish_uploads_the_page_privately_and_presigns_a_link(
     aws_settings: tuple[Any, Settings], lake: Path, tmp_path: Path
 ) -> None:
@@ -326,6 +334,7 @@ def test_report_on_a_lake_of_the_real_recordings(tmp_path: Path) -> None:
     assert "Close 29 Dec 2022" in html  # the last session of the 2022 recording
 
 
+@pytest.mark.slow  # builds the report lake (seconds)
 def test_a_section_from_a_query_of_a_later_ibov_is_a_table_of_its_rows(lake: Path) -> None:
     """`contribution` and `rebalance-preview` come with later versions: the page shows any such query's
     rows as a table, or why it has none. top-weights stands in for one here."""
@@ -347,6 +356,7 @@ def test_a_section_from_a_query_of_a_later_ibov_is_a_table_of_its_rows(lake: Pat
         eng.close()
 
 
+@pytest.mark.slow  # builds the report lake (seconds)
 def test_the_log_level_axis_is_written_like_the_linear_one(lake: Path) -> None:
     """Long spans of levels are drawn on a log scale: labelled 50,000 or 65,000, never 5x10^4."""
     from ibovcli import charts

@@ -620,6 +620,7 @@ def _tickers(g: _Gatherer, index: str) -> Section:
             latest[r["ticker"]] = r
     span = max((b for s in series.values() for b, _ in s), default=0)
     first_day = days[max(0, len(days) - 1 - span)]
+    has_sectors = any(r.get("sector") for r in latest.values())
     trs = []
     for ticker, r in sorted(latest.items(), key=lambda kv: int(kv[1]["weight_rank"])):
         points = sorted(series[ticker], key=lambda p: -p[0])
@@ -629,21 +630,26 @@ def _tickers(g: _Gatherer, index: str) -> Section:
             f"<tr><td class='num' data-v='{r['weight_rank']}'>{r['weight_rank']}</td>"
             f"<th scope='row' data-v='{_e(ticker)}'>{_e(ticker)}</th>"
             f"<td class='wide' data-v='{_e(r['company'])}'>{_e(r['company'])}</td>"
-            f"<td class='wide' data-v='{_e(r.get('sector') or '')}'>{_e(r.get('sector') or '')}</td>"
-            f"<td class='num' data-v='{w:.3f}'>{w:.3f}%</td>"
+            + (
+                f"<td class='wide' data-v='{_e(r.get('sector') or '')}'>{_e(r.get('sector') or '')}</td>"
+                if has_sectors
+                else ""
+            )
+            + f"<td class='num' data-v='{w:.3f}'>{w:.3f}%</td>"
             f"<td class='num {'pos' if change >= 0 else 'neg'}' data-v='{change:.3f}'>{change:+.2f}</td>"
             f"<td>{sparkline([p[1] for p in points], [span - p[0] for p in points], span)}</td></tr>"
         )
     body = (
         f"<p class='muted'>{len(latest)} constituents on {_e(days[-1])}; sparklines: weight since "
-        f"{_e(first_day)} ({'every stored day' if every == 1 else f'every {every}th stored day'}); "
+        f"{_e(first_day)} ({'every stored day' if every == 1 else f'every {_ordinal(every)} stored day'}); "
         "click a heading to sort.</p>"
         f"<input type='search' class='filter' placeholder='Filter: ticker, company or sector' "
         f"aria-label='Filter the {_e(index)} constituents'>"
         "<div class='scroll'><table class='tickers sortable'><thead><tr>"
         "<th class='num' data-type='num'>#</th><th data-type='text'>Ticker</th>"
-        "<th class='wide' data-type='text'>Company</th><th class='wide' data-type='text'>Sector</th>"
-        "<th class='num' data-type='num'>Weight</th>"
+        "<th class='wide' data-type='text'>Company</th>"
+        + ("<th class='wide' data-type='text'>Sector</th>" if has_sectors else "")
+        + "<th class='num' data-type='num'>Weight</th>"
         "<th class='num' data-type='num' title='change in percentage points since the first day shown'>"
         "Δ pp</th>"
         f"<th>History</th></tr></thead><tbody>{''.join(trs)}</tbody></table></div>"
@@ -691,6 +697,12 @@ def _f(value: Any) -> float:
 
 def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 21st ..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _fmt_num(value: Any) -> str:

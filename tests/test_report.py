@@ -367,3 +367,10 @@ def test_the_log_level_axis_is_written_like_the_linear_one(lake: Path) -> None:
     labels = [t.get_text() for t in ax.yaxis.get_ticklabels() if t.get_text()]
     assert labels and all(re.fullmatch(r"\d{1,3}(,\d{3})*", label) for label in labels), labels
     assert not [t.get_text() for t in ax.yaxis.get_ticklabels(minor=True) if t.get_text()]
+
+
+@pytest.mark.parametrize(
+    ("n", "text"), [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (12, "12th"), (21, "21st")]
+)
+def test_ordinals(n: int, text: str) -> None:
+    assert report._ordinal(n) == text

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ibovcli import __version__, cli_aws, cli_chart, cli_query
+from ibovcli import __version__, cli_aws, cli_chart, cli_query, cli_report
 from ibovcli.cli_options import (
     Common,
     FormatOpt,
@@ -627,6 +627,7 @@ app.add_typer(cli_query.query_app, name="query")
 app.add_typer(cli_chart.chart_app, name="chart")
 app.command("deploy")(cli_aws.deploy)
 app.command("destroy")(cli_aws.destroy)
+app.command("report")(cli_report.report)
 
 
 def _on_signal(signum: int, _frame: Any) -> None:

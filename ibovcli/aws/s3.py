@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ibovcli.aws.clients import error_code
 from ibovcli.errors import ConfigError, NotDeployed
@@ -346,3 +346,24 @@ def remove_lambda_notifications(client: S3Client, bucket: str, function: str) ->
         SkipDestinationValidation=True,
     )
     return removed
+
+
+def publish_page(
+    client: S3Client, session: Any, bucket: str, key: str, body: bytes, content_type: str, expires: int
+) -> str:
+    """Store a page at ``key`` (the bucket stays private) and return a presigned GET URL for it, valid
+    ``expires`` seconds (at most 7 days, what SigV4 allows), signed with SigV4 by a client of
+    ``session`` in the bucket's region."""
+    from botocore.config import Config
+
+    from ibovcli.aws.clients import botocore_config
+
+    put(client, bucket, key, body, content_type)
+    region = client.meta.region_name
+    signer = session.client(
+        "s3", region_name=region, config=botocore_config().merge(Config(signature_version="s3v4"))
+    )
+    url: str = signer.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires
+    )
+    return url

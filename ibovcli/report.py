@@ -488,11 +488,11 @@ def _optional(g: _Gatherer, sid: str, title: str, name: str, index: str, what: s
     except IbovError as exc:  # no data, or a query that needs more than an index
         return _missing(sid, title, [_e(exc.message)])
     if not result.rows:
+        if result.why:  # the query says why, with the command that helps
+            return _missing(sid, title, [f"{_e(result.why)}."])
         dataset = g.dataset_of(name)
-        why = result.why or f"no {dataset} of {index} is stored"
-        return _missing(
-            sid, title, [f"{_e(why)}. Store it with {_cmd(f'ibov scrape {dataset} --index {index}')}."]
-        )
+        command = _cmd(f"ibov scrape {dataset} --index {index}")
+        return _missing(sid, title, [f"No {dataset} of {index} is stored: {command} stores it."])
     return Section(sid, title, _generic_table(result.columns, result.rows[:30]), True)
 
 

@@ -28,7 +28,7 @@ from ibovcli.engines.base import (
     UnitCheck,
     quiet,
 )
-from ibovcli.errors import IbovError, Interrupted, NoData, QueryFailed, UsageError
+from ibovcli.errors import IbovError, Interrupted, NoData, NotTried, QueryFailed, SourceError, UsageError
 from ibovcli.export import Exported
 from ibovcli.settings import Settings
 
@@ -226,9 +226,27 @@ def _scrape_details(result: ScrapeResult) -> dict[str, Any]:
     }
 
 
+#: What to do without B3: the exact commands (the README's flow uses `make run FROM=...`).
+OFFLINE_HINT = (
+    "Check the connection (or IBOV_B3_URL); without B3, store a file saved from B3's site: "
+    "`ibov run --from FILE` (in this repository: `make run FROM=FILE`)."
+)
+
+
 def _acquire(todo: Sequence[Job], result: ScrapeResult, on_progress: OnProgress | None) -> None:
+    """Run the jobs; once B3 itself cannot be reached, the other requests are not made (they would fail
+    the same way): each is a :class:`NotTried` failure, and the CLI says it all in one line."""
+    unreachable: SourceError | None = None
     for job in todo:
-        error = collect.run_job(job)
+        if unreachable is not None and job.path is None:
+            error: IbovError | None = NotTried(f"not tried: {unreachable.message}", hint=OFFLINE_HINT)
+        else:
+            error = collect.run_job(job)
+            if isinstance(error, SourceError) and error.unreachable and job.path is None:
+                hint = OFFLINE_HINT if error.hint == SourceError.hint else error.hint
+                unreachable = type(error)(error.message, hint=hint)
+                unreachable.unreachable = True
+                error = unreachable
         if error is not None:
             result.failures.append(Failure(job.what, error))
         if on_progress:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ibovcli import collect, datasets, queries
+from ibovcli import collect, datasets, quality, queries
 from ibovcli import export as exporting
 from ibovcli.collect import Job, ScrapeRequest
 from ibovcli.engines import Engine, get_engine
@@ -30,6 +30,7 @@ from ibovcli.engines.base import (
 )
 from ibovcli.errors import IbovError, Interrupted, NoData, NotTried, QueryFailed, SourceError, UsageError
 from ibovcli.export import Exported
+from ibovcli.rawfiles import RawWrite
 from ibovcli.settings import Settings
 
 OnProgress = Callable[[str, bool], None]
@@ -253,6 +254,26 @@ def _acquire(todo: Sequence[Job], result: ScrapeResult, on_progress: OnProgress 
             on_progress(job.what, error is None)
 
 
+def _check_claimed_index(engine: Engine, write: RawWrite) -> None:
+    """A portfolio whose index the caller named (a JSON answer) must look like that index as stored."""
+    if not write.index_claimed:
+        return
+    from datetime import date
+
+    index, day = str(write.describe["index"]), date.fromisoformat(str(write.describe["date"]))
+    days = [date.fromisoformat(d) for d in engine.stored_days(datasets.PORTFOLIO.name, index)]
+    others = [d for d in days if d != day] or days
+    if not others:
+        return
+    nearest = min(others, key=lambda d: abs((d - day).days))
+    _columns, rows = engine.sql(
+        "SELECT ticker FROM ${portfolio} WHERE index_code = :index AND dt = :day",
+        {"index": index, "day": nearest.isoformat()},
+        what=f"the constituents of {index} on {nearest}",
+    )
+    quality.looks_like(index, write.index_claimed, day, nearest, [str(r[0]) for r in rows])
+
+
 def _store(engine: Engine, todo: Sequence[Job], result: ScrapeResult, notify: Notify) -> None:
     done = [job for job in todo if job.writes]
     if not done:
@@ -264,6 +285,7 @@ def _store(engine: Engine, todo: Sequence[Job], result: ScrapeResult, notify: No
                     result.unchanged.append(write.describe)
                     notify(f"unchanged: {_label(write.describe)} is already stored")
                     continue
+                _check_claimed_index(engine, write)
                 engine.write_raw([write])
             except IbovError as exc:
                 result.failures.append(Failure(job.what, exc))

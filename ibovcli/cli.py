@@ -18,6 +18,8 @@ from ibovcli import __version__, cli_aws, cli_chart, cli_query, cli_report
 from ibovcli.cli_options import (
     Common,
     FormatOpt,
+    FromDateOpt,
+    ToDateOpt,
     debug_requested,
     fail_on,
     output_format,
@@ -473,18 +475,8 @@ def export_rows(
         ),
     ],
     index: Annotated[str, typer.Option("--index", "-i", metavar="CODE", help="B3 index code.")] = "IBOV",
-    from_: Annotated[
-        str | None,
-        typer.Option(
-            "--from", metavar="YYYY-MM-DD", help="First day (default: the first stored).", show_default=False
-        ),
-    ] = None,
-    to: Annotated[
-        str | None,
-        typer.Option(
-            "--to", metavar="YYYY-MM-DD", help="Last day (default: the latest stored).", show_default=False
-        ),
-    ] = None,
+    from_: FromDateOpt = None,
+    to: ToDateOpt = None,
     dataset: Annotated[
         str, typer.Option("--dataset", "-d", metavar="NAME", help="portfolio or levels.")
     ] = "portfolio",

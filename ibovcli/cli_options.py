@@ -213,6 +213,27 @@ def fail_on(failures: Sequence[Any]) -> None:
     raise typer.Exit(failures[0].error.exit_code)
 
 
+#: ``--from``/``--to`` of the commands that take a range of stored days (charts, export).
+FromDateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        metavar="YYYY-MM-DD",
+        help="First session YYYY-MM-DD (default: the first stored).",
+        show_default=False,
+    ),
+]
+ToDateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--to",
+        metavar="YYYY-MM-DD",
+        help="Last session YYYY-MM-DD (default: the latest stored).",
+        show_default=False,
+    ),
+]
+
+
 #: ``--format`` of every command that prints rows (saved queries, ``ibov sql``).
 FormatOpt = Annotated[
     str,

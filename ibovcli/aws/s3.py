@@ -232,19 +232,27 @@ def exists(client: S3Client, bucket: str, key: str) -> bool:
 
 
 def delete_keys(client: S3Client, bucket: str, keys: list[str]) -> int:
-    """Delete these objects (their latest versions; 1,000 per call, as S3 allows); a key that does not
-    exist is no error. Returns how many were asked."""
-    for start in range(0, len(keys), 1000):
-        chunk = [{"Key": k} for k in keys[start : start + 1000]]
+    """Delete these objects (their latest versions); a key that does not exist is no error. Returns how
+    many were asked."""
+    _delete(
+        client, bucket, [{"Key": k} for k in keys], "Check your permissions on the bucket (s3:DeleteObject)."
+    )
+    return len(keys)
+
+
+def _delete(client: S3Client, bucket: str, objects: list[dict[str, str]], hint: str) -> None:
+    """``DeleteObjects`` 1,000 at a time (S3's limit); the first object S3 could not delete is a
+    :class:`ConfigError` with ``hint``."""
+    for start in range(0, len(objects), 1000):
+        chunk = objects[start : start + 1000]
         result = client.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})  # type: ignore[typeddict-item]
         errors = result.get("Errors", [])
         if errors:
             first = errors[0]
             raise ConfigError(
                 f"could not delete s3://{bucket}/{first.get('Key')}: {first.get('Message')}",
-                hint="Check your permissions on the bucket (s3:DeleteObject) and retry.",
+                hint=hint + " Then retry.",
             )
-    return len(keys)
 
 
 def delete_bucket(client: S3Client, bucket: str, on_progress: Callable[[str], None]) -> int:
@@ -261,17 +269,8 @@ def delete_bucket(client: S3Client, bucket: str, on_progress: Callable[[str], No
             {"Key": v["Key"], "VersionId": v["VersionId"]}
             for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
         ]
-        for start in range(0, len(batch), 1000):
-            chunk = batch[start : start + 1000]
-            result = client.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})  # type: ignore[typeddict-item]
-            errors = result.get("Errors", [])
-            if errors:
-                first = errors[0]
-                raise ConfigError(
-                    f"could not delete s3://{bucket}/{first.get('Key')}: {first.get('Message')}",
-                    hint="Check the bucket's policies (object lock, MFA delete) and retry.",
-                )
-            deleted += len(chunk)
+        _delete(client, bucket, batch, "Check the bucket's policies (object lock, MFA delete).")
+        deleted += len(batch)
         on_progress(f"s3://{bucket}: {deleted} object versions deleted")
     client.delete_bucket(Bucket=bucket)
     return deleted

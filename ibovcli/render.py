@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,10 +50,16 @@ def _terminal(name: str) -> bool:
     return bool(forced) or (hasattr(stream, "isatty") and stream.isatty())
 
 
-def escape(text: str) -> str:
-    from rich.markup import escape as rich_escape
+_MARKUP_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
 
-    return rich_escape(text)
+
+def escape(text: str) -> str:
+    """``text`` safe to print as Rich markup: what ``rich.markup.escape`` does, without importing Rich
+    (commands whose output is piped never load it)."""
+    text = _MARKUP_TAG.sub(lambda m: f"{m.group(1)}{m.group(1)}\\{m.group(2)}", text)
+    if text.endswith("\\") and not text.endswith("\\\\"):
+        return text + "\\"
+    return text
 
 
 def _console(name: str) -> Any:

@@ -2,7 +2,8 @@
 
 The holiday list is the ``holidays`` package's financial calendar for B3 (market code ``BVMF``):
 national holidays, Carnival Monday and Tuesday, Good Friday, Corpus Christi, Christmas Eve and the
-last business day of the year. It is imported lazily, so ``ibov --help`` does not pay for it.
+last business day of the year. For 1990-2040 it is read from a table generated from the package
+(``tools/b3_calendar.py``; a test checks they agree), which spares each command the package's import.
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ MARKET = "BVMF"
 
 @functools.lru_cache(maxsize=64)
 def _holidays(year: int) -> Any:
+    """``{date: name}`` of the year: from the generated table (``ibovcli/b3_holidays.py``, checked
+    against the package by the tests), or from the ``holidays`` package outside the table's years."""
+    from ibovcli import b3_holidays
+
+    if b3_holidays.FIRST_YEAR <= year <= b3_holidays.LAST_YEAR:
+        prefix = f"{year:04d}-"
+        return {date.fromisoformat(d): n for d, n in b3_holidays.HOLIDAYS.items() if d.startswith(prefix)}
     import holidays
 
     return holidays.financial_holidays(MARKET, years=year)

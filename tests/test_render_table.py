@@ -84,3 +84,22 @@ def test_day_list_is_short() -> None:
     assert render.day_list(days[:2]) == "2025-05-01, 2025-05-02"
     assert render.day_list(days).endswith("2025-05-05, ... (+3 more)")
     assert render.day_list([]) == ""
+
+
+def test_escape_is_riches_without_importing_rich() -> None:
+    from rich.markup import escape as rich_escape
+
+    from ibovcli.render import escape
+
+    for text in (
+        "[bold]x[/bold]",
+        "a\\[b]",
+        "x\\",
+        "plain",
+        "[1, 2]",
+        "p\\\\[red]",
+        "[/]",
+        "[#ff0000]x",
+        "[@click]",
+    ):
+        assert escape(text) == rich_escape(text), text

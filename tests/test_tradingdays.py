@@ -114,3 +114,22 @@ def test_status_table_shows_the_missing_days(status_lake: Path) -> None:
 def test_status_library_call(status_lake: Path) -> None:
     report = pipeline.status(Settings.load(lake_dir=status_lake))
     assert [(c.index, len(c.missing)) for c in report.of("portfolio")] == [("IBOV", 2), ("SMLL", 1)]
+
+
+def test_the_shipped_holiday_table_is_what_the_holidays_package_says() -> None:
+    """ibovcli/b3_holidays.py is generated (tools/b3_calendar.py): stale means run the tool."""
+    import runpy
+    from pathlib import Path
+
+    tool = runpy.run_path(str(Path(__file__).resolve().parent.parent / "tools" / "b3_calendar.py"))
+    assert tool["main"](["--check"]) == 0, "run: python tools/b3_calendar.py"
+
+
+def test_years_outside_the_table_come_from_the_package() -> None:
+    from datetime import date
+
+    from ibovcli import b3_holidays, tradingdays
+
+    year = b3_holidays.LAST_YEAR + 1
+    assert tradingdays.holiday_name(date(year, 12, 25)) is not None
+    assert not tradingdays.is_trading_day(date(year, 12, 25))

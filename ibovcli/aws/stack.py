@@ -12,29 +12,16 @@ from ibovcli.errors import NotDeployed
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
 
-#: Stack states an operation can start from.
-STABLE = frozenset(
-    {
-        "CREATE_COMPLETE",
-        "UPDATE_COMPLETE",
-        "UPDATE_ROLLBACK_COMPLETE",
-        "IMPORT_COMPLETE",
-        "IMPORT_ROLLBACK_COMPLETE",
-    }
-)
 #: Stack states left by a failed first create: the stack holds nothing and must be deleted to retry.
 DEAD = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "REVIEW_IN_PROGRESS", "DELETE_FAILED"})
 
 #: Output keys of infra/cloudformation.yaml that ibov reads.
 OUT_BUCKET = "DataBucket"
-OUT_ARTIFACT_BUCKET = "ArtifactBucket"
 OUT_GLUE_JOB = "GlueJobName"
 OUT_WORKGROUP = "WorkGroup"
 OUT_DATABASE = "Database"
 OUT_TABLE = "RefinedTable"
 OUT_TRIGGER = "TriggerFunction"
-OUT_ALERT_TOPIC = "AlertTopic"
-OUT_DEAD_LETTER_QUEUE = "DeadLetterQueue"
 
 
 @dataclass(frozen=True)

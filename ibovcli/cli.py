@@ -81,7 +81,8 @@ def scrape(
         str,
         typer.Argument(
             metavar="[DATASET]",
-            help="portfolio (the default: the day's portfolio) or levels (official index levels by year).",
+            help="portfolio (the default: the day's portfolio), levels (official index levels by year) or "
+            "quotes (every session's quotes, B3 COTAHIST).",
             show_default=False,
         ),
     ] = "portfolio",
@@ -90,13 +91,26 @@ def scrape(
     year: Annotated[
         list[int] | None,
         typer.Option(
-            "--year", metavar="YYYY", help="levels: a calendar year; repeatable.", show_default=False
+            "--year",
+            metavar="YYYY",
+            help="levels: a calendar year; quotes: B3's annual file of that year; repeatable.",
+            show_default=False,
         ),
     ] = None,
     since: Annotated[
         str | None,
         typer.Option(
-            "--since", metavar="YYYY", help="levels: every year from YYYY to this one.", show_default=False
+            "--since",
+            metavar="YYYY|YYYY-MM-DD",
+            help="levels: every year from YYYY to this one; quotes: every session from YYYY-MM-DD to the "
+            "last closed one.",
+            show_default=False,
+        ),
+    ] = None,
+    date_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--date", metavar="YYYY-MM-DD", help="quotes: a session's daily file; repeatable.", show_default=False
         ),
     ] = None,
 ) -> None:
@@ -115,6 +129,11 @@ def scrape(
     levels: one request per index and year to B3's index statistics (sessions up to the last closed
     one). A saved answer names neither its index nor its year: give one --index and one --year.
 
+    quotes: B3's COTAHIST files (--date: daily files, --year: the annual file, --since: the daily files
+    of every session since a day; --from: saved .ZIP or .TXT files, daily, monthly or annual). Each
+    session becomes one raw file. A day B3 has not published (yet), or a holiday, is reported as not
+    published and not retried (docs/quotes.md).
+
     Examples:
 
       ibov scrape                                  # IBOV's portfolio, from B3
@@ -126,6 +145,10 @@ def scrape(
       ibov scrape levels --index IBOV --since 2018
 
       ibov scrape levels --index IBOV --year 2022 --from IBOV_2022.json
+
+      ibov scrape quotes --date 2024-11-08 --json
+
+      ibov scrape quotes --from COTAHIST_A2023.ZIP
     """
     from ibovcli import pipeline, render
     from ibovcli.collect import ScrapeRequest
@@ -137,6 +160,7 @@ def scrape(
         from_paths=tuple(from_ or ()),
         years=tuple(year or ()),
         since=since,
+        dates=tuple(date_ or ()),
     )
     with render.progress(_count(request), "reading" if from_ else "fetching") as on_progress:
         result = pipeline.scrape(settings, request, notify=common.notify(), on_progress=on_progress)
@@ -146,7 +170,10 @@ def scrape(
             + [{**s, "state": "unchanged"} for s in result.unchanged]
         )
     elif result.stored:
-        columns = ["index", "date" if dataset == "portfolio" else "year", "rows", "key"]
+        columns = {
+            "portfolio": ["index", "date", "rows", "key"],
+            "quotes": ["date", "rows", "key"],
+        }.get(dataset, ["index", "year", "rows", "key"])
         render.print_table(columns, [tuple(s.get(c) for c in columns) for s in result.stored])
     if len(result.stored) + len(result.unchanged) + len(result.failures) > 1:
         render.note(result.summary())
@@ -160,6 +187,8 @@ def _count(request: Any) -> int:
     try:
         if request.from_paths:
             return len(collect.expand_paths(request.from_paths))
+        if request.dataset == "quotes":
+            return max(1, len(request.years) + len(request.dates))
         n = len(collect.index_codes(request.indices))
         if request.dataset == "levels":
             from datetime import UTC, datetime

@@ -463,7 +463,7 @@ def _why_empty(
         if (
             p.type == "date"
             and p.day == "as-given"
-            and value not in (queries.LATEST, queries.FIRST)
+            and value not in (queries.LATEST, queries.FIRST, queries.NONE)
             and value not in found
         ):
             i = bisect.bisect_left(found, value)

@@ -361,7 +361,9 @@ def verify(
     list raw files that cannot be read and units refined from older raw files.
 
     A full scan: it reads every raw file and every refined file's index column (on AWS, one Athena query
-    per dataset). Exit 0 when all is well, 5 when something disagrees (after --repair: when something
+    per dataset). When quotes are stored, every stored portfolio day is also reconciled with them
+    (docs/quotes.md): a day whose level or weights are off by more than the tolerance is listed with
+    its largest culprits, and counts as a disagreement. Exit 0 when all is well, 5 when something disagrees (after --repair: when something
     still does; a damaged raw file is never deleted: store that day again, or remove it with `ibov rm`).
 
     Examples:
@@ -398,8 +400,28 @@ def verify(
                 ],
                 title="units whose zones disagree",
             )
+        if report.reconciled_off:
+            render.print_table(
+                ["index", "session_date", "problem", "largest culprits (B3 vs closes, pp)"],
+                [
+                    (
+                        d.index,
+                        d.session_date,
+                        "; ".join(d.problems()),
+                        ", ".join(f"{c.ticker} {c.diff_pp:.4f}" for c in d.culprits),
+                    )
+                    for d in report.reconciled_off
+                ],
+                title="portfolio days B3's quotes do not reproduce",
+            )
         render.note(report.summary())
     left = report.remaining if repair else report.problems
+    if not left and report.reconciled_off:
+        raise SnapshotError(
+            f"{len(report.reconciled_off)} stored portfolio days are off B3's level or weights by more than "
+            "the tolerance",
+            hint="`ibov query reconcile` shows every day; docs/quotes.md explains the tolerances.",
+        )
     if left:
         raise SnapshotError(
             f"{len({(c.dataset, c.unit) for c in left})} units disagree between raw, refined and the catalog",

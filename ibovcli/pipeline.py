@@ -354,6 +354,11 @@ class VerifyReport:
     repaired: list[RefineResult] = field(default_factory=list)
     #: checks that still fail after the repair (damaged raw files cannot be repaired: store them again)
     remaining: list[UnitCheck] = field(default_factory=list)
+    #: stored portfolio days whose level or weights B3's quotes do not reproduce (ibovcli.reconcile)
+    reconciled_off: list[Any] = field(default_factory=list)
+    #: portfolio days reconciled (every input stored), and why reconciling could not run (if so)
+    reconciled_days: int = 0
+    reconcile_note: str = ""
 
     @property
     def problems(self) -> list[UnitCheck]:
@@ -367,6 +372,11 @@ class VerifyReport:
             text += (
                 f"; repaired {len(self.repaired)}, {len({(c.dataset, c.unit) for c in self.remaining})} left"
             )
+        if self.reconciled_days or self.reconciled_off:
+            text += (
+                f"; {self.reconciled_days} portfolio days reconciled with B3 quotes, "
+                f"{len(self.reconciled_off)} off tolerance"
+            )
         return text
 
     def as_json(self) -> dict[str, Any]:
@@ -376,6 +386,11 @@ class VerifyReport:
             "problems": [c.as_json() for c in self.problems],
             "repaired": [r.as_json() for r in self.repaired],
             "remaining": [c.as_json() for c in self.remaining],
+            "reconcile": {
+                "days_checked": self.reconciled_days,
+                "off": [d.as_json() for d in self.reconciled_off],
+                "note": self.reconcile_note,
+            },
         }
 
 
@@ -397,7 +412,27 @@ def verify(settings: Settings, *, repair: bool = False, notify: Notify = quiet) 
                 for c in again.values()
                 if not c.ok and (c.dataset, c.unit) in {(p.dataset, p.unit) for p in report.problems}
             ]
+        _reconcile(settings, engine, report, notify)
         return report
+
+
+def _reconcile(settings: Settings, engine: Engine, report: VerifyReport, notify: Notify) -> None:
+    """Reconcile every index's stored portfolios with the stored quotes (when any are stored):
+    the days off by more than ibovcli.reconcile's tolerances go to ``report.reconciled_off``."""
+    from ibovcli import reconcile
+
+    if not engine.stored_units(datasets.QUOTES.name):
+        return
+    indices = sorted({i for found in engine.stored_units(datasets.PORTFOLIO.name).values() for i in found})
+    for index in indices:
+        notify(f"reconciling {index} with B3 quotes")
+        try:
+            off, checked = reconcile.verify_index(settings, index, engine=engine)
+        except IbovError as exc:
+            report.reconcile_note = f"{index}: {exc.message}"
+            continue
+        report.reconciled_off += off
+        report.reconciled_days += checked
 
 
 # -- query --------------------------------------------------------------------------------------------

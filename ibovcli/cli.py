@@ -212,8 +212,9 @@ def run(
     """The daily job: scrape -> raw -> trigger -> refine -> catalog -> summary.
 
     Stores the day's portfolio of each index, then (unless --from) the current year's official levels
-    of the same indices; a failure of the levels step is reported but never fails or blocks the
-    portfolio. Locally the trigger decision (the same code the AWS Lambda runs) refines each unit
+    of the same indices and the last closed session's quotes (B3 COTAHIST), and reconciles each stored
+    portfolio with the quotes (docs/quotes.md); a failure of the levels or quotes step is reported but
+    never fails or blocks the portfolio. Locally the trigger decision (the same code the AWS Lambda runs) refines each unit
     written, into refined/ under the lake, and updates the local catalog. With --engine aws the
     uploads trigger the Glue job, which this command follows to the end.
 
@@ -260,8 +261,12 @@ def run(
                     title=f"{step.index} {s.get('date')}: {what}; top {len(step.top.rows)}",
                     bar_column="weight_pct",
                 )
+            elif step.dataset == "quotes" and step.state == "failed" and step.error is not None:
+                render.warning(f"quotes not refreshed: {step.error.message}")
             elif step.dataset != "portfolio" and step.state == "failed" and step.error is not None:
                 render.warning(f"{step.dataset} of {step.index} not refreshed: {step.error.message}")
+            elif step.dataset == "reconcile":
+                render.note(f"reconcile {step.index} {step.stored.get('date')}: {step.state}: {step.note}")
     fail_on(result.failures)
 
 

@@ -292,6 +292,14 @@ def run(
             steps += _steps(levels)
             keys += levels.keys
             refined += levels.refined
+            if any(s.state != "failed" for s in steps if s.dataset == datasets.PORTFOLIO.name):
+                quotes = _refresh_quotes(settings, engine, notify)
+                steps += [
+                    RunStep(quotes.dataset, "", "stored", s) for s in quotes.stored
+                ] + [RunStep(quotes.dataset, "", "unchanged", s) for s in quotes.unchanged]
+                steps += [RunStep(quotes.dataset, "", "failed", error=f.error) for f in quotes.failures]
+                keys += quotes.keys
+                refined += quotes.refined
         if keys and not engine.triggers_in_process:
             refined = engine.process(keys, notify)
         by_unit = {r.unit: r for r in refined}
@@ -306,7 +314,89 @@ def run(
                     {"index": step.index, "date": step.stored["date"], "limit": str(top)},
                     engine=engine,
                 )
+        steps += _reconcile_steps(settings, engine, steps, notify)
         return RunResult(steps, refined, time.monotonic() - started, run_id)
+
+
+def _refresh_quotes(settings: Settings, engine: Engine, notify: Notify) -> ScrapeResult:
+    """The quotes of the last closed session (B3's daily COTAHIST file), for the run's reconciliation.
+    Two attempts at most: a failure is reported as the step's, never the run's; a day B3 has not
+    published yet is not retried (`ibov scrape quotes --date` fetches it later)."""
+    import dataclasses
+
+    from ibovcli import quotes
+    from ibovcli.cotahist import CotahistName
+
+    result = ScrapeResult(dataset=datasets.QUOTES.name)
+    day = quotes.last_closed_session()
+    name = CotahistName.for_day(day)
+    policy = dataclasses.replace(settings.http_policy(), attempts=2)
+    started = time.monotonic()
+
+    def fetch() -> list[Any]:
+        notify(f"fetching {name.filename} (the last closed session's quotes)")
+        return quotes.fetch_writes(
+            name, base_url=settings.quotes_url, policy=policy, notify=notify, started=started
+        )
+
+    todo = [Job(day.isoformat(), fetch)]
+    try:
+        _acquire(todo, result, None)
+        _store(engine, todo, result, notify)
+    except IbovError as exc:
+        result.failures.append(Failure(day.isoformat(), exc))
+    return result
+
+
+def _reconcile_steps(settings: Settings, engine: Engine, steps: list[RunStep], notify: Notify) -> list[RunStep]:
+    """One ``reconcile`` step per portfolio stored by the run, when the lake holds quotes: B3's weights
+    against the previous session's closes, and the level when that day's closes and level are stored
+    (ibovcli.reconcile). Never fails the run."""
+    from ibovcli import reconcile
+
+    done = [s for s in steps if s.dataset == datasets.PORTFOLIO.name and s.state in ("stored", "unchanged")]
+    out: list[RunStep] = []
+    try:
+        if not done or not engine.stored_units(datasets.QUOTES.name):
+            return out
+    except IbovError:
+        return out
+    for step in done:
+        day = str(step.stored["date"])
+        try:
+            (check,) = reconcile.reconcile(settings, step.index, day=day, engine=engine)
+        except (IbovError, ValueError) as exc:
+            err = exc if isinstance(exc, IbovError) else IbovError(str(exc))
+            out.append(RunStep("reconcile", step.index, "failed", {"date": day}, error=err))
+            continue
+        if check.off:
+            found = reconcile.culprits(settings, check, engine=engine) if check.weights_off else ()
+            note = "; ".join(check.problems())
+            if found:
+                note += "; largest: " + ", ".join(f"{c.ticker} {c.diff_pp:.4f} pp" for c in found)
+            state = "off"
+        elif check.weights_checked or check.level_diff_pct is not None:
+            parts = []
+            if check.weights_checked:
+                parts.append(f"{check.weights_checked} weights within {reconcile.WEIGHT_TOLERANCE_PP} pp")
+            if check.level_diff_pct is not None:
+                parts.append(f"level within {reconcile.LEVEL_TOLERANCE_PCT} %")
+            note, state = ", ".join(parts), "checked"
+            if check.missing:
+                note += f" ({check.missing})"
+        else:
+            note, state = check.missing or "nothing to check", "skipped"
+        notify(f"reconcile {step.index} {day}: {state}: {note}")
+        out.append(RunStep("reconcile", step.index, state, {"date": day, **_numbers(check)}, note=note))
+    return out
+
+
+def _numbers(check: Any) -> dict[str, Any]:
+    return {
+        k: v
+        for k, v in check.as_json().items()
+        if k in ("level_diff_pct", "max_weight_diff_pp", "weights_checked", "previous_session_date")
+    }
 
 
 def _run_details(steps: list[RunStep]) -> dict[str, Any]:

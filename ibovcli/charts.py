@@ -18,7 +18,7 @@ from ibovcli.errors import NoData, UsageError
 from ibovcli.settings import Settings
 
 FORMATS = {".png": "png", ".svg": "svg"}
-KINDS = ("weight-history", "sectors", "concentration", "levels")
+KINDS = ("weight-history", "sectors", "concentration", "levels", "contribution")
 
 INK = "#1b2a3a"
 MUTED = "#6b7785"
@@ -66,6 +66,10 @@ def build(settings: Settings, kind: str, **params: Any) -> Drawn:
         "concentration": concentration,
         "levels": levels,
     }
+    if kind == "contribution":
+        from ibovcli import charts_quotes
+
+        charts["contribution"] = charts_quotes.contribution
     if kind not in charts:
         raise UsageError(f"no chart named {kind!r}; known: {', '.join(KINDS)}")
     return charts[kind](settings, **params)

@@ -95,3 +95,83 @@ def build(lake: Path, files: Path, *, quotes: bool = True, levels: bool = True) 
     finally:
         eng.close()
     return paths
+
+
+# -- a longer, plausible market (docs image, benchmarks) ----------------------------------------------
+
+
+def synthetic(
+    lake: Path, files: Path, *, sessions: int = 21, members: int = 80, others: int = 40, end: date = D1
+) -> list[date]:
+    """``sessions`` B3 sessions up to ``end`` of a made-up market: ``members`` constituents (fixed
+    theoretical quantities, reductor 1e9 / level ~ 120,000) plus ``others`` quoted non-members; each
+    day's portfolio carries B3-style weights (the previous closes, thousandths summing to 100.000) and
+    each day's official level is the closes' level rounded to cents, so every day reconciles within
+    the tolerances. Stored through the project's own paths (COTAHIST files, raw writes, refine)."""
+    import math
+    import random
+
+    from ibovcli import quotes as quotes_mod
+    from ibovcli.tradingdays import trading_days
+
+    rng = random.Random(20241108)
+    days = trading_days(date(end.year - 1 - sessions // 240, 1, 1), end)[-(sessions + 1) :]
+    tickers = [f"S{i // 26:01d}{chr(65 + i % 26)}{chr(65 + (i * 7) % 26)}3" for i in range(members + others)]
+    qty = {t: rng.randint(100_000_000, 3_000_000_000) for t in tickers[:members]}
+    price = {t: math.exp(rng.uniform(1.0, 4.5)) for t in tickers}
+    reductor = Decimal("1000000000.00000000")
+    closes: dict[date, dict[str, Decimal]] = {}
+    for d in days:
+        for t in tickers:
+            price[t] *= math.exp(rng.gauss(0.0, 0.018))
+        closes[d] = {t: Decimal(f"{max(price[t], 0.05):.2f}") for t in tickers}
+    holdings_qty = {t: q for t, q in qty.items()}
+    scale = sum(float(closes[days[0]][t]) * q for t, q in holdings_qty.items()) / 1e9 / 120_000
+    holdings_qty = {t: max(1, round(q / scale)) for t, q in holdings_qty.items()}
+    eng = lakes.engine(lake)
+    levels: dict[int, list[tuple[date, Decimal]]] = {}
+    try:
+        with eng.lock():
+            writes: list[rawfiles.RawWrite] = []
+            for prev, d in zip(days, days[1:], strict=False):
+                values = {t: float(closes[prev][t]) * q for t, q in holdings_qty.items()}
+                parts = _thousandths(values)
+                holdings = tuple(
+                    Holding(t, f"SINTETICA {t[:4]}", "ON      NM", None, Decimal(parts[t]) / 1000, q)
+                    for t, q in sorted(holdings_qty.items())
+                )
+                writes.append(
+                    rawfiles.portfolio(
+                        Portfolio("IBOV", d, holdings, sum(holdings_qty.values()), reductor, "test",
+                                  source="synthetic", original=f"synthetic {d}".encode())  # fmt: skip
+                    )
+                )
+                level = sum(closes[d][t] * q for t, q in holdings_qty.items()) / reductor
+                levels.setdefault(d.year, []).append((d, level.quantize(Decimal("0.01"))))
+            for d in days:
+                quotes = [fake_cotahist.Quote(d, t, c, especi="ON      NM") for t, c in closes[d].items()]
+                name = f"COTAHIST_D{d:%d%m%Y}"
+                path = files / f"{name}.ZIP"
+                path.write_bytes(fake_cotahist.zipped(fake_cotahist.render(quotes), f"{name}.TXT"))
+                writes += quotes_mod.read_writes(path, max_daily_bytes=1 << 24)
+            for year, sess in sorted(levels.items()):
+                writes.append(
+                    rawfiles.levels(LevelsYear("IBOV", year, tuple(sess), "test", source="synthetic",
+                                               original=f"levels {year}".encode()))  # fmt: skip
+                )
+            eng.process(eng.write_raw(writes), lambda _m: None)
+    finally:
+        eng.close()
+    return days[1:]
+
+
+def _thousandths(values: dict[str, float]) -> dict[str, int]:
+    """Shares of 100.000 % in thousandths summing to exactly 100000 (largest remainder), as B3 rounds."""
+    import math
+
+    total = sum(values.values())
+    exact = {t: v / total * 100_000 for t, v in values.items()}
+    out = {t: math.floor(x) for t, x in exact.items()}
+    for t in sorted(exact, key=lambda t: out[t] - exact[t])[: 100_000 - sum(out.values())]:
+        out[t] += 1
+    return out

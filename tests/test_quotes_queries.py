@@ -143,3 +143,14 @@ def test_verify_lists_the_days_off_with_their_culprits_and_exits_5(full: Path) -
         ("2024-11-11", ["BBBB4", "AAAA3", "CCCC3"]),
     ]
     assert "2 stored portfolio days are off" in r.stderr
+
+
+def test_chart_contribution_draws_the_day_and_refuses_a_day_without_quotes(full: Path, tmp_path: Path) -> None:
+    out = tmp_path / "c.png"
+    r = run_ibov("chart", "contribution", "--date", "2024-11-08", "--out", str(out), "--json", "--lake", str(full))
+    assert r.code == 0, r.stderr
+    assert json.loads(r.stdout)["points"] == 3
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    r = run_ibov("chart", "contribution", "--out", str(tmp_path / "x.png"), "--lake", str(full))
+    assert r.code == 8 and "no close on 2024-11-11" in r.stderr, r.stderr
+    assert not (tmp_path / "x.png").exists()

@@ -548,10 +548,13 @@ class LocalLake:
         """The file's sha256 from the inventory when its size and mtime still match, else computed
         (and recorded)."""
         if sha is None:
-            found = con.execute(
+            # fetchall: a fetchone() leaves the result unfinished, and the next register() on this
+            # connection is refused (DuckDB "unfinished result from execute()")
+            hits = con.execute(
                 "SELECT sha256 FROM ibov_raw_files WHERE key = ? AND size = ? AND mtime_ns = ?",
                 [f.key, f.size, f.mtime_ns],
-            ).fetchone()
+            ).fetchall()
+            found = hits[0] if hits else None
             if found:
                 return str(found[0])
             sha = _sha256_file(f.path)

@@ -373,7 +373,8 @@ class AwsEngine:
             try:
                 table = "${" + dataset.name + "}"
                 _cols, found = self.sql(
-                    f'SELECT CAST("{key}" AS VARCHAR), index_code, count(*) FROM {table} GROUP BY 1, 2',
+                    f'SELECT CAST("{key}" AS VARCHAR), {_index_column(dataset)}, count(*) FROM {table} '
+                    "GROUP BY 1, 2",
                     {},
                     what=f"counting the catalog rows of {dataset.name}",
                 )
@@ -470,3 +471,8 @@ def _days_by_index(keys: Sequence[str], dataset: str) -> dict[str, list[str]]:
     for parsed in layout.raw_keys(keys, dataset):
         out.setdefault(parsed.index, set()).add(parsed.label)
     return {index: sorted(found) for index, found in sorted(out.items())}
+
+
+def _index_column(dataset: datasets.Dataset) -> str:
+    """SQL for a row's index code: ``index_code``, or ``''`` for a dataset not split by index (quotes)."""
+    return "index_code" if "index_code" in {c.name for c in dataset.columns} else "''"

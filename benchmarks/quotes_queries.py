@@ -39,13 +39,22 @@ def timed(args: list[str], lake: Path, repeat: int) -> dict[str, object]:
     for _ in range(repeat):
         t0 = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "ibovcli", *args, "--json"], capture_output=True, text=True, env=env, cwd=ROOT
+            [sys.executable, "-m", "ibovcli", *args, "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
         )
         times.append(time.perf_counter() - t0)
         code = proc.returncode
         if proc.stdout.strip().startswith("["):
             rows = len(json.loads(proc.stdout))
-    return {"command": "ibov " + " ".join(args), "median_s": round(statistics.median(times), 3), "exit": code, "rows": rows}
+    return {
+        "command": "ibov " + " ".join(args),
+        "median_s": round(statistics.median(times), 3),
+        "exit": code,
+        "rows": rows,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         timed(["query", "reconcile"], lake, a.repeat),
         timed(["verify"], lake, 1),
     ]
-    print(json.dumps({"lake": str(lake), "sessions": a.sessions, "build_s": build_s, "results": results}, indent=2))
+    print(
+        json.dumps(
+            {"lake": str(lake), "sessions": a.sessions, "build_s": build_s, "results": results}, indent=2
+        )
+    )
     return 0
 
 

@@ -88,7 +88,9 @@ def contribution(
     sub = f"{previous:%d %b} close → {day:%d %b %Y} close · {len(usable)} constituents · total {total:+.3f}%"
     if official is not None and residual is not None:
         res = charts._num(residual)
-        sub += f" · official {charts._num(official):+.3f}% · residual {0.0 if abs(res) < 5e-4 else res:+.3f} pp"
+        sub += (
+            f" · official {charts._num(official):+.3f}% · residual {0.0 if abs(res) < 5e-4 else res:+.3f} pp"
+        )
     else:
         sub += " · official level not stored"
     if len(usable) < len(rows):

@@ -110,7 +110,10 @@ def scrape(
     date_: Annotated[
         list[str] | None,
         typer.Option(
-            "--date", metavar="YYYY-MM-DD", help="quotes: a session's daily file; repeatable.", show_default=False
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="quotes: a session's daily file; repeatable.",
+            show_default=False,
         ),
     ] = None,
 ) -> None:
@@ -214,9 +217,9 @@ def run(
     Stores the day's portfolio of each index, then (unless --from) the current year's official levels
     of the same indices and the last closed session's quotes (B3 COTAHIST), and reconciles each stored
     portfolio with the quotes (docs/quotes.md); a failure of the levels or quotes step is reported but
-    never fails or blocks the portfolio. Locally the trigger decision (the same code the AWS Lambda runs) refines each unit
-    written, into refined/ under the lake, and updates the local catalog. With --engine aws the
-    uploads trigger the Glue job, which this command follows to the end.
+    never fails or blocks the portfolio. Locally the trigger decision (the same code the AWS Lambda
+    runs) refines each unit written, into refined/ under the lake, and updates the local catalog.
+    With --engine aws the uploads trigger the Glue job, which this command follows to the end.
 
     Without internet access to B3, pass files saved from the site with --from.
 
@@ -368,8 +371,9 @@ def verify(
     A full scan: it reads every raw file and every refined file's index column (on AWS, one Athena query
     per dataset). When quotes are stored, every stored portfolio day is also reconciled with them
     (docs/quotes.md): a day whose level or weights are off by more than the tolerance is listed with
-    its largest culprits, and counts as a disagreement. Exit 0 when all is well, 5 when something disagrees (after --repair: when something
-    still does; a damaged raw file is never deleted: store that day again, or remove it with `ibov rm`).
+    its largest culprits, and counts as a disagreement. Exit 0 when all is well, 5 when something
+    disagrees (after --repair: when something still does; a damaged raw file is never deleted: store
+    that day again, or remove it with `ibov rm`).
 
     Examples:
 

@@ -182,7 +182,9 @@ def contribution(
             show_default=False,
         ),
     ] = None,
-    top: Annotated[int, typer.Option("--top", metavar="N", min=1, max=100, help="Bars before 'others'.")] = 15,
+    top: Annotated[
+        int, typer.Option("--top", metavar="N", min=1, max=100, help="Bars before 'others'.")
+    ] = 15,
     out: OutOpt = None,
 ) -> None:
     """What moved an index on a day: the largest contributions to its return (percentage points, with

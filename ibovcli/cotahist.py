@@ -84,9 +84,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, NoReturn
 
-from ibovcli import fetch
+from ibovcli import fetch, schema
 from ibovcli.errors import SnapshotError, SourceError
-from ibovcli import schema
 from ibovcli.schema import Column
 
 __all__ = [

@@ -294,9 +294,9 @@ def run(
             refined += levels.refined
             if any(s.state != "failed" for s in steps if s.dataset == datasets.PORTFOLIO.name):
                 quotes = _refresh_quotes(settings, engine, notify)
-                steps += [
-                    RunStep(quotes.dataset, "", "stored", s) for s in quotes.stored
-                ] + [RunStep(quotes.dataset, "", "unchanged", s) for s in quotes.unchanged]
+                steps += [RunStep(quotes.dataset, "", "stored", s) for s in quotes.stored] + [
+                    RunStep(quotes.dataset, "", "unchanged", s) for s in quotes.unchanged
+                ]
                 steps += [RunStep(quotes.dataset, "", "failed", error=f.error) for f in quotes.failures]
                 keys += quotes.keys
                 refined += quotes.refined
@@ -348,7 +348,9 @@ def _refresh_quotes(settings: Settings, engine: Engine, notify: Notify) -> Scrap
     return result
 
 
-def _reconcile_steps(settings: Settings, engine: Engine, steps: list[RunStep], notify: Notify) -> list[RunStep]:
+def _reconcile_steps(
+    settings: Settings, engine: Engine, steps: list[RunStep], notify: Notify
+) -> list[RunStep]:
     """One ``reconcile`` step per portfolio stored by the run, when the lake holds quotes: B3's weights
     against the previous session's closes, and the level when that day's closes and level are stored
     (ibovcli.reconcile). Never fails the run."""

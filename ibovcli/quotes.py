@@ -152,7 +152,9 @@ def _csv(table: Any) -> bytes:
 # -- what to fetch --------------------------------------------------------------------------------------
 
 
-def days_asked(dates: Sequence[str], since: str | None, today: date, now: datetime | None = None) -> list[date]:
+def days_asked(
+    dates: Sequence[str], since: str | None, today: date, now: datetime | None = None
+) -> list[date]:
     """The sessions of ``--date`` (as given) or ``--since`` (every session from it to the last closed
     one). :class:`UsageError` for a malformed or impossible date."""
     from ibovcli.tradingdays import trading_days

@@ -195,9 +195,7 @@ FROM valued
 """
 
 
-def culprits(
-    settings: Any, check: DayCheck, *, limit: int = 3, engine: Any = None
-) -> tuple[Culprit, ...]:
+def culprits(settings: Any, check: DayCheck, *, limit: int = 3, engine: Any = None) -> tuple[Culprit, ...]:
     """The ``limit`` constituents of ``check``'s day whose weight is the furthest from the one the
     previous closes give (flagged ones included, with their flag), largest difference first."""
     from ibovcli import pipeline

@@ -108,6 +108,7 @@ def synthetic(
     day's portfolio carries B3-style weights (the previous closes, thousandths summing to 100.000) and
     each day's official level is the closes' level rounded to cents, so every day reconciles within
     the tolerances. Stored through the project's own paths (COTAHIST files, raw writes, refine)."""
+    import itertools
     import math
     import random
 
@@ -133,7 +134,7 @@ def synthetic(
     try:
         with eng.lock():
             writes: list[rawfiles.RawWrite] = []
-            for prev, d in zip(days, days[1:], strict=False):
+            for prev, d in itertools.pairwise(days):
                 values = {t: float(closes[prev][t]) * q for t, q in holdings_qty.items()}
                 parts = _thousandths(values)
                 holdings = tuple(
@@ -142,8 +143,16 @@ def synthetic(
                 )
                 writes.append(
                     rawfiles.portfolio(
-                        Portfolio("IBOV", d, holdings, sum(holdings_qty.values()), reductor, "test",
-                                  source="synthetic", original=f"synthetic {d}".encode())  # fmt: skip
+                        Portfolio(
+                            "IBOV",
+                            d,
+                            holdings,
+                            sum(holdings_qty.values()),
+                            reductor,
+                            "test",
+                            source="synthetic",
+                            original=f"synthetic {d}".encode(),
+                        )
                     )
                 )
                 level = sum(closes[d][t] * q for t, q in holdings_qty.items()) / reductor
@@ -156,8 +165,16 @@ def synthetic(
                 writes += quotes_mod.read_writes(path, max_daily_bytes=1 << 24)
             for year, sess in sorted(levels.items()):
                 writes.append(
-                    rawfiles.levels(LevelsYear("IBOV", year, tuple(sess), "test", source="synthetic",
-                                               original=f"levels {year}".encode()))  # fmt: skip
+                    rawfiles.levels(
+                        LevelsYear(
+                            "IBOV",
+                            year,
+                            tuple(sess),
+                            "test",
+                            source="synthetic",
+                            original=f"levels {year}".encode(),
+                        )
+                    )
                 )
             eng.process(eng.write_raw(writes), lambda _m: None)
     finally:

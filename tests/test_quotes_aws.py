@@ -23,7 +23,9 @@ from tests.aws_helpers import (
 )
 from tests.aws_helpers import _moto_server_session as _moto_server_session
 from tests.conftest import run_ibov
-from tests.test_lambda import JOB, Context, event, glue, lam, record  # noqa: F401 - fixtures
+from tests.test_lambda import JOB, Context, event, record
+from tests.test_lambda import glue as glue
+from tests.test_lambda import lam as lam
 
 #: Athena's type of each column of the two queries (as Athena would print them).
 TYPES = {
@@ -83,7 +85,9 @@ def test_the_queries_reach_athena_from_the_same_sql_and_come_back_typed_like_loc
     assert local.rows
     q = queries.get(name)
     resolved = queries.resolve(q, queries.bind(q, params), lambda _i: ["2024-11-08", "2024-11-11"]).params
-    sql, names = queries.athena_statement(q.sql, {"portfolio": "ibov_refined", "levels": "ibov_levels", "quotes": "ibov_quotes"})
+    sql, names = queries.athena_statement(
+        q.sql, {"portfolio": "ibov_refined", "levels": "ibov_levels", "quotes": "ibov_quotes"}
+    )
     assert "${" not in sql and "FROM ibov_quotes AS q" in sql and "FROM ibov_refined AS t" in sql
     values = [queries.athena_literal(resolved[n]) for n in names]
     if order is not None:

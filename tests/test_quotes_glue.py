@@ -60,7 +60,9 @@ def units(root: Path) -> list:  # type: ignore[type-arg]
     )
 
 
-def test_quotes_on_spark_match_duckdb(spark: object, raw_lake: Path, duckdb_lake: Path, tmp_path: Path) -> None:
+def test_quotes_on_spark_match_duckdb(
+    spark: object, raw_lake: Path, duckdb_lake: Path, tmp_path: Path
+) -> None:
     root = tmp_path / "spark-lake"
     shutil.copytree(raw_lake, root)
     found = units(root)

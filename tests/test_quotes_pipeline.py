@@ -49,8 +49,12 @@ def test_real_daily_files_store_one_session_each_with_every_kept_quote(lake: Pat
     assert all(o["dataset"] == "quotes" and o["state"] == "stored" for o in out)
     assert {o["key"] for o in out} == {f"raw/quotes/session_date={d}/COTAHIST.parquet" for d in expected}
     # the snapshot is the file as given: B3's zip, the TXT copy
-    assert (lake / "snapshots/quotes/session_date=2024-11-08/COTAHIST.zip").read_bytes() == DAILY_2024.read_bytes()
-    assert (lake / "snapshots/quotes/session_date=2021-06-25/COTAHIST.txt").read_bytes() == DAILY_2021.read_bytes()
+    assert (
+        lake / "snapshots/quotes/session_date=2024-11-08/COTAHIST.zip"
+    ).read_bytes() == DAILY_2024.read_bytes()
+    assert (
+        lake / "snapshots/quotes/session_date=2021-06-25/COTAHIST.txt"
+    ).read_bytes() == DAILY_2021.read_bytes()
     got = dict(rows(lake, "SELECT CAST(session_date AS VARCHAR), count(*) FROM ibov_quotes GROUP BY 1"))
     assert got == expected
     # refined = raw, column for column (lineage dropped); one row per ticker and session

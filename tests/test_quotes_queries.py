@@ -76,7 +76,11 @@ def test_reconcile_by_hand(full: Path) -> None:
     # 11-11: previous session = the latest quotes day (no level stored); 11-08 closes give 28,500 / 49,500
     assert d2["previous_session_date"] == "2024-11-08"
     assert (d2["official_level"], d2["computed_level"], d2["level_diff_pct"]) == (None, None, None)
-    assert (d2["weights_checked"], d2["max_weight_diff_pp"], d2["worst_weight_ticker"]) == (2, 2.422242, "BBBB4")
+    assert (d2["weights_checked"], d2["max_weight_diff_pp"], d2["worst_weight_ticker"]) == (
+        2,
+        2.422242,
+        "BBBB4",
+    )
     assert d2["missing"] == "no official level stored for 2024-11-11; no quotes stored for 2024-11-11"
     # --date picks one day; --from/--to a range
     assert [r["session_date"] for r in q(full, "reconcile", date="2024-11-11")] == ["2024-11-11"]
@@ -118,7 +122,11 @@ def test_library_reconcile_applies_the_tolerances(full: Path) -> None:
     ]
     off, checked = reconcile.verify_index(settings, "IBOV")
     assert checked == 1 and [d.session_date.isoformat() for d in off] == ["2024-11-08", "2024-11-11"]
-    assert [(c.ticker, c.diff_pp) for c in off[0].culprits] == [("AAAA3", 0.003), ("BBBB4", 0.002), ("CCCC3", 0.001)]
+    assert [(c.ticker, c.diff_pp) for c in off[0].culprits] == [
+        ("AAAA3", 0.003),
+        ("BBBB4", 0.002),
+        ("CCCC3", 0.001),
+    ]
     assert reconcile.LEVEL_TOLERANCE_PCT == 0.001 and reconcile.WEIGHT_TOLERANCE_PP == 0.001
 
 
@@ -145,9 +153,13 @@ def test_verify_lists_the_days_off_with_their_culprits_and_exits_5(full: Path) -
     assert "2 stored portfolio days are off" in r.stderr
 
 
-def test_chart_contribution_draws_the_day_and_refuses_a_day_without_quotes(full: Path, tmp_path: Path) -> None:
+def test_chart_contribution_draws_the_day_and_refuses_a_day_without_quotes(
+    full: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "c.png"
-    r = run_ibov("chart", "contribution", "--date", "2024-11-08", "--out", str(out), "--json", "--lake", str(full))
+    r = run_ibov(
+        "chart", "contribution", "--date", "2024-11-08", "--out", str(out), "--json", "--lake", str(full)
+    )
     assert r.code == 0, r.stderr
     assert json.loads(r.stdout)["points"] == 3
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -30,7 +30,9 @@ def run(lake: Path, env: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]
 def test_run_stores_the_last_closed_sessions_quotes_and_reconciles(b3: Any, lake: Path) -> None:
     day = quotes.last_closed_session()
     name = f"COTAHIST_D{day:%d%m%Y}"
-    files = {f"{name}.ZIP": fake.zipped(fake.render(fake.market_day(day, mix=fake.small_mix(0.05))), f"{name}.TXT")}
+    files = {
+        f"{name}.ZIP": fake.zipped(fake.render(fake.market_day(day, mix=fake.small_mix(0.05))), f"{name}.TXT")
+    }
     base = fake.mount(b3, files)
     steps = run(lake, {"IBOV_B3_URL": b3.url, "IBOV_QUOTES_URL": base})
     assert steps[("portfolio", "IBOV")]["state"] == "stored"

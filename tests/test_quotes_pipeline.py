@@ -161,3 +161,24 @@ def test_year_reads_the_annual_file_into_one_raw_file_per_session(lake: Path, b3
 def test_bad_options_are_usage_errors(lake: Path, args: tuple[str, ...], message: str) -> None:
     r = scrape(lake, *args)
     assert r.code == 2 and message in r.stderr, r.stderr
+
+
+def test_status_lists_the_sessions_and_the_trading_days_without_quotes(lake: Path, tmp_path: Path) -> None:
+    paths = []
+    for day in (date(2024, 11, 6), date(2024, 11, 8)):
+        name = f"COTAHIST_D{day:%d%m%Y}"
+        path = tmp_path / f"{name}.ZIP"
+        path.write_bytes(
+            fake.zipped(fake.render(fake.market_day(day, mix=fake.small_mix(0.02))), f"{name}.TXT")
+        )
+        paths += ["--from", str(path)]
+    assert scrape(lake, *paths).code == 0
+    r = run_ibov("status", "--json", "--lake", str(lake))
+    assert r.code == 0, r.stderr
+    (cov,) = [c for c in json.loads(r.stdout)["coverage"] if c["dataset"] == "quotes"]
+    assert (cov["first"], cov["last"], cov["stored"], cov["refined"]) == ("2024-11-06", "2024-11-08", 2, 2)
+    assert cov["missing_days"] == ["2024-11-07"] and cov["counts"] == "sessions"
+    text = run_ibov("status", "--lake", str(lake))
+    assert (
+        "quotes (B3 COTAHIST" in text.stderr and "2024-11-06\t2024-11-08\t2\t2\t1\t2024-11-07" in text.stdout
+    )

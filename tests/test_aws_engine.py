@@ -216,7 +216,7 @@ def test_names_come_from_the_stack_outputs_and_status_reads_them(mocked: Aws) ->
     assert (engine.bucket, engine.glue_job, engine.workgroup, engine.database) == (
         BUCKET, JOB, WORKGROUP, "default",
     )  # fmt: skip
-    assert engine.tables() == {"portfolio": "ibov_refined", "levels": "ibov_levels"}
+    assert engine.tables() == {"portfolio": "ibov_refined", "levels": "ibov_levels", "quotes": "ibov_quotes"}
     for path in (FIXTURES / "b3" / "IBOVDia_30-04-25_crlf.csv", FIXTURES / "b3" / "IBOVDia_05-05-25_lf.csv"):
         engine.write_raw([read_snapshot(path)])
     engine.write_raw([read_snapshot(FIXTURES / "b3" / "IBXXDia_30-04-25.csv")])

@@ -1,44 +1,24 @@
 -- description: What moved an index on a day: each constituent's weight at the open, return and contribution (from B3 quotes).
 -- example: --index IBOV --date 2024-11-08
--- example: --index IBOV --json
 -- param index: index = IBOV | B3 index code, e.g. IBOV
 -- param date: date = latest | stored portfolio day YYYY-MM-DD, or latest
--- weight_pct is B3's weight in D's portfolio (computed by B3 from the previous session's closes: the
--- weight at the open of D); return_pct runs from the previous session's close (previous_close) to D's
--- close; contribution_pct = weight_pct x return_pct / 100 (percentage points of the index's return);
--- contribution_points = theoretical_qty x (close - previous_close) / reductor (index points, B3's
--- formula). The previous session is the one before D in the stored levels, else the latest stored
--- quotes day in the 14 days before D. total_contribution_pct sums the rows; official_return_pct is
--- D's change in the stored official levels (null when not stored); residual_pp = official - total
--- (corporate events of the day: ex-dates, the reductor's changes). A row whose close is missing has a
--- null return and says so in missing, and the total is then null: nothing is guessed. Largest absolute contribution first.
+-- weight_pct is B3's weight at the open of D (from the previous closes); return_pct runs from the
+-- previous session's close to D's; contribution_pct = weight_pct x return_pct / 100 (pp);
+-- contribution_points = theoretical_qty x (close - previous_close) / reductor. The previous session
+-- comes from the stored levels, else it is the latest quotes day in the 14 days before D. A missing
+-- close leaves nulls and says so in missing. docs/quotes.md explains every column.
 WITH members AS (
-    SELECT
-        t.session_date,
-        t.ticker,
-        t.company,
-        t.corporate_event,
-        t.weight_pct,
-        t.theoretical_qty,
-        t.reductor
+    SELECT t.session_date, t.ticker, t.company, t.corporate_event, t.weight_pct, t.theoretical_qty, t.reductor
     FROM ${portfolio} AS t
-    WHERE t.index_code = :index
-        AND t.dt = :date
+    WHERE t.index_code = :index AND t.dt = :date
 ),
 official AS (
-    SELECT
-        l.previous_session_date,
-        l.change_pct
+    SELECT l.previous_session_date, l.change_pct
     FROM ${levels} AS l
-    WHERE l.index_code = :index
-        AND l.year = year(CAST(:date AS DATE))
-        AND l.session_date = CAST(:date AS DATE)
+    WHERE l.index_code = :index AND l.year = year(CAST(:date AS DATE)) AND l.session_date = CAST(:date AS DATE)
 ),
 recent AS (
-    SELECT
-        q.session_date,
-        q.ticker,
-        q.close
+    SELECT q.session_date, q.ticker, q.close
     FROM ${quotes} AS q
     WHERE q.session_date BETWEEN CAST(:date AS DATE) - INTERVAL '14' DAY AND CAST(:date AS DATE)
 ),
@@ -49,14 +29,8 @@ previous AS (
 ),
 rows AS (
     SELECT
-        m.session_date,
-        p.session_date AS previous_session_date,
-        m.ticker,
-        m.company,
-        m.corporate_event,
-        m.weight_pct,
-        y.close AS previous_close,
-        d.close,
+        m.session_date, p.session_date AS previous_session_date, m.ticker, m.company, m.corporate_event,
+        m.weight_pct, y.close AS previous_close, d.close,
         CAST(d.close AS DOUBLE) / CAST(y.close AS DOUBLE) * 100 - 100 AS return_pct,
         CAST(m.weight_pct AS DOUBLE) * (CAST(d.close AS DOUBLE) / CAST(y.close AS DOUBLE) - 1) AS contribution,
         CAST(m.theoretical_qty * (d.close - y.close) AS DOUBLE) / CAST(m.reductor AS DOUBLE) AS points,
@@ -67,22 +41,12 @@ rows AS (
         END AS missing
     FROM members AS m
     CROSS JOIN previous AS p
-    LEFT JOIN recent AS d
-        ON d.session_date = m.session_date
-        AND d.ticker = m.ticker
-    LEFT JOIN recent AS y
-        ON y.session_date = p.session_date
-        AND y.ticker = m.ticker
+    LEFT JOIN recent AS d ON d.session_date = m.session_date AND d.ticker = m.ticker
+    LEFT JOIN recent AS y ON y.session_date = p.session_date AND y.ticker = m.ticker
 )
 SELECT
-    r.session_date,
-    r.previous_session_date,
-    r.ticker,
-    r.company,
-    r.corporate_event,
-    r.weight_pct,
-    r.previous_close,
-    r.close,
+    r.session_date, r.previous_session_date, r.ticker, r.company, r.corporate_event, r.weight_pct,
+    r.previous_close, r.close,
     round(r.return_pct, 4) AS return_pct,
     round(r.contribution, 4) AS contribution_pct,
     round(r.points, 2) AS contribution_points,

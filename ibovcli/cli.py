@@ -318,7 +318,10 @@ def refine(
     date: Annotated[
         list[str] | None,
         typer.Option(
-            "--date", metavar="YYYY-MM-DD", help="portfolio: a session day; repeatable.", show_default=False
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="portfolio, quotes: a session day; repeatable.",
+            show_default=False,
         ),
     ] = None,
 ) -> None:

@@ -618,8 +618,9 @@ def units(
     or on one of ``dates`` (portfolio days)."""
     if dataset is not None and dataset not in datasets.ALL:
         raise UsageError(f"no dataset named {dataset!r}", hint=f"Datasets: {', '.join(datasets.ALL)}.")
-    if dates and dataset not in (None, datasets.PORTFOLIO.name):
-        raise UsageError("--date names portfolio days; levels are refined per --index")
+    by_day = (datasets.PORTFOLIO.name, datasets.QUOTES.name)
+    if dates and dataset not in (None, *by_day):
+        raise UsageError("--date names portfolio or quotes days; levels are refined per --index")
     wanted = {collect.check_index(i) for i in indices}
     days = set()
     for d in dates:
@@ -631,7 +632,7 @@ def units(
     out = []
     with _engine(settings, None, quiet) as engine:
         for name in names:
-            if dates and name != datasets.PORTFOLIO.name:
+            if dates and name not in by_day:
                 continue
             for unit, found in engine.stored_units(name).items():
                 if wanted and not wanted & set(found):

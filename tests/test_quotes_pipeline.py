@@ -182,3 +182,17 @@ def test_status_lists_the_sessions_and_the_trading_days_without_quotes(lake: Pat
     assert (
         "quotes (B3 COTAHIST" in text.stderr and "2024-11-06\t2024-11-08\t2\t2\t1\t2024-11-07" in text.stdout
     )
+
+
+def test_refine_quotes_of_one_day_again(lake: Path, tmp_path: Path) -> None:
+    day = date(2024, 11, 8)
+    path = tmp_path / "COTAHIST_D08112024.ZIP"
+    path.write_bytes(fake.zipped(fake.render(fake.market_day(day, mix=fake.small_mix(0.02))), "X.TXT"))
+    assert scrape(lake, "--from", str(path)).code == 0
+    r = run_ibov("refine", "quotes", "--date", "2024-11-08", "--json", "--lake", str(lake))
+    assert r.code == 0, r.stderr
+    (done,) = json.loads(r.stdout)
+    assert (done["dataset"], done["unit"], done["indices"]) == ("quotes", "session_date=2024-11-08", [])
+    assert done["rows"] == rows(lake, "SELECT count(*) FROM ibov_quotes")[0][0]
+    r = run_ibov("refine", "levels", "--date", "2024-11-08", "--lake", str(lake))
+    assert r.code == 2 and "levels are refined per --index" in r.stderr

@@ -15,16 +15,20 @@ WITH members AS (
     WHERE t.index_code = :index AND ((:date = '' AND t.dt BETWEEN :from AND :to) OR t.dt = :date)
 ),
 days AS (SELECT DISTINCT session_date FROM members),
+bounds AS (
+    SELECT
+        CAST(CASE WHEN :date = '' THEN :from ELSE :date END AS DATE) AS first_day,
+        CAST(CASE WHEN :date = '' THEN :to ELSE :date END AS DATE) AS last_day
+),
 official AS (
     SELECT l.session_date, l.level, l.previous_session_date
-    FROM ${levels} AS l
-    WHERE l.index_code = :index AND l.session_date IN (SELECT session_date FROM days)
+    FROM ${levels} AS l, bounds AS b
+    WHERE l.index_code = :index AND l.session_date BETWEEN b.first_day AND b.last_day
 ),
 recent AS (
     SELECT q.session_date, q.ticker, q.close
-    FROM ${quotes} AS q
-    WHERE q.session_date BETWEEN (SELECT min(session_date) FROM days) - INTERVAL '14' DAY
-        AND (SELECT max(session_date) FROM days)
+    FROM ${quotes} AS q, bounds AS b
+    WHERE q.session_date BETWEEN b.first_day - INTERVAL '14' DAY AND b.last_day
 ),
 previous AS (
     SELECT

@@ -366,11 +366,14 @@ def _reconcile_steps(
     for step in done:
         day = str(step.stored["date"])
         try:
-            (check,) = reconcile.reconcile(settings, step.index, day=day, engine=engine)
-        except (IbovError, ValueError) as exc:
-            err = exc if isinstance(exc, IbovError) else IbovError(str(exc))
-            out.append(RunStep("reconcile", step.index, "failed", {"date": day}, error=err))
+            found_days = reconcile.reconcile(settings, step.index, day=day, engine=engine)
+        except IbovError as exc:
+            out.append(RunStep("reconcile", step.index, "failed", {"date": day}, error=exc))
             continue
+        if not found_days:  # the portfolio is not queryable yet (a refine still running on AWS)
+            out.append(RunStep("reconcile", step.index, "skipped", {"date": day}, note="no catalog row yet"))
+            continue
+        check = found_days[0]
         if check.off:
             found = reconcile.culprits(settings, check, engine=engine) if check.weights_off else ()
             note = "; ".join(check.problems())

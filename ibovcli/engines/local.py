@@ -1176,8 +1176,8 @@ class LocalEngine:
                 refined = sum(1 for u in units if Unit(name, u) not in stale)
                 if datasets.get(name).unit_pattern == datasets.DAY_PATTERN and not index:
                     # one unit per session (quotes): the B3 trading days missing in between, too
-                    sessions = [date.fromisoformat(u) for u in units]
-                    coverage.append(_coverage(name, "", sessions, refined, unit="sessions"))
+                    quote_days = [date.fromisoformat(u) for u in units]
+                    coverage.append(_coverage(name, "", quote_days, refined, unit="sessions"))
                     continue
                 coverage.append(
                     Coverage(name, index, labels[0], labels[-1], len(labels), refined, (), "files")

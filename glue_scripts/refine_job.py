@@ -37,7 +37,12 @@ try:
 except ImportError:  # run from a checkout without `pip install -e .`: the repo root holds ibovcli/
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ibovcli import datasets, schema, trigger
+from ibovcli import (
+    datasets,
+    schema,
+    sectors,  # noqa: F401 - packed into the job's zip: datasets.sql() reads it lazily
+    trigger,
+)
 from ibovcli.datasets import Unit
 from ibovcli.errors import IbovError, JobFailed, UsageError
 

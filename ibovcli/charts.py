@@ -18,12 +18,14 @@ from ibovcli.errors import NoData, UsageError
 from ibovcli.settings import Settings
 
 FORMATS = {".png": "png", ".svg": "svg"}
-KINDS = ("weight-history", "sectors", "concentration", "levels", "contribution")
+KINDS = ("weight-history", "sectors", "concentration", "levels", "rebalance", "contribution")
 
 INK = "#1b2a3a"
 MUTED = "#6b7785"
 GRID = "#d9dee4"
 BLUE = "#1f5f99"
+GREEN = "#2e8b57"
+RED = "#c0392b"
 TEAL = "#2a9d8f"
 ORANGE = "#e07a2f"
 WIDTH_IN, HEIGHT_IN, DPI = 10.0, 5.6, 150
@@ -41,6 +43,8 @@ class Drawn:
         """The chart as PNG or SVG bytes (reproducible: no creation date inside)."""
         import io
 
+        for ax in self.figure.axes:
+            _distinct_percent_labels(ax)
         buf = io.BytesIO()
         self.figure.savefig(buf, format=fmt, facecolor="white", metadata=_metadata(fmt))
         return buf.getvalue()
@@ -65,6 +69,7 @@ def build(settings: Settings, kind: str, **params: Any) -> Drawn:
         "sectors": sectors,
         "concentration": concentration,
         "levels": levels,
+        "rebalance": rebalance,
     }
     if kind == "contribution":
         from ibovcli import charts_quotes
@@ -322,6 +327,89 @@ def levels(
     return Drawn(fig, "levels", len(rows))
 
 
+def rebalance(
+    settings: Settings,
+    *,
+    index: str = "IBOV",
+    date: str | None = None,
+    limit: int = 10,
+    engine: Any = None,
+) -> Drawn:
+    """The latest stored preview against the daily portfolio (the saved query rebalance-preview): the
+    names entering (green) and leaving (red), then the ``limit`` largest weight changes of the staying
+    ones, as horizontal bars of the change in weight (percentage points)."""
+    result = _query(settings, "rebalance-preview", {"index": index, "date": date}, engine)
+    rows = result.records()
+    index = result.params["index"]
+    if not rows:
+        raise NoData(
+            f"no preview of {index} to compare with its portfolio",
+            hint=result.why or f"`ibov scrape preview --index {index}` stores the current preview.",
+        )
+    entering = [r for r in rows if r["change"] == "entering"]
+    leaving = [r for r in rows if r["change"] == "leaving"]
+    staying = sorted(
+        (r for r in rows if r["change"] == "staying" and _num(r["delta_weight_pct"]) != 0),
+        key=lambda r: (-abs(_num(r["delta_weight_pct"])), r["ticker"]),
+    )[: max(limit, 0)]
+    shown = entering + leaving + staying
+    labels = [
+        f"{r['ticker']}  (in)"
+        if r["change"] == "entering"
+        else f"{r['ticker']}  (out)"
+        if r["change"] == "leaving"
+        else r["ticker"]
+        for r in shown
+    ]
+    deltas = [_num(r["delta_weight_pct"]) for r in shown]
+    colors = [
+        GREEN if r["change"] == "entering" else RED if r["change"] == "leaving" else BLUE for r in shown
+    ]
+    height = max(3.2, min(HEIGHT_IN * 1.6, 1.4 + 0.32 * max(len(shown), 1)))
+    fig, ax = _figure(height=height)
+    ys = list(range(len(shown)))[::-1]
+    if shown:
+        ax.barh(ys, deltas, color=colors, height=0.7)
+        ax.set_yticks(ys, labels)
+        span = max(abs(d) for d in deltas) or 1.0
+        for y, d, r in zip(ys, deltas, shown, strict=True):
+            if r["change"] == "staying":
+                text = (
+                    f"{d:+.3f}  ({_num(r['current_weight_pct']):.3f} → {_num(r['preview_weight_pct']):.3f})"
+                )
+            else:
+                text = f"{d:+.3f}"
+            ax.annotate(
+                text,
+                (d, y),
+                xytext=(4 if d >= 0 else -4, 0),
+                textcoords="offset points",
+                ha="left" if d >= 0 else "right",
+                va="center",
+                fontsize=8,
+                color=INK,
+            )
+        ax.set_xlim(-span * 1.6, span * 1.6)
+    else:
+        ax.text(0.5, 0.5, "no weight changes", transform=ax.transAxes, ha="center", color=MUTED)
+        ax.set_yticks([])
+    ax.axvline(0, color=MUTED, linewidth=0.8)
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", color=GRID, linewidth=0.8)
+    ax.set_xlabel("Change in weight (percentage points): preview − current")
+    first = rows[0]
+    day = first["portfolio_date"]
+    _titles(
+        fig,
+        ax,
+        f"{index} next rebalance: preview {first['period']} vs the portfolio of {day}",
+        f"{len(entering)} entering · {len(leaving)} leaving · {first['n_staying']} staying "
+        f"(the {len(staying)} largest weight changes shown) · preview collected on "
+        f"{first['preview_collected_on']} · source: B3",
+    )
+    return Drawn(fig, "rebalance", len(shown))
+
+
 # -- helpers --------------------------------------------------------------------------------------
 
 
@@ -419,6 +507,37 @@ def _percent_axis(ax: Any, *, axis: str = "y", decimals: int = 1) -> None:
     target.set_major_formatter(PercentFormatter(xmax=100, decimals=decimals))
 
 
+def _distinct_percent_labels(ax: Any) -> None:
+    """Percent axes get as many decimals as their ticks need to read differently (a narrow range
+    would otherwise print "13.9%" four times), at most three."""
+    from matplotlib.ticker import PercentFormatter
+
+    for axis, (low, high) in ((ax.yaxis, ax.get_ylim()), (ax.xaxis, ax.get_xlim())):
+        formatter = axis.get_major_formatter()
+        if not isinstance(formatter, PercentFormatter):
+            continue
+        ticks = [t for t in axis.get_majorticklocs() if min(low, high) <= t <= max(low, high)]
+        for decimals in range(int(formatter.decimals or 0), 4):
+            if len({f"{t:.{decimals}f}" for t in ticks}) == len(ticks):
+                formatter.decimals = decimals
+                break
+
+
+def spaced_ticks(days: list[date], *, min_gap: float = 0.075) -> list[date]:
+    """The stored days that get a labelled tick: the last one always, then earlier ones only when at least
+    ``min_gap`` of the axis away from every kept one, so that labels never overlap however the stored
+    days are spaced (two consecutive sessions, then a gap of two years)."""
+    distinct = sorted(set(days))
+    if len(distinct) < 2:
+        return distinct
+    span = (distinct[-1] - distinct[0]).days or 1
+    kept = [distinct[-1]]
+    for d in reversed(distinct[:-1]):
+        if (kept[-1] - d).days / span >= min_gap:
+            kept.append(d)
+    return sorted(kept)
+
+
 def _date_axis(ax: Any, days: list[date]) -> None:
     import matplotlib.dates
 
@@ -427,7 +546,7 @@ def _date_axis(ax: Any, days: list[date]) -> None:
     distinct = sorted(set(days))
     if len(distinct) <= 12:
         # Few sessions: a tick on each one, so that no weekend or holiday looks like data.
-        ax.set_xticks(distinct)
+        ax.set_xticks(spaced_ticks(distinct))
         years = {d.year for d in distinct}
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b" if len(years) == 1 else "%d %b\n%Y"))
         if len(distinct) == 1:

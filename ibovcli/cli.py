@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from ibovcli import __version__, cli_aws, cli_chart, cli_query
-from ibovcli.cli_options import Common, debug_requested, fail_on, shared
+from ibovcli.cli_options import (
+    Common,
+    FormatOpt,
+    debug_requested,
+    fail_on,
+    output_format,
+    shared,
+)
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -81,8 +89,9 @@ def scrape(
         str,
         typer.Argument(
             metavar="[DATASET]",
-            help="portfolio (the default: the day's portfolio), levels (official index levels by year) or "
-            "quotes (every session's quotes, B3 COTAHIST).",
+            help="portfolio (the default: the day's portfolio), levels (official index levels by year), "
+            "theoretical (the current 4-month period's theoretical portfolio), preview (the next "
+            "period's preview, when B3 says one is current) or quotes (every session's quotes, B3 COTAHIST).",
             show_default=False,
         ),
     ] = "portfolio",
@@ -112,7 +121,18 @@ def scrape(
         typer.Option(
             "--date",
             metavar="YYYY-MM-DD",
-            help="quotes: a session's daily file; repeatable.",
+            help="quotes: a session's daily file (repeatable); theoretical/preview with --from: the day "
+            "the files were collected (default: each file's modification day).",
+            show_default=False,
+        ),
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            metavar="YYYY-MM",
+            help="theoretical/preview with --from: the period's first month (01, 05 or 09); needed for "
+            "JSON answers, checked against a CSV's title.",
             show_default=False,
         ),
     ] = None,
@@ -132,6 +152,12 @@ def scrape(
     levels: one request per index and year to B3's index statistics (sessions up to the last closed
     one). A saved answer names neither its index nor its year: give one --index and one --year.
 
+    theoretical / preview: stored with the 4-month period they apply to and the (Brasilia) day they
+    were collected; every collection is kept. A fetch takes the period from today (the current one,
+    or the next one for a preview); a CSV's title names it; a JSON answer needs --period (and
+    defaults to IBOV without --index). A preview is requested only when B3's GetConfigurations says
+    one is current; otherwise nothing is stored and the exit code is 8.
+
     quotes: B3's COTAHIST files (--date: daily files, --year: the annual file, --since: the daily files
     of every session since a day; --from: saved .ZIP or .TXT files, daily, monthly or annual). Each
     session becomes one raw file. A day B3 has not published (yet), or a holiday, is reported as not
@@ -149,6 +175,10 @@ def scrape(
 
       ibov scrape levels --index IBOV --year 2022 --from IBOV_2022.json
 
+      ibov scrape preview --index IBOV
+
+      ibov scrape theoretical --from IBOV_theoretical.json --period 2025-05 --date 2025-05-10
+
       ibov scrape quotes --date 2024-11-08 --json
 
       ibov scrape quotes --from COTAHIST_A2023.ZIP
@@ -164,6 +194,7 @@ def scrape(
         years=tuple(year or ()),
         since=since,
         dates=tuple(date_ or ()),
+        period=period,
     )
     with render.progress(_count(request), "reading" if from_ else "fetching") as on_progress:
         result = pipeline.scrape(settings, request, notify=common.notify(), on_progress=on_progress)
@@ -173,10 +204,10 @@ def scrape(
             + [{**s, "state": "unchanged"} for s in result.unchanged]
         )
     elif result.stored:
-        columns = {
-            "portfolio": ["index", "date", "rows", "key"],
-            "quotes": ["date", "rows", "key"],
-        }.get(dataset, ["index", "year", "rows", "key"])
+        label = {"portfolio": ["date"], "levels": ["year"], "quotes": ["date"]}.get(
+            dataset, ["period", "collected_on"]
+        )
+        columns = [*([] if dataset == "quotes" else ["index"]), *label, "rows", "key"]
         render.print_table(columns, [tuple(s.get(c) for c in columns) for s in result.stored])
     if len(result.stored) + len(result.unchanged) + len(result.failures) > 1:
         render.note(result.summary())
@@ -215,11 +246,13 @@ def run(
     """The daily job: scrape -> raw -> trigger -> refine -> catalog -> summary.
 
     Stores the day's portfolio of each index, then (unless --from) the current year's official levels
-    of the same indices and the last closed session's quotes (B3 COTAHIST), and reconciles each stored
-    portfolio with the quotes (docs/quotes.md); a failure of the levels or quotes step is reported but
-    never fails or blocks the portfolio. Locally the trigger decision (the same code the AWS Lambda
-    runs) refines each unit written, into refined/ under the lake, and updates the local catalog.
-    With --engine aws the uploads trigger the Glue job, which this command follows to the end.
+    of the same indices, when B3 says one is current the preview of their next 4-month period
+    (one GetConfigurations request per index; otherwise the preview step is skipped), and the last
+    closed session's quotes (B3 COTAHIST), then reconciles each stored portfolio with the quotes
+    (docs/quotes.md); a failure of the levels, preview or quotes step is reported but never fails or
+    blocks the portfolio. Locally the trigger decision (the same code the AWS Lambda runs) refines
+    each unit written, into refined/ under the lake, and updates the local catalog. With --engine aws
+    the uploads trigger the Glue job, which this command follows to the end.
 
     Without internet access to B3, pass files saved from the site with --from.
 
@@ -270,6 +303,8 @@ def run(
                 render.warning(f"{step.dataset} of {step.index} not refreshed: {step.error.message}")
             elif step.dataset == "reconcile":
                 render.note(f"reconcile {step.index} {step.stored.get('date')}: {step.state}: {step.note}")
+            elif step.state == "skipped" and step.note:
+                render.note(f"{step.dataset} of {step.index} skipped: {step.note}")
     fail_on(result.failures)
 
 
@@ -312,7 +347,11 @@ def refine(
     common: Common,
     dataset: Annotated[
         str | None,
-        typer.Argument(metavar="[DATASET]", help="portfolio or levels (default: both).", show_default=False),
+        typer.Argument(
+            metavar="[DATASET]",
+            help="portfolio, levels, theoretical or preview (default: all).",
+            show_default=False,
+        ),
     ] = None,
     index: IndexOpt = None,
     date: Annotated[
@@ -439,6 +478,183 @@ def verify(
             f"{len({(c.dataset, c.unit) for c in left})} units disagree between raw, refined and the catalog",
             hint="`ibov verify --repair` refines them again; a damaged raw file must be stored again.",
         )
+
+
+@app.command("sql")
+@shared()
+def adhoc_sql(
+    common: Common,
+    statement: Annotated[
+        str,
+        typer.Argument(metavar="STATEMENT", help="One read-only SQL statement, or - to read it from stdin."),
+    ],
+    format_: FormatOpt = "table",
+) -> None:
+    """Run one read-only SQL statement on the catalog tables (DuckDB locally, Athena with --engine aws).
+
+    Tables: ibov_refined (the daily portfolio), ibov_levels (index levels); `${portfolio}` and
+    `${levels}` name them too. Only a single query is run (SELECT, WITH, VALUES, FROM, SHOW,
+    DESCRIBE); anything else is refused with exit 2. No rows: exit 8 (`--json` prints []).
+
+    Examples:
+
+      ibov sql "SELECT dt, count(*) AS n FROM ibov_refined GROUP BY dt ORDER BY dt DESC LIMIT 5"
+
+      ibov sql "SELECT * FROM ibov_levels WHERE index_code = 'IBOV' ORDER BY session_date DESC LIMIT 3" --json
+
+      ibov sql - --format csv < question.sql > answer.csv
+    """
+    import sys
+
+    from ibovcli import pipeline, render
+
+    fmt = output_format(format_, common.json)
+    text = sys.stdin.read() if statement == "-" else statement
+    render.query_result(pipeline.sql(common.settings(), text, notify=common.notify()), fmt)
+
+
+@app.command("export")
+@shared()
+def export_rows(
+    common: Common,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="File to write: .parquet or .csv.", show_default=False
+        ),
+    ],
+    index: Annotated[str, typer.Option("--index", "-i", metavar="CODE", help="B3 index code.")] = "IBOV",
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", metavar="YYYY-MM-DD", help="First day (default: the first stored).", show_default=False
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", metavar="YYYY-MM-DD", help="Last day (default: the latest stored).", show_default=False
+        ),
+    ] = None,
+    dataset: Annotated[
+        str, typer.Option("--dataset", "-d", metavar="NAME", help="portfolio or levels.")
+    ] = "portfolio",
+    format_: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="parquet|csv",
+            help="File format (default: from --out's extension).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Write the refined rows of an index over a date range to one Parquet or CSV file (for pandas,
+    Excel, another database). The file appears whole or not at all; no rows is exit 8 and writes nothing.
+
+    Examples:
+
+      ibov export --index IBOV --from 2025-01-01 --out ibov-2025.parquet
+
+      ibov export --to 2025-06-30 --out ibov.csv
+
+      ibov export --dataset levels --from 2020-01-01 --out ibov-levels.parquet --json
+    """
+    from ibovcli import pipeline, render
+
+    done = pipeline.export(
+        common.settings(),
+        dataset=dataset,
+        index=index,
+        since=from_,
+        until=to,
+        out=out,
+        fmt=format_,
+        notify=common.notify(),
+    )
+    if common.json:
+        render.print_json(done.as_json())
+    else:
+        render.note(f"wrote {done.rows} rows of {done.index} ({done.first} to {done.last}) to {done.path}")
+        print(done.path)
+
+
+@app.command("rm")
+@shared()
+def remove(
+    common: Common,
+    dataset: Annotated[
+        str,
+        typer.Argument(metavar="[DATASET]", help="portfolio (by --date) or levels (by --year)."),
+    ] = "portfolio",
+    index: Annotated[
+        str, typer.Option("--index", "-i", metavar="CODE", help="B3 index code.", show_default=False)
+    ] = "",
+    date: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--date", metavar="YYYY-MM-DD", help="portfolio: a session day; repeatable.", show_default=False
+        ),
+    ] = None,
+    year: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--year", metavar="YYYY", help="levels: a calendar year; repeatable.", show_default=False
+        ),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove an index's stored day (or levels year) everywhere: the raw file, its original bytes, its
+    refined rows and catalog rows (on AWS: the S3 objects, then the Glue job refines what is left of the
+    day, or the day's refined objects and catalog partitions go when nothing is left).
+
+    Other indices of the same day stay. It first lists what will go and asks; without a terminal, pass
+    --yes. Nothing stored there: exit 8.
+
+    Examples:
+
+      ibov rm --index IBOV --date 2025-07-10
+
+      ibov rm levels --index IBOV --year 2022 --yes
+
+      ibov rm -i SMLL --date 2025-07-10 --date 2025-07-11 --yes --json
+    """
+    import sys
+
+    from ibovcli import pipeline, render
+    from ibovcli.errors import NoData, UsageError
+
+    if not index:
+        raise UsageError("give the index whose data goes: --index CODE")
+    settings = common.settings()
+    keys = pipeline.removal_keys(dataset, index, date or (), year or ())
+    plan = pipeline.remove(settings, keys, dry_run=True)
+    if not plan.keys:
+        raise NoData(
+            f"nothing of {index.upper()} is stored there ({', '.join(keys)})",
+            hint="`ibov status` shows what the lake holds.",
+        )
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"ibov rm would remove {len(plan.keys)} files ({plan.rows} rows): confirm with --yes",
+                hint="Without a terminal ibov cannot ask; add --yes.",
+            )
+        for key in plan.keys:
+            render.note(f"  {key}")
+        if not typer.confirm(f"remove these {len(plan.keys)} files and their {plan.rows} rows?", err=True):
+            render.note("nothing removed")
+            return
+    done = pipeline.remove(settings, keys, dry_run=False, notify=common.notify())
+    if common.json:
+        render.print_json(done.as_json())
+        return
+    render.note(
+        f"removed {len(done.keys)} files ({done.rows} rows); refined again: "
+        f"{', '.join(str(r.unit) for r in done.refined) or 'none'}; cleared: "
+        f"{', '.join(str(u) for u in done.cleared) or 'none'}"
+    )
 
 
 @app.command("indices")

@@ -168,6 +168,44 @@ def levels(
     _finish(charts.draw(s, "levels", target, index=index, from_=from_date, to=to_date, log=log), common.json)
 
 
+@chart_app.command("rebalance")
+@shared()
+def rebalance(
+    common: Common,
+    index: ChartIndexOpt = "IBOV",
+    date: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="Compare with the daily portfolio in force on this day (default: the latest stored).",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", metavar="N", min=0, max=100, help="Staying names shown (largest changes)."),
+    ] = 10,
+    out: OutOpt = None,
+) -> None:
+    """What the next rebalance changes: the latest stored preview against the daily portfolio.
+
+    Names entering (green) and leaving (red), then the largest weight changes of the staying ones.
+    Needs a stored preview (`ibov scrape preview --index CODE`) and a daily portfolio.
+
+    Examples:
+
+      ibov chart rebalance --index IBOV --out rebalance.png
+
+      ibov chart rebalance -i IBOV --date 2025-08-29 --limit 5 --out rebalance.svg
+    """
+    from ibovcli import charts
+
+    s = common.settings()
+    target = out or Path(f"rebalance-{index.upper()}.png")
+    _finish(charts.draw(s, "rebalance", target, index=index, date=date, limit=limit), common.json)
+
+
 @chart_app.command("contribution")
 @shared()
 def contribution(

@@ -202,6 +202,13 @@ def fail_on(failures: Sequence[Any]) -> None:
     raise typer.Exit(failures[0].error.exit_code)
 
 
+#: ``--format`` of every command that prints rows (saved queries, ``ibov sql``).
+FormatOpt = Annotated[
+    str,
+    typer.Option("--format", "-f", metavar="table|json|csv", help="Output format (--json is --format json)."),
+]
+
+
 def output_format(fmt: str, json_flag: bool) -> str:
     """``table``, ``json`` or ``csv`` from ``--format`` and ``--json`` (which contradict each other unless
     they agree)."""

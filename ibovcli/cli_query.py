@@ -15,7 +15,7 @@ import typer.main
 from typer.core import TyperGroup
 
 from ibovcli import queries
-from ibovcli.cli_options import Common, output_format, shared
+from ibovcli.cli_options import Common, FormatOpt, output_format, shared
 
 
 class _QueryGroup(TyperGroup):
@@ -56,10 +56,6 @@ query_app = typer.Typer(
 )
 
 METAVARS = {"index": "CODE", "ticker": "TICKER", "date": "YYYY-MM-DD", "int": "N", "string": "TEXT"}
-FormatOpt = Annotated[
-    str,
-    typer.Option("--format", "-f", metavar="table|json|csv", help="Output format (--json is --format json)."),
-]
 
 
 def complete_index(incomplete: str) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ibovcli import datasets, indices, rawfiles
-from ibovcli.errors import IbovError, UsageError
+from ibovcli.errors import IbovError, NoData, UsageError
 from ibovcli.rawfiles import RawWrite
 from ibovcli.settings import Settings
 
@@ -253,6 +253,113 @@ def _levels_jobs(
     ]
 
 
+# -- theoretical / preview ------------------------------------------------------------------------
+
+
+class PreviewNotCurrent(NoData):
+    """B3's GetConfigurations says no preview of the index's next period is current."""
+
+    hint = "B3 publishes previews in the weeks before the first Monday of January, May and September."
+
+
+def collection_day(request: ScrapeRequest, path: Path | None) -> date:
+    """The Brasilia day a collection was made: ``--date``, else (a file) its modification day."""
+    from ibovcli import previews
+
+    if request.dates:
+        try:
+            return date.fromisoformat(request.dates[0])
+        except ValueError:
+            raise UsageError(f"--date must be YYYY-MM-DD, got {request.dates[0]!r}") from None
+    if path is None:
+        return previews.brasilia_today()
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return previews.brasilia_today()
+    return previews.brasilia_today(datetime.fromtimestamp(mtime, UTC))
+
+
+def _period_jobs(
+    settings: Settings, request: ScrapeRequest, notify: Notify, started: float, today: date
+) -> list[Job]:
+    from ibovcli import b3, previews
+
+    kind: previews.Kind = "preview" if request.dataset == "preview" else "theoretical"
+    request.refuse("--year", "--since")
+    if len(request.dates) > 1:
+        raise UsageError("give one --date (the day the files were collected)")
+    try:
+        period = previews.Period.from_month(request.period) if request.period else None
+    except previews.BadPeriod as exc:
+        raise UsageError(f"--period: {exc.message}", hint=previews.BadPeriod.hint) from None
+    if request.from_paths:
+        if indices.ALL in [c.strip().upper() for c in request.indices] or len(request.indices) > 1:
+            raise UsageError(
+                "--index takes one code with --from (a CSV title names its index; JSON defaults to IBOV)",
+                hint=f"Run `ibov scrape {kind} --from FILE` once per index.",
+            )
+        explicit = check_index(request.indices[0]) if request.indices else None
+
+        def read(path: Path) -> list[RawWrite]:
+            data = read_file(path, settings)
+            collected_on = collection_day(request, path)
+            source = f"file:{path.name}"
+            if b3.read_body(data).kind == "csv":
+                p = previews.parse_period_portfolio(data, kind=kind, index=None, period=None, source=source)
+                if explicit is not None and explicit != p.index:
+                    raise UsageError(f"{path.name} is a {p.index} {kind} but --index {explicit} was given")
+                if period is not None and period != p.period:
+                    raise UsageError(
+                        f"{path.name} is for the period {p.period.label} (its title) but --period "
+                        f"{period.month} ({period.label}) was given",
+                        hint="Leave --period out for CSV files: the title names the period.",
+                    )
+            else:
+                if period is None:
+                    raise UsageError(
+                        "a JSON answer does not say which 4-month period it is for",
+                        hint="Pass --period YYYY-MM, the period's first month (e.g. 2025-05 for May-Aug).",
+                    )
+                p = previews.parse_period_portfolio(
+                    data, kind=kind, index=explicit or "IBOV", period=period, source=source
+                )
+            return [rawfiles.period(previews.validate(p), collected_on)]
+
+        return [Job(str(p), _bind(read, p), path=str(p)) for p in expand_paths(request.from_paths)]
+    if request.dates or period is not None:
+        raise UsageError(
+            "--date and --period describe --from files; a fetch is collected today, for "
+            + ("the current period" if kind == "theoretical" else "the next period"),
+        )
+
+    def fetch(index: str) -> list[RawWrite]:
+        policy = settings.http_policy()
+        if kind == "preview":
+            notify(f"asking {_host(settings.b3_url)} whether a preview of {index} is current")
+            current = previews.fetch_preview_status(
+                index, base_url=settings.b3_url, policy=policy, on_event=notify, started=started
+            )
+            if not current.has_preview:
+                raise PreviewNotCurrent(
+                    f"no preview of {index}'s next period is current (B3's GetConfigurations says none); "
+                    "nothing was requested or stored"
+                )
+        notify(f"fetching {index} {kind} from {_host(settings.b3_url)}")
+        p = previews.fetch_period_portfolio(
+            kind,
+            index,
+            base_url=settings.b3_url,
+            policy=policy,
+            page_size=settings.b3_page_size,
+            on_event=notify,
+            started=started,
+        )
+        return [rawfiles.period(previews.validate(p), previews.brasilia_today(p.collected_at))]
+
+    return [Job(f"{index} {kind}", _bind(fetch, index)) for index in index_codes(request.indices)]
+
+
 # -- quotes -------------------------------------------------------------------------------------------
 
 
@@ -307,6 +414,8 @@ Collector = Callable[[Settings, ScrapeRequest, Notify, float, date], list[Job]]
 COLLECTORS: dict[str, Collector] = {
     datasets.PORTFOLIO.name: _portfolio_jobs,
     datasets.LEVELS.name: _levels_jobs,
+    datasets.THEORETICAL.name: _period_jobs,
+    datasets.PREVIEW.name: _period_jobs,
     datasets.QUOTES.name: _quotes_jobs,
 }
 
@@ -337,7 +446,8 @@ def run_job(job: Job) -> IbovError | None:
 def order_key(job: Job) -> tuple[str, str]:
     """Bulk imports are stored in date order (then by name), whatever the order of the files."""
     first = job.writes[0].describe if job.writes else {}
-    return (str(first.get("date") or first.get("year") or ""), job.what)
+    label = first.get("date") or first.get("year") or first.get("period") or ""
+    return (f"{label}_{first.get('collected_on', '')}", job.what)
 
 
 def iter_writes(jobs_done: Sequence[Job]) -> Iterator[tuple[Job, RawWrite]]:

@@ -160,7 +160,13 @@ class Dataset:
 
     def sql(self) -> str:
         """The refine SQL: input view ``raw_rows`` (every raw row of one unit), output = :attr:`columns`."""
-        return schema.sql_file(self.refine_sql)
+        text = schema.sql_file(self.refine_sql)
+        if "${sector_table}" in text:  # the portfolio: the shipped sector table, inline
+            # imported here: the Lambda zip ships this module without it (the Glue job imports it)
+            from ibovcli import sectors
+
+            text = text.replace(sectors.TOKEN, sectors.values_sql())
+        return text
 
 
 PORTFOLIO = Dataset(
@@ -195,6 +201,44 @@ LEVELS = Dataset(
     refine_sql="refine_levels.sql",
 )
 
+#: A period portfolio's raw file: one collection of one period, ``<period>_<collected on>_<sha8>``.
+PERIOD_MEMBER_PATTERN = (
+    r"(?P<label>\d{4}-(?:01\.\.04|05\.\.08|09\.\.12))_(?P<collected>\d{4}-\d{2}-\d{2})_"
+    r"(?P<sha>[0-9a-f]{8})\.parquet"
+)
+
+THEORETICAL = Dataset(
+    name="theoretical",
+    title="theoretical portfolio of a 4-month period (carteira teórica)",
+    source="indexProxy/indexCall/GetTheoricalPortfolio",
+    raw_prefix="raw/theoretical/",
+    unit_key="index_code",
+    unit_pattern=INDEX_PATTERN,
+    member_pattern=PERIOD_MEMBER_PATTERN,
+    refined_prefix="refined_theoretical/",
+    table="ibov_theoretical",
+    raw_columns=schema.PERIOD_RAW,
+    refined_columns=schema.PERIOD_REFINED,
+    partitions=schema.PERIOD_PARTITIONS,
+    refine_sql="refine_period.sql",
+)
+
+PREVIEW = Dataset(
+    name="preview",
+    title="preview of the next 4-month period (prévia quadrimestral)",
+    source="indexProxy/indexCall/GetQuartelyPreview",
+    raw_prefix="raw/preview/",
+    unit_key="index_code",
+    unit_pattern=INDEX_PATTERN,
+    member_pattern=PERIOD_MEMBER_PATTERN,
+    refined_prefix="refined_preview/",
+    table="ibov_preview",
+    raw_columns=schema.PERIOD_RAW,
+    refined_columns=schema.PERIOD_REFINED,
+    partitions=schema.PERIOD_PARTITIONS,
+    refine_sql="refine_period.sql",
+)
+
 #: One session's cash-market quotes (B3 COTAHIST), whatever file they came from: a daily file gives
 #: one raw file, an annual or monthly file one raw file per session it holds (docs/quotes.md).
 QUOTES = Dataset(
@@ -214,7 +258,7 @@ QUOTES = Dataset(
 )
 
 #: Every dataset, by name, in the order the daily run refreshes them.
-ALL: dict[str, Dataset] = {d.name: d for d in (PORTFOLIO, LEVELS, QUOTES)}
+ALL: dict[str, Dataset] = {d.name: d for d in (PORTFOLIO, LEVELS, THEORETICAL, PREVIEW, QUOTES)}
 
 
 def get(name: str) -> Dataset:

@@ -26,8 +26,9 @@ from typing import Any
 
 from ibovcli import __version__, b3
 from ibovcli.errors import BlockedError, ConfigError, SnapshotError, SourceError
+from ibovcli.settings import DEFAULT_B3_URL
 
-DEFAULT_BASE_URL = "https://sistemaswebb3-listados.b3.com.br"
+DEFAULT_BASE_URL = DEFAULT_B3_URL  # one definition: ibovcli.settings
 PORTFOLIO_PATH = "/indexProxy/indexCall/GetPortfolioDay/"
 PAGE_SIZE = 120
 USER_AGENT = (

@@ -108,3 +108,11 @@ def portfolio_inventory(keys: Iterable[str]) -> dict[str, list[date]]:
     for parsed in raw_keys(keys, PORTFOLIO.name):
         out.setdefault(parsed.parts["index"], set()).add(date.fromisoformat(parsed.unit.value))
     return {index: sorted(days) for index, days in sorted(out.items())}
+
+
+def period_raw_key(dataset: str, index: str, period_label: str, collected_on: date, sha8: str) -> str:
+    """Key of one collection of ``index``'s theoretical portfolio or preview of a 4-month period:
+    ``raw/<dataset>/index_code=<INDEX>/<2025-09..12>_<collected on>_<sha8>.parquet``."""
+    spec = datasets.get(dataset)
+    member = f"{period_label}_{collected_on.isoformat()}_{sha8}.parquet"
+    return spec.raw_key(spec.unit(check_index(index)), member)

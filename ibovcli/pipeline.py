@@ -12,13 +12,24 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ibovcli import collect, datasets, queries
+from ibovcli import export as exporting
 from ibovcli.collect import Job, ScrapeRequest
 from ibovcli.engines import Engine, get_engine
-from ibovcli.engines.base import Notify, RefineResult, RunRecord, StatusReport, UnitCheck, quiet
-from ibovcli.errors import IbovError, Interrupted, NoData, UsageError
+from ibovcli.engines.base import (
+    Notify,
+    RefineResult,
+    Removal,
+    RunRecord,
+    StatusReport,
+    UnitCheck,
+    quiet,
+)
+from ibovcli.errors import IbovError, Interrupted, NoData, QueryFailed, UsageError
+from ibovcli.export import Exported
 from ibovcli.settings import Settings
 
 OnProgress = Callable[[str, bool], None]
@@ -62,6 +73,8 @@ class QueryResult:
     notes: tuple[str, ...] = ()
     #: when there are no rows: why (the day is not stored, the ticker was never a member...)
     why: str = ""
+    #: when there are no rows: what to say instead of "<name> matched no stored data"
+    empty: str = ""
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
@@ -247,7 +260,7 @@ def _store(engine: Engine, todo: Sequence[Job], result: ScrapeResult, notify: No
 
 
 def _label(describe: dict[str, Any]) -> str:
-    parts = [describe.get("index"), describe.get("date") or describe.get("year")]
+    parts = [describe.get("index"), describe.get("date") or describe.get("year") or describe.get("period")]
     return " ".join(str(p) for p in parts if p) or str(describe.get("key"))
 
 
@@ -292,6 +305,11 @@ def run(
             steps += _steps(levels)
             keys += levels.keys
             refined += levels.refined
+            fetched = [s.index for s in steps if s.dataset == "portfolio" and s.state != "failed"]
+            preview = _refresh_preview(settings, engine, fetched, notify)
+            steps += _steps(preview)
+            keys += preview.keys
+            refined += preview.refined
             if any(s.state != "failed" for s in steps if s.dataset == datasets.PORTFOLIO.name):
                 quotes = _refresh_quotes(settings, engine, notify)
                 steps += [RunStep(quotes.dataset, "", "stored", s) for s in quotes.stored] + [
@@ -412,8 +430,23 @@ def _run_details(steps: list[RunStep]) -> dict[str, Any]:
 def _steps(result: ScrapeResult) -> list[RunStep]:
     out = [RunStep(result.dataset, str(s.get("index", "")), "stored", s) for s in result.stored]
     out += [RunStep(result.dataset, str(s.get("index", "")), "unchanged", s) for s in result.unchanged]
-    out += [RunStep(result.dataset, f.what.split()[0], "failed", error=f.error) for f in result.failures]
+    for f in result.failures:
+        if isinstance(f.error, collect.PreviewNotCurrent):
+            out.append(RunStep(result.dataset, f.what.split()[0], "skipped", note=f.error.message))
+        else:
+            out.append(RunStep(result.dataset, f.what.split()[0], "failed", error=f.error))
     return out
+
+
+def _refresh_preview(
+    settings: Settings, engine: Engine, index_codes: list[str], notify: Notify
+) -> ScrapeResult:
+    """The preview of each index's next period, when B3 says one is current (one GetConfigurations
+    request per index; the preview itself is requested only then)."""
+    if not index_codes:
+        return ScrapeResult(dataset=datasets.PREVIEW.name)
+    request = ScrapeRequest(dataset=datasets.PREVIEW.name, indices=tuple(index_codes))
+    return scrape(settings, request, engine=engine, notify=notify)
 
 
 def _refresh_levels(
@@ -560,6 +593,76 @@ def query(
     return QueryResult(name, bound, columns, rows, resolved.notes, why)
 
 
+def sql(
+    settings: Settings, statement: str, *, engine: Engine | None = None, notify: Notify = quiet
+) -> QueryResult:
+    """Run one read-only ad-hoc statement (``ibov sql``) on the catalog tables: DuckDB locally, Athena on
+    AWS. Tables by name (``ibov_refined``, ``ibov_levels``...) or as ``${dataset}`` tokens."""
+    text = queries.adhoc(statement)
+    with _engine(settings, engine, notify) as eng:
+        try:
+            columns, rows = eng.sql(text, {}, what="the statement", verbatim=True)
+        except QueryFailed as exc:
+            tables = ", ".join(eng.table_names().values())
+            raise QueryFailed(exc.message, hint=f"The tables: {tables}.") from None
+    why = "`ibov status` shows what the lake holds."
+    return QueryResult("sql", {}, columns, rows, why=why, empty="the statement returned no rows")
+
+
+def export(
+    settings: Settings,
+    *,
+    dataset: str,
+    index: str,
+    since: str | None,
+    until: str | None,
+    out: Path,
+    fmt: str | None,
+    notify: Notify = quiet,
+) -> Exported:
+    """``ibov export``: the refined rows of ``index`` between two days as one Parquet or CSV file."""
+    first, last = exporting.day("--from", since), exporting.day("--to", until)
+    code = collect.check_index(index)
+    with _engine(settings, None, notify) as eng:
+        return exporting.export(eng, dataset=dataset, index=code, since=first, until=last, out=out, fmt=fmt)
+
+
+def removal_keys(dataset: str, index: str, dates: Sequence[str], years: Sequence[str]) -> list[str]:
+    """The raw keys ``ibov rm`` names: a portfolio by index and day, levels by index and year."""
+    from datetime import date as day
+
+    from ibovcli import layout
+
+    code = collect.check_index(index)
+    if dataset == datasets.PORTFOLIO.name:
+        if years or not dates:
+            raise UsageError("the portfolio is removed by day: give --date (repeatable), not --year")
+        out = []
+        for text in dates:
+            try:
+                out.append(layout.raw_key(code, day.fromisoformat(text)))
+            except ValueError:
+                raise UsageError(f"--date must be a date YYYY-MM-DD, got {text!r}") from None
+        return out
+    if dataset == datasets.LEVELS.name:
+        if dates or not years:
+            raise UsageError("levels are removed by year: give --year (repeatable), not --date")
+        if not all(y.isdigit() and len(y) == 4 for y in years):
+            raise UsageError(f"--year must be a year YYYY, got {', '.join(years)}")
+        return [layout.levels_raw_key(code, int(y)) for y in years]
+    raise UsageError(f"no dataset named {dataset!r}", hint=f"Datasets: {', '.join(datasets.ALL)}.")
+
+
+def remove(settings: Settings, raw_keys: Sequence[str], *, dry_run: bool, notify: Notify = quiet) -> Removal:
+    """Remove stored raw files everywhere (raw, snapshots, refined, catalog), or with ``dry_run`` only
+    say what exists and would go."""
+    with _engine(settings, None, notify) as eng:
+        if dry_run:
+            return eng.remove(raw_keys, dry_run=True, notify=notify)
+        with logged(eng, "rm", lambda: {"removed": list(raw_keys)}):
+            return eng.remove(raw_keys, dry_run=False, notify=notify)
+
+
 def _explain(
     engine: Engine, q: queries.SavedQuery, bound: dict[str, Any], stored: Callable[[str], list[str]]
 ) -> str:
@@ -583,6 +686,8 @@ def _why_empty(
     if isinstance(start, str) and isinstance(end, str) and start > queries.FIRST and end and start > end:
         return f"--from {start} is after --to {end}"
     index = next((str(bound[p.name]) for p in q.params if p.type == "index"), "")
+    if q.name in PERIOD_QUERIES:
+        return _why_empty_preview(engine, q, bound, stored)
     if q.dataset != datasets.PORTFOLIO.name:
         return f"no {q.dataset} of {index} is stored in that range (`ibov scrape {q.dataset} --help`)"
     found = stored(index) if index else []
@@ -612,6 +717,28 @@ def _why_empty(
             return f"{ticker} is in none of the stored {index} portfolios"
         return f"{ticker} was not in {index} in that range"
     return ""
+
+
+#: The saved queries over the preview dataset, explained by :func:`_why_empty_preview`.
+PERIOD_QUERIES = ("rebalance-preview", "preview-history")
+
+
+def _why_empty_preview(
+    engine: Engine, q: queries.SavedQuery, bound: dict[str, Any], stored: Callable[[str], list[str]]
+) -> str:
+    index = str(bound["index"])
+    sql = "SELECT count(*) FROM ${preview} WHERE index_code = :index"
+    _cols, rows = engine.sql(sql, {"index": index}, what="a preview check")
+    if not rows or not rows[0][0]:
+        return (
+            f"no {index} preview is stored (`ibov scrape preview --index {index}`; B3 publishes previews "
+            "in the weeks before each rebalance)"
+        )
+    if q.name == "rebalance-preview":
+        if not stored(index):
+            return f"no {index} daily portfolio is stored to compare the preview with (`ibov scrape`)"
+        return f"no {index} daily portfolio is stored on or before {bound['date']}"
+    return f"{bound['ticker']} is in none of the stored {index} previews"
 
 
 def units(

@@ -34,7 +34,7 @@ import json
 import re
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -702,3 +702,42 @@ def fetch_period_download(
         raise SnapshotError(f"B3 has no {kind} download for {index} (empty answer)")
     portfolio = parse_period_portfolio(body, kind=kind, index=index, period=period)
     return portfolio.with_source(source=url, original=body, collected_at=collected_at)
+
+
+# ----------------------------------------------------------------------------------------------
+# the next rebalance
+
+
+@dataclass(frozen=True)
+class NextRebalance:
+    """When an index's portfolio is next replaced, seen from ``today``."""
+
+    index: str
+    today: date
+    period: Period
+    first_session: date
+    #: B3 trading days after today up to and including the new portfolio's first session
+    trading_days_to_go: int
+    #: whether a preview of :attr:`period` is stored for the index
+    preview_stored: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "next_period": self.period.label,
+            "starts_on": self.period.starts_on.isoformat(),
+            "first_session": self.first_session.isoformat(),
+            "trading_days_to_go": self.trading_days_to_go,
+            "preview_stored": self.preview_stored,
+        }
+
+
+def next_rebalance(index: str, today: date, preview_periods: Iterable[str] = ()) -> NextRebalance:
+    """The next rebalance of ``index`` after ``today`` and whether its preview is stored
+    (``preview_periods``: the labels of the stored preview periods of the index)."""
+    from ibovcli import tradingdays
+
+    period = Period.containing(today).next()
+    first = period.first_session()
+    to_go = len(tradingdays.trading_days(today + timedelta(days=1), first))
+    return NextRebalance(index, today, period, first, to_go, period.label in set(preview_periods))

@@ -323,6 +323,14 @@ def duckdb_statement(sql: str, tables: dict[str, str]) -> str:
     return _PARAM_RE.sub(lambda m: "$" + m.group(1), _tables(sql, tables))
 
 
+def with_tables(sql: str, tables: dict[str, str]) -> str:
+    """``sql`` with its ``${dataset}`` tokens replaced by table names, and nothing else changed."""
+    unknown = sorted(set(_TABLE_TOKEN_RE.findall(sql)) - set(tables))
+    if unknown:
+        raise UsageError(f"no dataset named {unknown[0]!r}", hint=f"Datasets: {', '.join(tables)}.")
+    return _tables(sql, tables)
+
+
 def athena_statement(sql: str, tables: dict[str, str] | None = None) -> tuple[str, list[str]]:
     """SQL for Athena: positional ``?`` placeholders and the parameter name of each, in order.
 
@@ -353,3 +361,68 @@ def athena_literal(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     return "'" + str(value).replace("'", "''") + "'"
+
+
+# -- ad-hoc SQL (`ibov sql`) ------------------------------------------------------------------------
+
+#: How a read-only statement may start (DuckDB and Athena/Trino alike; DuckDB also checks its own parse).
+READ_ONLY_STARTS = ("SELECT", "WITH", "VALUES", "FROM", "SHOW", "DESCRIBE", "TABLE")
+
+
+def adhoc(text: str) -> str:
+    """``text`` as one read-only statement (a trailing ``;`` dropped), or :class:`UsageError`.
+
+    Strings, quoted identifiers and comments are skipped, so a ``;`` inside them is not a second
+    statement; anything that is not one statement starting with a read-only keyword is refused. The
+    engines add their own guard (DuckDB parses it and reads through a read-only connection; Athena runs
+    in the stack's workgroup)."""
+    code = list(text)  # the statement with strings and comments blanked, position for position
+    i, n = 0, len(text)
+
+    def blank(a: int, b: int, fill: str = " ") -> None:  # strings stay visible as "_", comments go
+        code[a:b] = fill * (b - a)
+
+    while i < n:
+        c = text[i]
+        if c in "'\"":
+            end = i + 1
+            while end < n:
+                if text[end] == c:
+                    if end + 1 < n and text[end + 1] == c:  # '' or "" inside
+                        end += 2
+                        continue
+                    break
+                end += 1
+            if end >= n:
+                raise UsageError("the statement has an unterminated quote", hint="Close every ' and \".")
+            blank(i, end + 1, "_")
+            i = end + 1
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            blank(i, end)
+            i = end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end < 0:
+                raise UsageError("the statement has an unterminated /* comment")
+            blank(i, end + 2)
+            i = end + 2
+        else:
+            i += 1
+    blanked = "".join(code)
+    last = len(blanked.rstrip())
+    while last and blanked[last - 1] == ";":  # trailing semicolons go, with anything after them
+        last = len(blanked[: last - 1].rstrip())
+    statement, blanked = text[:last].strip(), blanked[:last].strip()
+    if not blanked:
+        raise UsageError("no SQL statement given", hint='e.g. ibov sql "SELECT count(*) FROM ibov_refined"')
+    if ";" in blanked:
+        raise UsageError("only one statement at a time", hint="Remove the ';' between statements.")
+    first = blanked.split(None, 1)[0].upper().lstrip("(")
+    if first not in READ_ONLY_STARTS:
+        raise UsageError(
+            f"only read-only statements are run, not {first[:20]}",
+            hint=f"Start with {', '.join(READ_ONLY_STARTS[:-1])} or {READ_ONLY_STARTS[-1]}.",
+        )
+    return statement

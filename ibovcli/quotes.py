@@ -15,7 +15,8 @@ The unit is the session: whatever the file, each session it holds becomes one ra
 lineage). The original bytes kept under ``snapshots/`` are the daily file itself (``.zip`` or ``.txt``)
 when the session came from a daily file; for a session read from an annual or monthly file they are
 the session's kept rows as CSV (``.csv``), because storing an 86 MB annual file once per session would
-be 250 copies of it: its name and sha256 are in the rows' ``source`` and ``source_sha256``.
+be 250 copies of it: the rows' ``source_sha256`` is then the CSV's hash (the rows come from that
+snapshot, as for every raw file) and ``source`` ends with ``#sha256=<the annual file's hash>``.
 """
 
 from __future__ import annotations
@@ -101,10 +102,25 @@ def session_write(
     original: bytes | None,
 ) -> RawWrite:
     """The raw files of one session's quotes (``table``: :data:`ibovcli.cotahist.QUOTE_COLUMNS`)."""
+    import hashlib
+
     import pyarrow as pa
 
     n = table.num_rows
-    lineage = rawfiles.lineage(n, collected_at, source_label, f"cotahist/{kind}", sha256)
+    if original is not None:
+        ext, snapshot, lineage_sha, source = (
+            ("zip" if original[:2] == b"PK" else "txt"),
+            original,
+            sha256,
+            source_label,
+        )
+    else:
+        # the snapshot is the session's rows as CSV: source_sha256 is that snapshot's hash (the rows came
+        # from it, as for every raw file); the annual or monthly file's own hash rides on the source
+        ext, snapshot = "csv", _csv(table)
+        lineage_sha = hashlib.sha256(snapshot).hexdigest()
+        source = f"{source_label}#sha256={sha256}"
+    lineage = rawfiles.lineage(n, collected_at, source, f"cotahist/{kind}", lineage_sha)
     target = schema.arrow_schema(schema.QUOTES_RAW)
     columns = {name: table.column(name) for name in table.column_names}
     for name, values in lineage.items():
@@ -114,11 +130,6 @@ def session_write(
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # pragma: no cover - the reader's types are these
         raise SnapshotError(f"{file_name}: the quotes of {day} do not fit the raw schema ({exc})") from None
     key = layout.quotes_raw_key(day)
-    if original is not None:
-        ext = "zip" if original[:2] == b"PK" else "txt"
-        snapshot = original
-    else:
-        ext, snapshot = "csv", _csv(table)
     return RawWrite(
         key=key,
         body=rawfiles.parquet_bytes(full),

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ibovcli import datasets, layout, schema
@@ -19,10 +21,17 @@ from ibovcli.errors import SnapshotError
 if TYPE_CHECKING:
     from ibovcli.b3 import Portfolio
     from ibovcli.levels import LevelsYear
+    from ibovcli.previews import PeriodPortfolio
 
 #: The kinds of original bytes a raw file can come from: storing one removes the others (a day's portfolio
 #: read from a CSV after a JSON keeps only the CSV: the snapshot is always the one the rows came from).
 SNAPSHOT_EXTS = ("json", "csv", "txt", "zip")
+
+
+def keys_of(raw_key: str) -> list[str]:
+    """Every key a stored raw file can own: its originals under snapshots/ (any kind), then itself."""
+    return [*(layout.snapshot_key(raw_key, ext) for ext in SNAPSHOT_EXTS), raw_key]
+
 
 CONTENT_TYPES = {
     "json": "application/json",
@@ -184,5 +193,61 @@ def levels(y: LevelsYear) -> RawWrite:
             "source": y.source,
             "format": y.source_format,
             "sha256": y.sha256,
+        },
+    )
+
+
+def period_content_sha256(holdings: Sequence[Any], total_qty: int) -> str:
+    """sha256 of what a period portfolio says, whatever its format: each ticker's weight and quantity
+    (sorted by ticker) and the total quantity. The JSON and the CSV of one preview give the same hash."""
+    ordered = sorted(holdings, key=lambda h: h.cod)
+    lines = [f"{h.cod}|{h.part.quantize(Decimal('0.001'))}|{h.qty}" for h in ordered]
+    lines.append(f"total|{total_qty}")
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def period(p: PeriodPortfolio, collected_on: date) -> RawWrite:
+    """The raw files of one collection of a theoretical portfolio or preview (``p.kind`` is the dataset)."""
+    n = len(p.holdings)
+    content = period_content_sha256(p.holdings, p.total_qty)
+    values: dict[str, Sequence[Any]] = {
+        "index_code": [p.index] * n,
+        "period": [p.period.label] * n,
+        "period_year": [p.period.year] * n,
+        "period_first_month": [p.period.first_month] * n,
+        "period_last_month": [p.period.last_month] * n,
+        "rebalance_date": [p.period.starts_on] * n,
+        "collected_on": [collected_on] * n,
+        "cod": [_text(h.cod, f"{h.cod!r} ticker") for h in p.holdings],
+        "asset": [_text(h.asset, f"{h.cod} company name") for h in p.holdings],
+        "type": [_text(h.type, f"{h.cod} type") for h in p.holdings],
+        "part": [h.part for h in p.holdings],
+        "theoricalQty": [h.qty for h in p.holdings],
+        "cont": [h.cont for h in p.holdings],
+        "total_theoricalQty": [p.total_qty] * n,
+        "reductor": [p.reductor] * n,
+        "content_sha256": [content] * n,
+        **lineage(n, p.collected_at, p.source, p.source_format, p.sha256),
+    }
+    key = layout.period_raw_key(p.kind, p.index, p.period.label, collected_on, p.sha256[:8])
+    body = parquet_bytes(table(schema.PERIOD_RAW, values))
+    return RawWrite(
+        key=key,
+        body=body,
+        rows=n,
+        snapshot_key=layout.snapshot_key(key, p.original_ext),
+        original=p.original,
+        describe={
+            "dataset": p.kind,
+            "index": p.index,
+            "period": p.period.label,
+            "collected_on": collected_on.isoformat(),
+            "rows": n,
+            "weights_sum": str(sum((h.part for h in p.holdings), Decimal(0))),
+            "content_sha256": content,
+            "key": key,
+            "source": p.source,
+            "format": p.source_format,
+            "sha256": p.sha256,
         },
     )

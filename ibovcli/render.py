@@ -287,7 +287,7 @@ def query_result(result: Any, fmt: str) -> None:
         print_table(result.columns, result.rows, title=result.name, bar_column=bar)
     if not result.rows:
         raise NoData(
-            f"{result.name} matched no stored data",
+            result.empty or f"{result.name} matched no stored data",
             hint=result.why or "`ibov status` shows what the lake holds.",
         )
 
@@ -318,6 +318,24 @@ def status(report: Any) -> None:
                 for c in levels
             ],
             title="levels (official closing levels; missing = trading days without a level in between)",
+        )
+    for name in ("theoretical", "preview"):
+        found = report.of(name)
+        if found:
+            print_table(
+                ["index", "first_period", "last_period", "collections", "refined"],
+                [(c.index, c.first, c.last, c.stored, c.refined) for c in found],
+                title=f"{name} (4-month periods; every collection is kept)",
+            )
+    rebalances = report.rebalances()
+    if rebalances:
+        print_table(
+            ["index", "next_period", "first_session", "trading_days_to_go", "preview_stored"],
+            [
+                (r.index, r.period.label, r.first_session.isoformat(), r.trading_days_to_go, r.preview_stored)
+                for r in rebalances
+            ],
+            title="next rebalance (first session of the next 4-month portfolio)",
         )
     quotes = report.of("quotes")
     if quotes:

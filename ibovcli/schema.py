@@ -103,6 +103,64 @@ LEVELS_PARTITIONS: tuple[Column, ...] = (
 )
 
 
+# -- theoretical / preview: B3's 4-month portfolios (see ibovcli.previews) -----------------------
+
+PERIOD_RAW: tuple[Column, ...] = (
+    Column("index_code", "string", False, "B3 index code, e.g. IBOV"),
+    Column("period", "string", False, "the 4-month period, first..last month: 2025-09..12"),
+    Column("period_year", "int", False, "the period's year"),
+    Column("period_first_month", "int", False, "1, 5 or 9"),
+    Column("period_last_month", "int", False, "4, 8 or 12"),
+    Column("rebalance_date", "date", False, "first Monday of the period's first month (B3's rule)"),
+    Column("collected_on", "date", False, "Brasilia day the answer was collected (fetch, --date or mtime)"),
+    Column("cod", "string", False, "ticker, as B3 names the field"),
+    Column("asset", "string", False, "B3 short issuer name"),
+    Column("type", "string", False, "share class and listing segment, exactly as B3 sent it"),
+    Column("part", "decimal(7,3)", False, "weight in percent"),
+    Column("theoricalQty", "bigint", False, "theoretical quantity, as B3 names the field"),
+    Column("cont", "int", True, "B3's rank of the row in company-name order (JSON only)"),
+    Column("total_theoricalQty", "bigint", False, "header/footer: total theoretical quantity"),
+    Column("reductor", "decimal(20,8)", True, "header/footer: index divisor (null when B3 sends none)"),
+    Column("content_sha256", "string", False, "sha256 of the holdings (tickers, weights, quantities)"),
+    *LINEAGE,
+)
+
+PERIOD_REFINED: tuple[Column, ...] = (
+    Column("period_year", "int", False, "the period's year"),
+    Column("period_first_month", "int", False, "1, 5 or 9"),
+    Column("period_last_month", "int", False, "4, 8 or 12"),
+    Column("rebalance_date", "date", False, "first Monday of the period's first month"),
+    Column("ticker", "string", False, "B3 ticker (renamed from cod)"),
+    Column("company", "string", False, "issuer short name (renamed from asset)"),
+    Column("type", "string", False, "share class and listing segment, as B3 sent it"),
+    Column("weight_pct", "decimal(7,3)", False, "weight in percent (renamed from part)"),
+    Column("theoretical_qty", "bigint", False, "theoretical quantity (renamed from theoricalQty)"),
+    Column("company_rank", "int", True, "B3's rank in company-name order (cont; JSON only)"),
+    Column("weight_rank", "int", False, "1 = largest weight in this collection"),
+    Column("members", "int", False, "constituents in this collection"),
+    Column("weights_sum_pct", "decimal(9,3)", False, "sum of the weights (99.999..100.001 is rounding)"),
+    Column("index_theoretical_qty", "bigint", False, "total theoretical quantity"),
+    Column("reductor", "decimal(20,8)", True, "index divisor (null when B3 sent none)"),
+    Column("collected_on", "date", False, "Brasilia day of the collection"),
+    Column("collected_at", "timestamp", False, "when ibov stored the collection (UTC)"),
+    Column("collection", "int", False, "1 = the period's first collection, in collection order"),
+    Column("collections", "int", False, "collections of this index and period stored"),
+    Column("latest", "boolean", False, "true on the period's last collection"),
+    Column("version", "int", False, "1, then +1 each time the content differs from the previous collection"),
+    Column("first_of_version", "boolean", False, "true on the first collection of each version"),
+    Column("version_first_seen", "date", False, "first collected_on of this version"),
+    Column("version_last_seen", "date", False, "last collected_on of this version"),
+    Column("content_sha256", "string", False, "sha256 of the holdings, whatever the file format"),
+    Column("source_format", "string", False, "format of the original bytes, e.g. json/pt-br, csv/pt-br"),
+    Column("source_sha256", "string", False, "sha256 of the original bytes (kept under snapshots/)"),
+)
+
+PERIOD_PARTITIONS: tuple[Column, ...] = (
+    Column("index_code", "string", False, "B3 index code"),
+    Column("period", "string", False, "the 4-month period, e.g. 2025-09..12"),
+)
+
+
 # -- quotes: every cash-market quote of every session (B3 COTAHIST files) ---------------------------
 
 _PRICE = "decimal(20,8)"

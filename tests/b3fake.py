@@ -517,7 +517,13 @@ INDEX_PAGE_HTML = """<!doctype html><html lang="pt-br"><head><meta charset="utf-
 """
 
 _PREFIX = "/indexProxy/indexCall/"
-_METHODS = ("GetPortfolioDay", "GetDownloadPortfolioDay", "GetTheoricalPortfolio")
+_METHODS = (
+    "GetPortfolioDay",
+    "GetDownloadPortfolioDay",
+    "GetTheoricalPortfolio",
+    "GetConfigurations",
+    "GetQuartelyPreview",
+)
 
 
 def _as_int(value: Any, default: int) -> int:
@@ -528,7 +534,8 @@ class FakeB3Server:
     """A real HTTP server on 127.0.0.1 that answers like B3's ``indexProxy/indexCall`` (section 1).
 
     Serves ``GET /indexProxy/indexCall/<Method>/<token>`` for GetPortfolioDay, GetDownloadPortfolioDay
-    and GetTheoricalPortfolio, rendering ``portfolios[token["index"]]`` (exact, case-sensitive code).
+    and GetTheoricalPortfolio, rendering ``portfolios[token["index"]]`` (exact, case-sensitive code),
+    and GetQuartelyPreview / GetConfigurations from ``previews`` (``has`` 1 only for those indices).
     An unknown index gets HTTP 200 with :func:`empty_portfolio_day_json` (GetPortfolioDay) or ``""``
     (download). A token that does not decode, or has a bad language/segment/page, gets HTTP 400.
     Missing token keys default to pt-br, page 1, pageSize 20 (the browser's) and segment 1.
@@ -569,6 +576,9 @@ class FakeB3Server:
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.request_headers: list[dict[str, str]] = []
+        #: the next period's previews (GetQuartelyPreview); GetConfigurations says ``has`` 1 for these
+        #: indices and 0 for any other
+        self.previews: dict[str, Portfolio] = {}
         #: extra endpoints mounted by other fakes (levels, COTAHIST, previews): path prefix -> handler
         self.routes: dict[str, Route] = {}
         self._lock = threading.Lock()
@@ -700,9 +710,14 @@ class FakeB3Server:
         p = self.portfolios.get(index) if isinstance(index, str) else None
         if method == "GetDownloadPortfolioDay":
             return 200, (download_body(p) if p else b'""'), JSON_TYPE
+        if method == "GetConfigurations":
+            has = 1 if isinstance(index, str) and index in self.previews else 0
+            return 200, to_json_bytes({"preview": [{"has": has}]}), JSON_TYPE
+        if method == "GetQuartelyPreview":
+            p = self.previews.get(index) if isinstance(index, str) else None
         page = _as_int(token.get("pageNumber"), 1)
         page_size = _as_int(token.get("pageSize"), 20)
-        if method == "GetTheoricalPortfolio":
+        if method in ("GetTheoricalPortfolio", "GetQuartelyPreview"):
             if p is None:
                 body = empty_portfolio_day_json(page=page, page_size=page_size)
                 body["header"] = dict.fromkeys(("part", "theoricalQty", "reductor"))

@@ -57,6 +57,7 @@ from tests.b3fake import (
 __all__ = [
     "PERIODS",
     "PREVIEW_IBOV_2025_09",
+    "PREVIEW_IBOV_2025_09_V2",
     "THEORETICAL_IBOV_2025_01",
     "THEORETICAL_IBOV_2025_05",
     "THEORETICAL_IBXX_2025_05",
@@ -141,6 +142,22 @@ def _preview_2025_09() -> Portfolio:
 
 
 PREVIEW_IBOV_2025_09 = PeriodFake("preview", 2025, 9, _preview_2025_09())
+
+
+def _reweighted(f: PeriodFake, changes: Mapping[str, str]) -> PeriodFake:
+    p = f.portfolio
+    for cod, delta in changes.items():
+        part = next(r.part for r in p.rows if r.cod == cod) + Decimal(delta)
+        p = _with_part(p, cod, str(part))
+    return dataclasses.replace(f, portfolio=p)
+
+
+#: A second version of the Sep-Dec 2025 preview (B3 publishes three): the same members, five weights
+#: moved (VALE3 -1.300, ITUB4 +0.650, PETR4 +0.600, BBDC4 -0.400, WEGE3 +0.450; the sum stays 100.001).
+PREVIEW_IBOV_2025_09_V2 = _reweighted(
+    PREVIEW_IBOV_2025_09,
+    {"VALE3": "-1.300", "ITUB4": "0.650", "PETR4": "0.600", "BBDC4": "-0.400", "WEGE3": "0.450"},
+)
 
 PERIODS: tuple[PeriodFake, ...] = (
     THEORETICAL_IBOV_2025_01,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,3 +64,15 @@ def refined_rows(lake: Path, prefix: str = "refined") -> list[tuple[Any, ...]]:
         ).fetchall()
     finally:
         con.close()
+
+
+def lake_bytes(lake: Path) -> dict[str, str]:
+    """Every file of the lake (the run log and the lock file aside) and its hash."""
+    out = {}
+    for p in sorted(lake.rglob("*")):
+        rel = p.relative_to(lake).as_posix()
+        if p.is_file() and not rel.startswith("logs/") and rel != ".lock":
+            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+        elif p.is_dir() and not any(p.iterdir()):
+            out[rel + "/"] = "empty folder"
+    return out

@@ -265,3 +265,13 @@ def test_an_index_without_raw_days_fails_before_athena(aws_engine: Any) -> None:
     with pytest.raises(NoData, match="no IBXX portfolio is stored"):
         pipeline.query(settings, "sector-weights", {"index": "IBXX"}, engine=engine)
     assert executions(engine.aws.athena()) == []
+
+
+def test_ibov_sql_reaches_athena_verbatim_with_table_names(aws_engine: Any) -> None:
+    engine, settings = aws_engine
+    statement = "SELECT index_code, ':kept' AS x FROM ${levels} WHERE year = 2022;"
+    result = pipeline.sql(settings, statement, engine=engine)
+    assert (result.rows, result.empty) == ([], "the statement returned no rows")  # moto runs no SQL
+    [data] = executions(engine.aws.athena())
+    assert data["Query"] == "SELECT index_code, ':kept' AS x FROM ibov_levels WHERE year = 2022"
+    assert "ExecutionParameters" not in data

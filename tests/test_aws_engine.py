@@ -18,6 +18,7 @@ import pytest
 from moto import mock_aws
 
 from ibovcli import b3, datasets, layout, rawfiles, schema
+from ibovcli.aws import s3
 from ibovcli.aws.clients import Aws
 from ibovcli.engines.aws import AwsEngine
 from ibovcli.errors import NotDeployed
@@ -216,7 +217,13 @@ def test_names_come_from_the_stack_outputs_and_status_reads_them(mocked: Aws) ->
     assert (engine.bucket, engine.glue_job, engine.workgroup, engine.database) == (
         BUCKET, JOB, WORKGROUP, "default",
     )  # fmt: skip
-    assert engine.tables() == {"portfolio": "ibov_refined", "levels": "ibov_levels", "quotes": "ibov_quotes"}
+    assert engine.tables() == {
+        "portfolio": "ibov_refined",
+        "levels": "ibov_levels",
+        "theoretical": "ibov_theoretical",
+        "preview": "ibov_preview",
+        "quotes": "ibov_quotes",
+    }
     for path in (FIXTURES / "b3" / "IBOVDia_30-04-25_crlf.csv", FIXTURES / "b3" / "IBOVDia_05-05-25_lf.csv"):
         engine.write_raw([read_snapshot(path)])
     engine.write_raw([read_snapshot(FIXTURES / "b3" / "IBXXDia_30-04-25.csv")])
@@ -325,3 +332,103 @@ def test_clients_honour_aws_endpoint_url_and_share_one_retry_policy(monkeypatch:
         assert config.retries == {"mode": "standard", "total_max_attempts": 5}
         assert f"ibov/{__version__}" in config.user_agent_extra
     assert aws.s3() is aws.s3()  # one client per service
+
+
+def test_verify_counts_every_zone_on_s3_and_repair_starts_the_job_for_the_days_that_differ(
+    mocked: Aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day whose refined objects lost a ticker: verify lists it with the counts of each zone, and
+    --repair starts the Glue job for that day only (moto runs no script, so the day stays listed)."""
+    from ibovcli import pipeline
+
+    s3_client = mocked.s3()
+    s3_client.create_bucket(Bucket=BUCKET)
+    create_job(mocked.glue())
+    local = lakes.engine(tmp_path / "local")
+    try:
+        local.write_raw([read_snapshot(SNAPSHOT)])
+        local.refine([datasets.PORTFOLIO.unit(DAY.isoformat())], lambda _m: None)
+    finally:
+        local.close()
+    root = tmp_path / "local"
+    uploaded = [
+        p for p in sorted(root.rglob("*.parquet")) if p.relative_to(root).parts[0] in ("raw", "refined")
+    ]
+    lost = [p for p in uploaded if "ticker=VALE3" in p.as_posix()]
+    assert lost
+    for p in uploaded:
+        if p not in lost:
+            s3_client.put_object(Bucket=BUCKET, Key=p.relative_to(root).as_posix(), Body=p.read_bytes())
+    monkeypatch.setattr("ibovcli.engines.aws.time.sleep", lambda _s: None, raising=False)
+    monkeypatch.setattr(
+        "ibovcli.engines.aws.AwsEngine.from_settings",
+        classmethod(lambda cls, s, notify=None: AwsEngine(mocked, s, sleep=lambda _s: None)),
+    )
+    settings = Settings.load(engine="aws", bucket=BUCKET, glue_job=JOB, workgroup=WORKGROUP)
+    report = pipeline.verify(settings)
+    [problem] = report.problems
+    assert (problem.dataset, problem.unit, problem.raw_rows, problem.refined_rows) == (
+        "portfolio",
+        "dt=2025-04-30",
+        14,
+        13,
+    )
+    assert mocked.glue().get_job_runs(JobName=JOB)["JobRuns"] == []  # verify alone changes nothing
+    report = pipeline.verify(settings, repair=True)
+    [run] = mocked.glue().get_job_runs(JobName=JOB)["JobRuns"]
+    assert (run["Arguments"]["--dataset"], run["Arguments"]["--unit"]) == ("portfolio", "2025-04-30")
+    assert [str(r.unit) for r in report.repaired] == ["portfolio dt=2025-04-30"]
+    assert [c.unit for c in report.remaining] == ["dt=2025-04-30"]  # moto's job refines nothing
+
+
+def test_rm_deletes_the_objects_then_refines_what_is_left_or_clears_the_day(
+    mocked: Aws, tmp_path: Path
+) -> None:
+    s3_client, glue_client = mocked.s3(), mocked.glue()
+    s3_client.create_bucket(Bucket=BUCKET)
+    create_job(glue_client)
+    glue_client.create_database(DatabaseInput={"Name": "default"})
+    glue_client.create_table(
+        DatabaseName="default",
+        TableInput={
+            "Name": "ibov_refined",
+            "PartitionKeys": [{"Name": "dt", "Type": "string"}, {"Name": "ticker", "Type": "string"}],
+        },
+    )
+    local = lakes.engine(tmp_path / "local")
+    try:
+        local.write_raw([read_snapshot(SNAPSHOT), read_snapshot(FIXTURES / "b3" / "IBXXDia_30-04-25.csv")])
+        local.refine([datasets.PORTFOLIO.unit(DAY.isoformat())], lambda _m: None)
+    finally:
+        local.close()
+    root = tmp_path / "local"
+    tickers = set()
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.relative_to(root).parts[0] in ("raw", "snapshots", "refined"):
+            s3_client.put_object(Bucket=BUCKET, Key=p.relative_to(root).as_posix(), Body=p.read_bytes())
+            tickers |= {part[len("ticker=") :] for part in p.parts if part.startswith("ticker=")}
+    for t in sorted(tickers):
+        glue_client.create_partition(
+            DatabaseName="default", TableName="ibov_refined", PartitionInput={"Values": ["2025-04-30", t]}
+        )
+    engine = AwsEngine(
+        mocked, Settings.load(engine="aws", bucket=BUCKET, glue_job=JOB), sleep=lambda _s: None
+    )
+    ibov_key = layout.raw_key("IBOV", DAY)
+    plan = engine.remove([ibov_key], dry_run=True, notify=lambda _m: None)
+    assert (plan.keys, plan.rows) == (["snapshots/dt=2025-04-30/IBOV.csv", ibov_key], 14)
+    assert s3.exists(s3_client, BUCKET, ibov_key)  # a dry run deletes nothing
+
+    done = engine.remove([ibov_key], dry_run=False, notify=lambda _m: None)
+    assert not s3.exists(s3_client, BUCKET, ibov_key)
+    assert not s3.exists(s3_client, BUCKET, "snapshots/dt=2025-04-30/IBOV.csv")
+    [run] = glue_client.get_job_runs(JobName=JOB)["JobRuns"]  # IBXX is left: the job refines the day
+    assert (run["Arguments"]["--dataset"], run["Arguments"]["--unit"]) == ("portfolio", "2025-04-30")
+    assert ([r.run_id for r in done.refined], done.cleared) == ([run["Id"]], [])
+
+    ibxx_key = layout.raw_key("IBXX", DAY)
+    done = engine.remove([ibxx_key], dry_run=False, notify=lambda _m: None)
+    assert [str(u) for u in done.cleared] == ["portfolio dt=2025-04-30"]
+    assert s3_client.list_objects_v2(Bucket=BUCKET, Prefix="refined/").get("KeyCount") == 0
+    assert glue_client.get_partitions(DatabaseName="default", TableName="ibov_refined")["Partitions"] == []
+    assert len(glue_client.get_job_runs(JobName=JOB)["JobRuns"]) == 1  # nothing left to refine

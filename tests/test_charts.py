@@ -161,3 +161,38 @@ def test_cli_import_stays_light() -> None:
     code = "import sys, ibovcli.cli; print(sorted(m for m in ('matplotlib', 'holidays') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_date_ticks_never_crowd_whatever_the_spacing_of_the_days() -> None:
+    import itertools
+    from datetime import date, timedelta
+
+    from ibovcli.charts import spaced_ticks
+
+    days = [date(2022, 12, 8), date(2023, 8, 21), date(2023, 9, 13), date(2025, 7, 10), date(2025, 7, 11)]
+    days += [date(2026, 3, 16) - timedelta(days=i) for i in range(5)]
+    kept = spaced_ticks(days)
+    span = (max(days) - min(days)).days
+    assert kept[-1] == max(days) and kept[0] == min(days)
+    assert all((b - a).days / span >= 0.075 for a, b in itertools.pairwise(kept))
+    assert spaced_ticks([date(2025, 1, 2)]) == [date(2025, 1, 2)]
+
+
+def test_percent_labels_get_the_decimals_they_need_to_differ() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import PercentFormatter
+
+    from ibovcli.charts import Drawn
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3, 4], [13.91, 13.93, 13.92, 13.94])
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=1))
+    Drawn(fig, "test", 4).render("svg")
+    fmt = ax.yaxis.get_major_formatter()
+    low, high = ax.get_ylim()
+    labels = [fmt(t) for t in ax.get_yticks() if low <= t <= high]
+    assert len(set(labels)) == len(labels) > 1, labels
+    plt.close(fig)

@@ -54,3 +54,26 @@ def test_the_cli_reference_is_generated_from_the_app() -> None:
     assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == generator["render"](), (
         "run: python tools/cli_docs.py --write"
     )
+
+
+def test_every_test_the_documents_name_exists() -> None:
+    """A guarantee is only as good as the test it names: each one named in the docs must exist."""
+    import re
+
+    sources = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py")}
+    everything = "".join(sources.values())
+    for path, test in re.findall(r"tests/(test_\w+\.py)::(test_\w+)", DOCS):
+        assert path in sources and f"def {test}(" in sources[path], f"{path}::{test}"
+    for test in set(re.findall(r"`(test_\w+)`", DOCS)):
+        assert f"def {test}(" in everything, test
+    for path in set(re.findall(r"`tests/(test_\w+\.py)", DOCS)):
+        assert path in sources, path
+
+
+def test_the_column_reference_is_generated_from_the_datasets() -> None:
+    """docs/datasets.md's columns are `python tools/dataset_docs.py --write`'s output."""
+    import runpy
+
+    generator = runpy.run_path(str(ROOT / "tools" / "dataset_docs.py"))
+    text = (ROOT / "docs" / "datasets.md").read_text(encoding="utf-8")
+    assert generator["updated"](text) == text, "run: python tools/dataset_docs.py --write"

@@ -4,7 +4,6 @@ gets one line and the documented exit code, within a time bound. See docs/guaran
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import signal
@@ -19,25 +18,13 @@ import pytest
 from ibovcli import datasets
 from tests import b3fake
 from tests.conftest import FIXTURES, ROOT, run_ibov
-from tests.lakes import rows
+from tests.lakes import lake_bytes, rows
 
 pytestmark = pytest.mark.slow
 
 FIX = FIXTURES / "b3"
 GOOD = FIX / "IBOVDia_30-04-25_crlf.csv"  # IBOV 2025-04-30, 14 rows
 OTHER = FIX / "IBOVDia_05-05-25_lf.csv"  # IBOV 2025-05-05
-
-
-def lake_bytes(lake: Path) -> dict[str, str]:
-    """Every file of the lake (the run log and the lock file aside) and its hash."""
-    out = {}
-    for p in sorted(lake.rglob("*")):
-        rel = p.relative_to(lake).as_posix()
-        if p.is_file() and not rel.startswith("logs/") and rel != ".lock":
-            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
-        elif p.is_dir() and not any(p.iterdir()):
-            out[rel + "/"] = "empty folder"
-    return out
 
 
 @pytest.fixture

@@ -177,3 +177,26 @@ def partition_values(client: GlueClient, database: str, table: str) -> list[list
             return []
         raise
     return out
+
+
+def delete_partitions(client: GlueClient, database: str, table: str, key: str, value: str) -> int:
+    """Remove the catalog partitions whose ``key`` partition column is ``value`` (25 per call, as Glue
+    allows); how many went. A missing table has none."""
+    from botocore.exceptions import ClientError
+
+    expression = f"{key} = '{value}'"
+    try:
+        pages = client.get_paginator("get_partitions").paginate(
+            DatabaseName=database, TableName=table, Expression=expression, ExcludeColumnSchema=True
+        )
+        found = [list(p["Values"]) for page in pages for p in page.get("Partitions", [])]
+    except ClientError as exc:
+        if error_code(exc) == "EntityNotFoundException":
+            return 0
+        raise
+    for start in range(0, len(found), 25):
+        chunk = found[start : start + 25]
+        client.batch_delete_partition(
+            DatabaseName=database, TableName=table, PartitionsToDelete=[{"Values": v} for v in chunk]
+        )
+    return len(found)

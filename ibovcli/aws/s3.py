@@ -41,6 +41,18 @@ def put(client: S3Client, bucket: str, key: str, body: bytes, content_type: str)
         return None
 
 
+def delete(client: S3Client, bucket: str, key: str) -> None:
+    """Remove ``key`` (no error when it does not exist; a missing bucket is :class:`NotDeployed`)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        client.delete_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if error_code(exc) in _MISSING_BUCKET:
+            raise NotDeployed(f"the bucket {bucket} does not exist") from None
+        raise
+
+
 def keys(client: S3Client, bucket: str, prefix: str) -> list[str]:
     """Every key under ``prefix``."""
     return list(objects(client, bucket, prefix))
@@ -217,6 +229,22 @@ def exists(client: S3Client, bucket: str, key: str) -> bool:
             return False
         raise
     return True
+
+
+def delete_keys(client: S3Client, bucket: str, keys: list[str]) -> int:
+    """Delete these objects (their latest versions; 1,000 per call, as S3 allows); a key that does not
+    exist is no error. Returns how many were asked."""
+    for start in range(0, len(keys), 1000):
+        chunk = [{"Key": k} for k in keys[start : start + 1000]]
+        result = client.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})  # type: ignore[typeddict-item]
+        errors = result.get("Errors", [])
+        if errors:
+            first = errors[0]
+            raise ConfigError(
+                f"could not delete s3://{bucket}/{first.get('Key')}: {first.get('Message')}",
+                hint="Check your permissions on the bucket (s3:DeleteObject) and retry.",
+            )
+    return len(keys)
 
 
 def delete_bucket(client: S3Client, bucket: str, on_progress: Callable[[str], None]) -> int:

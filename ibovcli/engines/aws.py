@@ -14,11 +14,20 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ibovcli import datasets, layout, queries, schema, trigger
+from ibovcli import datasets, layout, queries, rawfiles, schema, trigger
 from ibovcli.aws import athena, glue, s3, stack
 from ibovcli.aws.clients import Aws, aws_errors
 from ibovcli.datasets import Unit
-from ibovcli.engines.base import Coverage, Notify, RefineResult, RunRecord, StatusReport, UnitCheck, quiet
+from ibovcli.engines.base import (
+    Coverage,
+    Notify,
+    RefineResult,
+    Removal,
+    RunRecord,
+    StatusReport,
+    UnitCheck,
+    quiet,
+)
 from ibovcli.errors import IbovError, JobFailed, NotDeployed
 from ibovcli.rawfiles import RawWrite
 from ibovcli.settings import Settings
@@ -132,11 +141,46 @@ class AwsEngine:
                 stored_at = None
                 for key, body, content_type in w.files():
                     if body is None:
-                        client.delete_object(Bucket=bucket, Key=key)  # an original of another kind
+                        s3.delete(client, bucket, key)  # an original of another kind
                     else:
                         stored_at = s3.put(client, bucket, key, body, content_type)
             self._uploads[w.key] = stored_at or datetime.now(UTC)
         return [w.key for w in writes]
+
+    def remove(self, raw_keys: Sequence[str], *, dry_run: bool, notify: Notify) -> Removal:
+        """Delete the objects; a unit with raw files left is refined again by the Glue job, a unit left
+        empty loses its refined objects and catalog partitions here (the job needs raw files)."""
+        bucket, client = self.bucket, self.aws.s3()
+        with aws_errors(f"reading s3://{bucket}"):
+            keys = [k for raw in raw_keys for k in rawfiles.keys_of(raw) if s3.exists(client, bucket, k)]
+            raws = [k for k in keys if k in raw_keys]
+            counts = s3.rows_by_index(client, bucket, raws)
+        rows = sum(n for found in counts.values() for i, n in found.items() if not i.startswith("!"))
+        out = Removal(keys, rows)
+        if dry_run or not keys:
+            return out
+        with aws_errors(f"deleting from s3://{bucket}"):
+            s3.delete_keys(client, bucket, keys)
+        units = sorted({u.unit for k in raws if (u := datasets.parse_raw_key(k))}, key=str)
+        for unit in units:
+            dataset = unit.spec
+            with aws_errors(f"listing s3://{bucket}/{dataset.raw_unit_prefix(unit)}"):
+                left = [
+                    k
+                    for k in s3.keys(client, bucket, dataset.raw_unit_prefix(unit))
+                    if dataset.parse_raw_key(k)
+                ]
+            if left:
+                out.refined.append(self._refine(unit, None, notify))
+                continue
+            notify(f"clearing {unit}: no raw file left")
+            with aws_errors(f"clearing {unit}"):
+                s3.delete_keys(client, bucket, s3.keys(client, bucket, dataset.refined_unit_prefix(unit)))
+                glue.delete_partitions(
+                    self.aws.glue(), self.database, self.tables()[dataset.name], dataset.unit_key, unit.value
+                )
+            out.cleared.append(unit)
+        return out
 
     def is_stored(self, write: RawWrite) -> bool:
         """The stored original's ETag is its MD5 (single-part uploads, SSE-S3): compare without a GET."""
@@ -233,10 +277,14 @@ class AwsEngine:
             self.sleep(3.0)
 
     def sql(
-        self, statement: str, params: dict[str, Any], *, what: str
+        self, statement: str, params: dict[str, Any], *, what: str, verbatim: bool = False
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         workgroup, database, tables = self.workgroup, self.database, self.tables()
-        sql, order = queries.athena_statement(statement, tables)
+        order: list[str] = []
+        if verbatim:
+            sql = queries.with_tables(statement, tables)
+        else:
+            sql, order = queries.athena_statement(statement, tables)
         values = [queries.athena_literal(params[name]) for name in order]
         with aws_errors(f"running {what} on Athena"):
             return athena.run(
@@ -321,10 +369,18 @@ class AwsEngine:
             for name, d in datasets.ALL.items():
                 if name in (datasets.PORTFOLIO.name, datasets.LEVELS.name):
                     continue
-                for index, labels in _days_by_index(
-                    s3.keys(client, bucket, d.raw_listing_prefix), name
-                ).items():
-                    coverage.append(Coverage(name, index, labels[0], labels[-1], len(labels), 0, (), "files"))
+                found = _labels_by_index(s3.keys(client, bucket, d.raw_listing_prefix), name)
+                # the catalog's partitions of index-split datasets: (index_code, label) pairs
+                cataloged = (
+                    {tuple(v[:2]) for v in glue.partition_values(self.aws.glue(), database, tables[name])}
+                    if found and d.unit_key == "index_code"
+                    else set()
+                )
+                for index, labels in found.items():
+                    refined = sum(1 for label in labels if (index, label) in cataloged)
+                    coverage.append(
+                        Coverage(name, index, labels[0], labels[-1], len(labels), refined, (), "files")
+                    )
         return StatusReport(
             engine=self.name,
             location=f"s3://{bucket}/",
@@ -373,7 +429,7 @@ class AwsEngine:
             try:
                 table = "${" + dataset.name + "}"
                 _cols, found = self.sql(
-                    f'SELECT CAST("{key}" AS VARCHAR), {_index_column(dataset)}, count(*) FROM {table} '
+                    f'SELECT CAST("{key}" AS VARCHAR), {_index_column(dataset)}, count(*) FROM {table} '  # nosec B608 - declared names
                     "GROUP BY 1, 2",
                     {},
                     what=f"counting the catalog rows of {dataset.name}",
@@ -470,6 +526,15 @@ def _days_by_index(keys: Sequence[str], dataset: str) -> dict[str, list[str]]:
     out: dict[str, set[str]] = {}
     for parsed in layout.raw_keys(keys, dataset):
         out.setdefault(parsed.index, set()).add(parsed.label)
+    return {index: sorted(found) for index, found in sorted(out.items())}
+
+
+def _labels_by_index(keys: Sequence[str], dataset: str) -> dict[str, list[str]]:
+    """Per index code, the sorted labels of every raw file of the dataset (one per file: a period
+    stored in three collections is listed three times)."""
+    out: dict[str, list[str]] = {}
+    for parsed in layout.raw_keys(keys, dataset):
+        out.setdefault(parsed.index, []).append(parsed.label)
     return {index: sorted(found) for index, found in sorted(out.items())}
 
 

@@ -50,6 +50,29 @@ class RefineResult:
         return out
 
 
+@dataclass
+class Removal:
+    """What ``ibov rm`` removes (or, before confirmation, would remove): stored files and their rows,
+    then what became of each unit they belonged to."""
+
+    #: raw keys and their originals under snapshots/ that exist
+    keys: list[str]
+    #: raw rows those raw files hold (the refined and catalog rows that go with them)
+    rows: int
+    #: units refined again from their remaining raw files
+    refined: list[RefineResult] = field(default_factory=list)
+    #: units left with no raw file at all: their refined data and catalog rows removed
+    cleared: list[Unit] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "removed": self.keys,
+            "rows": self.rows,
+            "refined": [r.as_json() for r in self.refined],
+            "cleared": [{"dataset": u.dataset, "unit": u.folder} for u in self.cleared],
+        }
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One entry of the run log (a local command, or a Glue job run on AWS)."""
@@ -133,8 +156,30 @@ class StatusReport:
             out.append(f"{c.index}: last session {c.last}, {age}")
         return out
 
+    def rebalances(self, today: date | None = None) -> list[Any]:
+        """The next rebalance of every index with a stored portfolio, theoretical portfolio or preview
+        (:func:`ibovcli.previews.next_rebalance`), from the coverage: no extra read of the lake."""
+        from ibovcli import previews
+        from ibovcli.previews import brasilia_today
+
+        today = today or brasilia_today()
+        indices = sorted(
+            {
+                c.index
+                for c in self.coverage
+                if c.dataset in ("portfolio", "theoretical", "preview") and c.index
+            }
+        )
+        stored = {
+            c.index: {label for label in (c.first, c.last) if label}
+            for c in self.coverage
+            if c.dataset == "preview"
+        }
+        return [previews.next_rebalance(i, today, stored.get(i, ())) for i in indices]
+
     def as_json(self) -> dict[str, Any]:
         return {
+            "rebalances": [r.as_json() for r in self.rebalances()],
             "engine": self.engine,
             "lake": self.location,
             "stack": self.stack,
@@ -194,9 +239,13 @@ class Engine(Protocol):
         ...
 
     def sql(
-        self, statement: str, params: dict[str, Any], *, what: str
+        self, statement: str, params: dict[str, Any], *, what: str, verbatim: bool = False
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Run a read-only statement (tables named as :meth:`table_names` says); columns and rows."""
+        """Run a read-only statement (tables named as :meth:`table_names` says); columns and rows.
+
+        ``verbatim``: a user's ad-hoc statement (``ibov sql``): no ``:name`` parameters, only the
+        ``${dataset}`` table tokens are replaced, and the engine refuses anything but one read-only
+        statement."""
         ...
 
     def table_names(self) -> dict[str, str]:
@@ -216,6 +265,12 @@ class Engine(Protocol):
         ...
 
     def status(self) -> StatusReport: ...
+
+    def remove(self, raw_keys: Sequence[str], *, dry_run: bool, notify: Notify) -> Removal:
+        """Remove these raw files and their originals everywhere: raw, snapshots, and (by refining
+        each unit again from what remains, or clearing a unit left empty) refined and the catalog.
+        ``dry_run`` only says what exists and would go."""
+        ...
 
     def verify(self, notify: Notify) -> list[UnitCheck]:
         """Count every unit's rows in the raw zone, the refined zone and the catalog (a full scan)."""

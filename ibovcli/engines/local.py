@@ -41,10 +41,27 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ibovcli import datasets, queries, schema, trigger
+from ibovcli import datasets, queries, rawfiles, schema, trigger
 from ibovcli.datasets import Dataset, Unit
-from ibovcli.engines.base import Coverage, Notify, RefineResult, RunRecord, StatusReport, UnitCheck, quiet
-from ibovcli.errors import ConfigError, IbovError, Interrupted, JobFailed, LakeBusy, QueryFailed
+from ibovcli.engines.base import (
+    Coverage,
+    Notify,
+    RefineResult,
+    Removal,
+    RunRecord,
+    StatusReport,
+    UnitCheck,
+    quiet,
+)
+from ibovcli.errors import (
+    ConfigError,
+    IbovError,
+    Interrupted,
+    JobFailed,
+    LakeBusy,
+    QueryFailed,
+    UsageError,
+)
 from ibovcli.rawfiles import RawWrite
 from ibovcli.settings import Settings
 
@@ -73,6 +90,19 @@ INVENTORY_DDL = (
         raw_files INTEGER NOT NULL, refined_rows BIGINT NOT NULL, refined_at TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (dataset, unit))""",
 )
+
+
+def _one_read_only_statement(sql: str) -> None:
+    """DuckDB's own parse of a user's statement: exactly one, and a SELECT (SHOW, DESCRIBE, FROM-first
+    and VALUES parse as SELECT); the catalog connection it then runs on is read-only as well."""
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise UsageError(f"the statement does not parse: {_first_line(exc)}") from None
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        raise UsageError("only one read-only statement (a query) is run")
 
 
 def sql_str(value: object) -> str:
@@ -421,7 +451,7 @@ class LocalLake:
                     con.close()
                     raise CatalogMissing(f"{path} is missing")
             else:
-                con.execute("SELECT count(*) FROM ibov_units").fetchone()
+                con.execute("SELECT count(*) FROM ibov_units").fetchall()
         except duckdb.Error as exc:
             con.close()
             raise CatalogDamaged(f"{path} is damaged: {_first_line(exc)}") from None
@@ -481,7 +511,7 @@ class LocalLake:
                 rows = con.execute(
                     f'SELECT count(*) FROM "{self.tables[dataset.name]}" WHERE "{dataset.unit_key}" = ?',  # nosec B608
                     [unit.value],
-                ).fetchone()[0]
+                ).fetchall()[0][0]
                 self._record_unit(con, unit, signature, len(raw), int(rows))
         for raw_file in self.list_raw():
             self._sha_of(con, raw_file)
@@ -541,22 +571,19 @@ class LocalLake:
         found = con.execute(
             "SELECT sha256 FROM ibov_raw_files WHERE key = ? AND size = ? AND mtime_ns = ?",
             [f.key, f.size, f.mtime_ns],
-        ).fetchone()
-        return str(found[0]) if found else _sha256_file(f.path)
+        ).fetchall()  # fetchall, not fetchone: no unfinished result left on the connection
+        return str(found[0][0]) if found else _sha256_file(f.path)
 
     def _sha_of(self, con: Any, f: RawFile, *, rows: int | None = None, sha: str | None = None) -> str:
         """The file's sha256 from the inventory when its size and mtime still match, else computed
         (and recorded)."""
         if sha is None:
-            # fetchall: a fetchone() leaves the result unfinished, and the next register() on this
-            # connection is refused (DuckDB "unfinished result from execute()")
-            hits = con.execute(
+            found = con.execute(
                 "SELECT sha256 FROM ibov_raw_files WHERE key = ? AND size = ? AND mtime_ns = ?",
                 [f.key, f.size, f.mtime_ns],
             ).fetchall()
-            found = hits[0] if hits else None
             if found:
-                return str(found[0])
+                return str(found[0][0])
             sha = _sha256_file(f.path)
         if rows is None:
             rows = _parquet_rows(f.path)
@@ -660,6 +687,8 @@ class LocalLake:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE refined_unit AS {dataset.sql()}")  # nosec B608
                 con.unregister("raw_rows")
                 self._check_unit(con, unit, "refined_unit")
+                if any(c.name == "sector" for c in dataset.columns):
+                    self._say_unknown_sectors(con, unit)
                 partitions = ", ".join(f'"{c}"' for c in dataset.partition_names)
                 con.execute(
                     f"COPY refined_unit TO {sql_str(staging)} (FORMAT parquet, COMPRESSION zstd, "
@@ -684,6 +713,19 @@ class LocalLake:
             with contextlib.suppress(Exception):
                 con.execute("DROP TABLE IF EXISTS refined_unit")
         return RefineResult(unit, rows, indices, time.monotonic() - started, damaged=tuple(damaged))
+
+    def _say_unknown_sectors(self, con: Any, unit: Unit) -> None:
+        """One line per index when some tickers have no known sector (see ibovcli/sectors.py)."""
+        found = con.execute(
+            "SELECT index_code, list(DISTINCT ticker ORDER BY ticker) FROM refined_unit "
+            "WHERE sector IS NULL GROUP BY index_code ORDER BY index_code"
+        ).fetchall()
+        for index, tickers in found:
+            shown = ", ".join(tickers[:8]) + (f" and {len(tickers) - 8} more" if len(tickers) > 8 else "")
+            self.notify(
+                f"no sector known for {len(tickers)} {index} tickers of {unit.value}: {shown} "
+                "(not in that day's B3 answers nor in ibov's sector table; B3's live answers carry them)"
+            )
 
     def install_refined(self, unit: Unit, staging: Path) -> int:
         """Make the unit's refined folder and catalog rows those written under ``staging/<unit folder>``
@@ -718,7 +760,7 @@ class LocalLake:
             f'SELECT list(DISTINCT CAST("{key}" AS VARCHAR)) FROM {relation} '  # nosec B608
             f'WHERE CAST("{key}" AS VARCHAR) IS DISTINCT FROM ?',
             [unit.value],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if others:
             raise JobFailed(
                 f"raw files under {unit.folder} hold rows for {key}={', '.join(map(str, others))}",
@@ -737,7 +779,7 @@ class LocalLake:
             indices_sql = (
                 "list(DISTINCT index_code ORDER BY index_code)" if _index_column(dataset) != "''" else "[]"
             )
-            stats = con.execute(f"SELECT count(*), {indices_sql} FROM {relation}").fetchone()  # nosec B608
+            stats = con.execute(f"SELECT count(*), {indices_sql} FROM {relation}").fetchall()[0]  # nosec B608
             rows, indices = int(stats[0]), tuple(stats[1] or ())
         con.execute("BEGIN TRANSACTION")
         try:
@@ -1054,16 +1096,55 @@ class LocalEngine:
             self.lake.record_writes(writes)
         return [w.key for w in writes]
 
+    def remove(self, raw_keys: Sequence[str], *, dry_run: bool, notify: Notify) -> Removal:
+        root = self.lake.root
+        self.lake.require()
+
+        def present() -> tuple[list[str], list[str], int]:
+            keys = [k for raw in raw_keys for k in rawfiles.keys_of(raw) if (root / k).is_file()]
+            raws = [k for k in keys if k in raw_keys]
+            return keys, raws, sum(max(_parquet_rows(root / k), 0) for k in raws)
+
+        if dry_run:
+            keys, _raws, rows = present()
+            return Removal(keys, rows)
+        with self.lock():
+            keys, raws, rows = present()
+            out = Removal(keys, rows)
+            if not keys:
+                return out
+            self.lake.publish([(k, None) for k in keys])
+            for folder in sorted({(root / k).parent for k in keys}, reverse=True):
+                with contextlib.suppress(OSError):  # a folder left empty goes too; a busy one stays
+                    folder.rmdir()
+            con = self.lake.connection(write=True)
+            for k in raws:
+                con.execute("DELETE FROM ibov_raw_files WHERE key = ?", [k])
+            units = sorted({u.unit for k in raws if (u := datasets.parse_raw_key(k))}, key=str)
+            for unit in units:
+                notify(f"refining {unit}")
+                result = self.lake.refine(unit)
+                (out.refined.append(result) if self.lake.raw_files(unit) else out.cleared.append(unit))
+            return out
+
     def is_stored(self, write: RawWrite) -> bool:
+        """True when these original bytes are stored and the raw file made of them is intact: the
+        snapshot holds the same bytes and the raw file reads back with their hash (a raw file damaged
+        by hand is not "stored", so storing the same input again repairs it)."""
         snapshot, raw = self.lake.root / write.snapshot_key, self.lake.root / write.key
         try:
-            return (
+            if not (
                 raw.is_file()
                 and snapshot.stat().st_size == len(write.original)
                 and snapshot.read_bytes() == write.original
-            )
-        except OSError:
+            ):
+                return False
+            import pyarrow.parquet as pq
+
+            hashes: list[str] = pq.read_table(raw, columns=["source_sha256"]).column(0).unique().to_pylist()
+        except (OSError, ValueError, KeyError):  # pyarrow's ArrowInvalid is a ValueError
             return False
+        return hashes == [hashlib.sha256(write.original).hexdigest()]
 
     def stored_units(self, dataset: str) -> dict[Unit, tuple[str, ...]]:
         return self._recovering(lambda: self._stored_units(dataset))
@@ -1099,9 +1180,13 @@ class LocalEngine:
             return self.lake.connection()
 
     def sql(
-        self, statement: str, params: dict[str, Any], *, what: str
+        self, statement: str, params: dict[str, Any], *, what: str, verbatim: bool = False
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        sql = queries.duckdb_statement(statement, self.table_names())
+        if verbatim:
+            sql = queries.with_tables(statement, self.table_names())
+            _one_read_only_statement(sql)
+        else:
+            sql = queries.duckdb_statement(statement, self.table_names())
 
         def read() -> tuple[list[str], list[tuple[Any, ...]]]:
             self._reader()
@@ -1117,7 +1202,7 @@ class LocalEngine:
             sql = "SELECT DISTINCT dt FROM ${portfolio} WHERE index_code = :index ORDER BY dt"
         else:
             table = "${" + dataset + "}"
-            sql = f"SELECT DISTINCT CAST(session_date AS VARCHAR) FROM {table} WHERE index_code = :index"
+            sql = f"SELECT DISTINCT CAST(session_date AS VARCHAR) FROM {table} WHERE index_code = :index"  # nosec B608
             sql += " ORDER BY 1"
         _columns, rows = self.sql(sql, {"index": index}, what=f"the stored days of {index}")
         return [str(r[0]) for r in rows]
@@ -1147,8 +1232,8 @@ class LocalEngine:
         )
         sessions = dict(
             con.execute(
-                f'SELECT index_code, list(session_date ORDER BY session_date) FROM "{levels}" GROUP BY 1'
-            ).fetchall()  # nosec B608
+                f'SELECT index_code, list(session_date ORDER BY session_date) FROM "{levels}" GROUP BY 1'  # nosec B608
+            ).fetchall()
         )
         for index in sorted(set(raw_sessions) | set(sessions)):
             found = sessions.get(index) or []

@@ -10,7 +10,41 @@
 --       theoricalQty -> theoretical_qty.
 -- R5 C (dates): next_rebalance_date = the first Monday of the next January/May/September after the
 --       session; days_to_rebalance and weekdays_to_rebalance count the days until then.
-WITH base AS (
+-- Sectors (ibovcli/sectors.py): the row's own B3 segment text, else the same ticker's in another index's
+--       answer of the day, else the shipped table (sector_table), else the same issuer's (another share
+--       class); then mapped to B3's eleven sectors.
+WITH sector_table AS (
+    ${sector_table}
+),
+same_day AS (
+    SELECT cod AS ticker, max(segment) AS segment
+    FROM raw_rows
+    WHERE segment IS NOT NULL AND trim(segment) <> ''
+    GROUP BY cod
+),
+-- B3 classifies issuers, not share classes: another ticker of the same issuer (its first four letters)
+same_issuer AS (
+    SELECT substr(ticker, 1, 4) AS issuer, max(segment) AS segment
+    FROM (SELECT ticker, segment FROM same_day UNION ALL SELECT ticker, segment FROM sector_table) AS known
+    GROUP BY substr(ticker, 1, 4)
+),
+segmented AS (
+    SELECT
+        r.*,
+        coalesce(nullif(trim(r.segment), ''), d.segment, t.segment, i.segment) AS segment_text
+    FROM raw_rows AS r
+    LEFT JOIN same_day AS d ON d.ticker = r.cod
+    LEFT JOIN sector_table AS t ON t.ticker = r.cod
+    LEFT JOIN same_issuer AS i ON i.issuer = substr(r.cod, 1, 4)
+),
+split AS (
+    SELECT
+        *,
+        trim(replace(replace(split_part(segment_text, '/', 1), '  ', ' '), '  ', ' ')) AS head,
+        nullif(trim(replace(replace(split_part(segment_text, '/', 2), '  ', ' '), '  ', ' ')), '') AS tail
+    FROM segmented
+),
+base AS (
     SELECT
         index_code,
         session_date,
@@ -21,28 +55,53 @@ WITH base AS (
         theoricalQty,
         total_theoricalQty,
         reductor,
-        trim(replace(replace(split_part(segment, '/', 1), '  ', ' '), '  ', ' ')) AS sector_raw,
-        nullif(trim(replace(replace(split_part(segment, '/', 2), '  ', ' '), '  ', ' ')), '') AS subsector,
+        head AS sector_raw,
+        CASE
+            WHEN tail IS NOT NULL THEN tail
+            -- B3 sometimes sends only the subsector: keep it as the subsector
+            WHEN head LIKE 'Petr%' OR head LIKE 'Outros%' OR head = '' THEN NULL
+            ELSE head
+        END AS subsector,
         year(session_date) AS y
-    FROM raw_rows
+    FROM split
 ),
 labelled AS (
     SELECT
         *,
         CASE
             WHEN sector_raw IS NULL OR sector_raw = '' THEN NULL
+            -- B3's sector names, abbreviated as B3 abbreviates them
             WHEN sector_raw LIKE 'Bens Ind%' THEN 'Bens Industriais'
             WHEN sector_raw LIKE 'Cons N%' OR sector_raw LIKE 'Consumo N%' THEN 'Consumo não Cíclico'
             WHEN sector_raw LIKE 'Consumo C%' OR sector_raw LIKE 'Cons C%' THEN 'Consumo Cíclico'
             WHEN sector_raw LIKE 'Financ%' THEN 'Financeiro'
             WHEN sector_raw LIKE 'Mats B%' OR sector_raw LIKE 'Materiais B%' THEN 'Materiais Básicos'
             WHEN sector_raw LIKE 'Petr%' THEN 'Petróleo, Gás e Biocombustíveis'
-            WHEN sector_raw LIKE 'Sa%de%' THEN 'Saúde'
-            WHEN sector_raw LIKE 'Tec%' THEN 'Tecnologia da Informação'
-            WHEN sector_raw LIKE 'Telecom%' OR sector_raw LIKE 'Comunica%' THEN 'Comunicações'
+            WHEN sector_raw LIKE 'Sa_de%' THEN 'Saúde'
+            WHEN sector_raw LIKE 'Tec.%' OR sector_raw LIKE 'Tec Inf%' OR sector_raw LIKE 'Tecnologia%'
+                THEN 'Tecnologia da Informação'
+            WHEN sector_raw LIKE 'Comunica%' THEN 'Comunicações'
             WHEN sector_raw LIKE 'Utilidade P%' OR sector_raw LIKE 'Util P%' THEN 'Utilidade Pública'
-            WHEN sector_raw LIKE 'Diversos%' OR sector_raw LIKE 'Outros%' THEN 'Outros'
-            ELSE sector_raw
+            WHEN sector_raw LIKE 'Outros%' THEN 'Outros'
+            -- a subsector sent alone: its sector (B3's classification)
+            WHEN sector_raw LIKE 'Comput%' OR sector_raw LIKE 'Programas%' THEN 'Tecnologia da Informação'
+            WHEN sector_raw LIKE 'Telecom%' OR sector_raw LIKE 'M_dia%' THEN 'Comunicações'
+            WHEN sector_raw LIKE 'Diversos%' OR sector_raw LIKE 'Autos%' OR sector_raw LIKE 'Constr Civil%'
+                OR sector_raw LIKE 'Tecid%' OR sector_raw LIKE 'Viagens%' OR sector_raw LIKE 'Hot%is%'
+                OR sector_raw LIKE 'Utilidades Dom%' THEN 'Consumo Cíclico'
+            WHEN sector_raw LIKE 'Agropec%' OR sector_raw LIKE 'Alimentos%' OR sector_raw LIKE 'Bebidas%'
+                OR sector_raw LIKE 'Pr Pessoal%' THEN 'Consumo não Cíclico'
+            WHEN sector_raw LIKE 'M_qs%' OR sector_raw LIKE 'Mat Transporte%' OR sector_raw LIKE 'Transporte%'
+                OR sector_raw LIKE 'Constr e Eng%' THEN 'Bens Industriais'
+            WHEN sector_raw LIKE 'Explor Im%' OR sector_raw LIKE 'Holdings%' OR sector_raw LIKE 'Interms%'
+                OR sector_raw LIKE 'Previd%' OR sector_raw LIKE 'Securit%' OR sector_raw LIKE 'Serv%Financ%'
+                THEN 'Financeiro'
+            WHEN sector_raw LIKE 'Madeira%' OR sector_raw LIKE 'Minera%' OR sector_raw LIKE 'Qu_micos%'
+                OR sector_raw LIKE 'Sid%' OR sector_raw LIKE 'Embalagens%' THEN 'Materiais Básicos'
+            WHEN sector_raw LIKE 'Energ%' OR sector_raw LIKE '_gua%' OR sector_raw = 'Gás' THEN 'Utilidade Pública'
+            WHEN sector_raw LIKE 'SM Hosp%' OR sector_raw LIKE 'Medicamentos%' THEN 'Saúde'
+            -- a text B3 has never sent: no sector rather than a twelfth one (the refine says so)
+            ELSE NULL
         END AS sector,
         make_date(y, 1, 1) AS jan1,
         make_date(y, 5, 1) AS may1,

@@ -166,3 +166,33 @@ def test_chart_contribution_draws_the_day_and_refuses_a_day_without_quotes(
     r = run_ibov("chart", "contribution", "--out", str(tmp_path / "x.png"), "--lake", str(full))
     assert r.code == 8 and "no close on 2024-11-11" in r.stderr, r.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_derived_weights_are_labelled_and_never_b3s(full: Path) -> None:
+    # 2024-11-12 has no stored portfolio: 2024-11-11's quantities at the 11-08 closes
+    # 11 x 1000 = 11,000; 19 x 1500 = 28,500; 5 x 2000 = 10,000; sum 49,500
+    got = q(full, "derived-weights", index="IBOV", date="2024-11-12")
+    assert [(r["ticker"], r["derived_weight_pct"]) for r in got] == [
+        ("BBBB4", 57.5758),  # 28,500 / 49,500
+        ("AAAA3", 22.2222),  # 11,000 / 49,500
+        ("CCCC3", 20.202),  # 10,000 / 49,500
+    ]
+    assert {(r["weight_source"], r["base_portfolio_date"], r["prices_date"]) for r in got} == {
+        ("derived", "2024-11-11", "2024-11-08")
+    }
+    assert [r["b3_weight_pct"] for r in got] == [59.998, 20.003, 19.999]  # the base day's, B3's own
+    # a day with a stored portfolio: B3's weights only, no derived number next to them
+    own = q(full, "derived-weights", index="IBOV", date="2024-11-08")
+    assert {(r["weight_source"], r["derived_weight_pct"]) for r in own} == {("b3", None)}
+    # a Saturday: the 11-08 portfolio's quantities at the 11-08 closes (the same numbers as 11-12)
+    none = q(full, "derived-weights", index="IBOV", date="2024-11-09")
+    assert {r["weight_source"] for r in none} == {"derived"}
+    assert [r["derived_weight_pct"] for r in none] == [57.5758, 22.2222, 20.202]
+
+
+def test_derived_weights_without_the_previous_closes_are_null(lake: Path, tmp_path: Path) -> None:
+    quotes_lake.build(lake, tmp_path, quotes=False)
+    got = q(lake, "derived-weights", index="IBOV", date="2024-11-12")
+    assert {(r["weight_source"], r["prices_date"], r["derived_weight_pct"]) for r in got} == {
+        ("derived", None, None)
+    }

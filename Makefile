@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 FROM   ?=
 RUN_ARGS := $(if $(FROM),--from $(FROM),)
 
-.PHONY: run test test-fast setup setup-dev clean infra-lint
+.PHONY: run test test-fast setup setup-dev clean infra-lint browser
 
 $(BIN)/ibov: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ setup-dev: $(VENV)/.dev
 run: $(BIN)/ibov
 	$(BIN)/ibov run $(RUN_ARGS)
 
-test: $(VENV)/.dev infra-lint
+test: $(VENV)/.dev infra-lint browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -35,6 +35,18 @@ test: $(VENV)/.dev infra-lint
 # the quick part of the suite, for the edit-test loop (no Spark, no subprocess-heavy tests): under a minute
 test-fast: $(VENV)/.dev
 	$(BIN)/python -m pytest -q -m "not live and not spark and not slow"
+
+# The browser tests (tests/test_report_browser.py) open the report in a headless Chromium. Installed
+# from Debian's packages when there is none and we are root with apt-get; never fails: without a
+# browser those tests skip and say why.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	   || command -v google-chrome >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium for the browser tests (apt-get)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "chromium could not be installed: the browser tests will be skipped"; \
+	else echo "no chromium, and not root with apt-get: the browser tests will be skipped"; fi
 
 # cfn-lint (dev deps) + checkov (heavy: its own venv, created on first use) on the CloudFormation template.
 TOOLS ?= .venv-tools

@@ -1,4 +1,4 @@
-"""A synthetic multi-year lake for the benchmarks, built in bulk by the project's own code paths.
+"""A synthetic multi-year lake for the benchmarks, built through ibov's own write path.
 
 The market: a universe of securities (the fixture tickers of ``tests/b3fake.py`` plus made-up ones,
 ``SYxx3``-style) whose prices follow a mean-reverting random walk. Each index holds its top-K
@@ -9,14 +9,9 @@ exactly 100.000 with three decimals (largest remainder). Trading days are B3's
 (:mod:`ibovcli.tradingdays`: weekdays minus BVMF holidays).
 
 Every day of every index is rendered as B3's GetPortfolioDay JSON (pt-br, segment 2, with sectors)
-by ``tests/b3fake.py``, parsed by :func:`ibovcli.b3.parse_snapshot`, checked by
-:func:`ibovcli.quality.validate` and written by :meth:`ibovcli.local.LocalLake.write_raw`, exactly as
-``ibov run --from FILE`` does. The refined zone and the catalog are then built in one DuckDB pass that
-runs the same ``refine.sql`` once per day (as :meth:`LocalLake.refine_day` does), writes every
-``refined/dt=/ticker=`` partition with one partitioned ``COPY`` and appends the catalog table in
-``dt`` order. :func:`verify_day` re-refines sample days with :meth:`LocalLake.refine_day` and checks
-that files and catalog rows come out identical, so the lake is indistinguishable from one built by
-``ibov run`` day after day, only thousands of times faster to build.
+by ``tests/b3fake.py`` and stored by the real CLI, ``ibov scrape --from FOLDER`` (bulk import: parse,
+quality gate, raw write, refine, catalog), a chunk of days per command. Nothing bypasses the engine, so
+the lake is the one ``ibov run`` would have built day after day, only faster to build.
 """
 
 from __future__ import annotations
@@ -40,9 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ibovcli.local import DUCKDB_SHIMS, LocalLake  # noqa: E402
 
-from ibovcli import b3, calendar, layout, quality, schema  # noqa: E402
+from ibovcli import b3, layout, quality, tradingdays  # noqa: E402
 from tests import b3fake  # noqa: E402
 
 #: Constituents per index, roughly B3's (IBOV ~85-90, IBrX-100 100, IBrX-50 50, SMLL ~130).
@@ -109,10 +103,10 @@ def period_start(day: date) -> date:
 def trading_days_ending(end: date, n: int) -> list[date]:
     """The last ``n`` B3 trading days up to ``end`` (inclusive)."""
     span = int(n * 7 / 5 * 1.1) + 40
-    days = calendar.trading_days(end - timedelta(days=span), end)
+    days = tradingdays.trading_days(end - timedelta(days=span), end)
     while len(days) < n:
         span *= 2
-        days = calendar.trading_days(end - timedelta(days=span), end)
+        days = tradingdays.trading_days(end - timedelta(days=span), end)
     return days[-n:]
 
 
@@ -269,43 +263,49 @@ def build_lake(
     days: list[date],
     *,
     notify: Callable[[str], None] = lambda _m: None,
+    chunk: int = 250,
 ) -> BuildReport:
-    """Write ``days`` of ``market`` into the (new, empty) lake at ``root``; see the module docstring.
+    """Store ``days`` of ``market`` into the (new, empty) lake at ``root`` with ``ibov scrape --from``.
 
     ``market`` moves on by ``len(days)`` days: keep calling :meth:`Market.portfolios` for the days after.
     """
-    lake = LocalLake(root)
+    import subprocess
+    import tempfile
+
     indices = [i.code for i in market.indices]
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    timings = {"render": 0.0, "ibov_scrape": 0.0}
     raw_files = 0
-    with lake.lock():
-        for n, day in enumerate(days, start=1):
-            for p in market.portfolios(day):
-                lake.write_raw(parsed(p))
-                raw_files += 1
-            if n % 250 == 0:
-                notify(f"raw: {n}/{len(days)} days")
-        timings["raw"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        rows = bulk_refine(lake, days, notify)
-        timings["refine_and_catalog"] = time.perf_counter() - t1
-        lake.log_run(
-            {
-                "run_id": "bench-build",
-                "command": "bench-build",
-                "engine": "local",
-                "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "duration_s": round(time.perf_counter() - t0, 3),
-                "state": "succeeded",
-                "error": None,
-                "stored": [],
-                "refined": [],
-                "failures": [],
-                "note": f"benchmarks/history.py: {len(days)} synthetic days of {','.join(indices)}",
-            }
-        )
+    with tempfile.TemporaryDirectory(prefix="ibov-history-") as tmp:
+        for start in range(0, len(days), chunk):
+            folder = Path(tmp) / f"chunk-{start:06d}"
+            folder.mkdir()
+            t = time.perf_counter()
+            for day in days[start : start + chunk]:
+                for p in market.portfolios(day):
+                    (folder / snapshot_name(p)).write_bytes(snapshot_bytes(p))
+                    raw_files += 1
+            timings["render"] += time.perf_counter() - t
+            t = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-m", "ibovcli", "scrape", "--from", str(folder), "--lake", str(root)],
+                capture_output=True,
+                text=True,
+                check=False,
+                env={**os.environ, "NO_COLOR": "1"},
+            )
+            timings["ibov_scrape"] += time.perf_counter() - t
+            if proc.returncode != 0:
+                raise RuntimeError(f"ibov scrape failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+            shutil.rmtree(folder)
+            notify(f"stored {min(start + chunk, len(days))}/{len(days)} days")
     refined_files = sum(1 for _ in (root / layout.REFINED_PREFIX).glob("dt=*/ticker=*/*.parquet"))
+    import duckdb
+
+    con = duckdb.connect(str(root / "catalog.duckdb"), read_only=True)
+    try:
+        rows = int(con.execute("SELECT count(*) FROM ibov_refined").fetchall()[0][0])
+    finally:
+        con.close()
     changes = [c for idx in market.indices for _, c in idx.changes]
     return BuildReport(
         days=len(days),
@@ -319,127 +319,3 @@ def build_lake(
         entered_per_rebalance=sum(changes) / len(changes) if changes else 0.0,
         seconds=timings,
     )
-
-
-def bulk_refine(
-    lake: LocalLake, days: list[date], notify: Callable[[str], None], workers: int | None = None
-) -> int:
-    """Refine ``days`` in parallel worker processes, then append the catalog once, in ``dt`` order.
-
-    Each worker runs, per day, what :meth:`LocalLake.refine_day` runs: the raw_day view over that day's
-    raw files (all indices), ``refine.sql``, and the partitioned ``COPY`` into ``refined/`` (straight
-    to its final place: the day folders are new, so there is nothing to swap). Its rows go to one
-    staging parquet file, which the main process appends to the catalog table.
-    :func:`verify_day` checks the outcome against ``refine_day`` itself.
-    """
-    import concurrent.futures as cf
-    import multiprocessing
-
-    refined_root = lake.root / layout.REFINED_PREFIX
-    if refined_root.exists() and any(refined_root.iterdir()):
-        raise RuntimeError(f"{refined_root} is not empty: bulk_refine builds a new lake only")
-    refined_root.mkdir(parents=True, exist_ok=True)
-    staging_dir = lake.root / f".bench-staging-{os.getpid()}"
-    staging_dir.mkdir()
-    workers = workers or os.cpu_count() or 1
-    size = math.ceil(len(days) / workers)
-    chunks = [days[i : i + size] for i in range(0, len(days), size)]
-    try:
-        ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=len(chunks), mp_context=ctx) as pool:
-            futures = [
-                pool.submit(
-                    refine_chunk,
-                    str(lake.root),
-                    [d.isoformat() for d in chunk],
-                    str(staging_dir / f"chunk-{k:03d}.parquet"),
-                )
-                for k, chunk in enumerate(chunks)
-            ]
-            for f in cf.as_completed(futures):
-                notify(
-                    f"refined {f.result()} rows ({sum(x.done() for x in futures)}/{len(chunks)} workers done)"
-                )
-        notify(f"appending the catalog table {lake.table} in dt order")
-        lake.ensure_catalog()
-        con = lake.connect()
-        try:
-            con.execute("BEGIN TRANSACTION")
-            con.execute(
-                f'INSERT INTO "{lake.table}" BY NAME SELECT * FROM '
-                f"read_parquet('{staging_dir}/chunk-*.parquet') ORDER BY dt, index_code, weight_rank"
-            )
-            con.execute("COMMIT")
-            con.execute("CHECKPOINT")
-            rows = int(con.execute(f'SELECT count(*) FROM "{lake.table}"').fetchone()[0])
-        finally:
-            con.close()
-    finally:
-        shutil.rmtree(staging_dir, ignore_errors=True)
-    return rows
-
-
-def refine_chunk(root: str, days: list[str], staging: str) -> int:
-    """Worker: refine each day of ``days`` into ``refined/`` and keep all its rows in ``staging``."""
-    import duckdb
-
-    lake = LocalLake(Path(root))
-    refined_root = lake.root / layout.REFINED_PREFIX
-    sql = schema.refine_sql()
-    con = duckdb.connect()
-    try:
-        con.execute("SET threads = 1")
-        con.execute("SET TimeZone = 'UTC'")
-        for shim in DUCKDB_SHIMS:
-            con.execute(shim)
-        for n, iso in enumerate(days):
-            files = lake.raw_files(date.fromisoformat(iso))
-            paths = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW raw_day AS SELECT * FROM read_parquet({paths}, "
-                "hive_partitioning = false, union_by_name = true)"
-            )
-            con.execute(f"CREATE OR REPLACE TEMP TABLE refined_day AS {sql}")
-            con.execute(
-                f"COPY refined_day TO '{refined_root}' (FORMAT parquet, COMPRESSION zstd, "
-                "PARTITION_BY (dt, ticker), FILENAME_PATTERN 'part-{i}', OVERWRITE_OR_IGNORE true)"
-            )
-            if n == 0:
-                con.execute("CREATE TEMP TABLE chunk AS SELECT * FROM refined_day")
-            else:
-                con.execute("INSERT INTO chunk SELECT * FROM refined_day")
-        con.execute(f"COPY chunk TO '{staging}' (FORMAT parquet)")
-        return int(con.execute("SELECT count(*) FROM chunk").fetchone()[0])
-    finally:
-        con.close()
-
-
-def _day_state(lake: LocalLake, day: date) -> tuple[list[str], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """A day as the lake holds it: file names, the files' rows, the catalog's rows (all sorted)."""
-    folder = lake.root / layout.refined_day_prefix(day)
-    names = sorted(str(f.relative_to(folder)) for f in folder.glob("ticker=*/*"))
-    con = lake.connect(read_only=True)
-    try:
-        files = con.execute(
-            f"SELECT * FROM read_parquet('{folder}/*/*.parquet', hive_partitioning = true, "
-            "hive_types_autocast = false) ORDER BY ALL"
-        ).fetchall()
-        catalog = con.execute(
-            f'SELECT * FROM "{lake.table}" WHERE dt = ? ORDER BY ALL', [day.isoformat()]
-        ).fetchall()
-    finally:
-        con.close()
-    return names, files, catalog
-
-
-def verify_day(lake: LocalLake, day: date) -> None:
-    """Re-refine ``day`` with :meth:`LocalLake.refine_day`; the files and catalog rows must not change."""
-    before = _day_state(lake, day)
-    with lake.lock():
-        lake.refine_day(day)
-    after = _day_state(lake, day)
-    for what, b, a in zip(("file names", "file rows", "catalog rows"), before, after, strict=True):
-        if b != a:
-            raise RuntimeError(f"bulk build differs from refine_day on {day}: {what} ({len(b)} vs {len(a)})")
-    if not before[0] or not before[2] or sorted(before[1]) != sorted(before[2]):
-        raise RuntimeError(f"bulk build of {day}: files and catalog disagree or are empty")

@@ -299,7 +299,12 @@ def levels(
         days, values, peaks, color=ORANGE, alpha=0.22, linewidth=0, label="below the previous peak"
     )
     if log:
+        from matplotlib.ticker import LogLocator, NullFormatter
+
         ax.set_yscale("log")
+        # ticks at 1, 2 and 5 x 10^n, written like the linear axis (not 2 x 10^5)
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
     ax.yaxis.set_major_formatter(_formatter(lambda v: f"{v:,.0f}"))
     if falls[deepest] < -0.5:
         ax.annotate(

@@ -14,10 +14,12 @@ from typing import Annotated, Any
 
 import typer
 
-from ibovcli import __version__, cli_aws, cli_chart, cli_query
+from ibovcli import __version__, cli_aws, cli_chart, cli_query, cli_report
 from ibovcli.cli_options import (
     Common,
     FormatOpt,
+    FromDateOpt,
+    ToDateOpt,
     debug_requested,
     fail_on,
     output_format,
@@ -524,18 +526,8 @@ def export_rows(
         ),
     ],
     index: Annotated[str, typer.Option("--index", "-i", metavar="CODE", help="B3 index code.")] = "IBOV",
-    from_: Annotated[
-        str | None,
-        typer.Option(
-            "--from", metavar="YYYY-MM-DD", help="First day (default: the first stored).", show_default=False
-        ),
-    ] = None,
-    to: Annotated[
-        str | None,
-        typer.Option(
-            "--to", metavar="YYYY-MM-DD", help="Last day (default: the latest stored).", show_default=False
-        ),
-    ] = None,
+    from_: FromDateOpt = None,
+    to: ToDateOpt = None,
     dataset: Annotated[
         str, typer.Option("--dataset", "-d", metavar="NAME", help="portfolio or levels.")
     ] = "portfolio",
@@ -678,6 +670,7 @@ app.add_typer(cli_query.query_app, name="query")
 app.add_typer(cli_chart.chart_app, name="chart")
 app.command("deploy")(cli_aws.deploy)
 app.command("destroy")(cli_aws.destroy)
+app.command("report")(cli_report.report)
 
 
 def _on_signal(signum: int, _frame: Any) -> None:

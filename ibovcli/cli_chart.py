@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ibovcli.cli_options import Common, shared
+from ibovcli.cli_options import Common, FromDateOpt, ToDateOpt, shared
 
 chart_app = typer.Typer(
     rich_markup_mode=None,
@@ -28,24 +28,6 @@ OutOpt = Annotated[
     ),
 ]
 ChartIndexOpt = Annotated[str, typer.Option("--index", "-i", metavar="CODE", help="B3 index code.")]
-FromDateOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--from",
-        metavar="YYYY-MM-DD",
-        help="First session YYYY-MM-DD (default: the first stored).",
-        show_default=False,
-    ),
-]
-ToDateOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--to",
-        metavar="YYYY-MM-DD",
-        help="Last session YYYY-MM-DD (default: the latest stored).",
-        show_default=False,
-    ),
-]
 
 
 def _finish(chart: Any, json_: bool) -> None:

@@ -195,11 +195,43 @@ def fail_on(failures: Sequence[Any]) -> None:
     if debug_requested():
         raise failures[0].error
     from ibovcli import render
+    from ibovcli.errors import NotTried
 
+    not_tried = [f.what for f in failures if isinstance(f.error, NotTried)]
     for f in failures:
+        if isinstance(f.error, NotTried):
+            continue  # said once, with the failure that stopped them
         message = f.error.message if f.what in f.error.message else f"{f.what}: {f.error.message}"
+        if not_tried and getattr(f.error, "unreachable", False):
+            shown = ", ".join(not_tried[:8]) + (
+                f" and {len(not_tried) - 8} more" if len(not_tried) > 8 else ""
+            )
+            others = "1 other request was" if len(not_tried) == 1 else f"{len(not_tried)} other requests were"
+            message += f"; so {others} not tried ({shown})"
+            not_tried = []
         render.error_line(message, f.error.hint)
     raise typer.Exit(failures[0].error.exit_code)
+
+
+#: ``--from``/``--to`` of the commands that take a range of stored days (charts, export).
+FromDateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        metavar="YYYY-MM-DD",
+        help="First session YYYY-MM-DD (default: the first stored).",
+        show_default=False,
+    ),
+]
+ToDateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--to",
+        metavar="YYYY-MM-DD",
+        help="Last session YYYY-MM-DD (default: the latest stored).",
+        show_default=False,
+    ),
+]
 
 
 #: ``--format`` of every command that prints rows (saved queries, ``ibov sql``).

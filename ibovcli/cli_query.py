@@ -33,6 +33,13 @@ class _QueryGroup(TyperGroup):
             self.commands[cmd_name] = typer.main.get_command(one)
         return self.commands.get(cmd_name)
 
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The saved queries and their descriptions, read from the SQL headers (no command is built)."""
+        rows = [(name, queries.get(name).description) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
             queries.get(args[0])  # raises UsageError, with "did you mean"

@@ -50,15 +50,26 @@ class SourceError(IbovError):
 
     exit_code = 4
     hint = "Check your connection and try again later, or use --from FILE with a saved file."
+    #: B3 as a whole cannot be reached from here (no connection, no name, TLS, blocked, no time left):
+    #: the other requests of the command would fail the same way, so they are not tried
+    unreachable = False
 
 
 class BlockedError(SourceError):
     """B3 (or its Cloudflare front) refused the request or answered with an HTML challenge."""
 
+    unreachable = True
+
     hint = (
         "B3 is blocking automated requests from this network. Try again later or from another network, "
         "or download the file in a browser and use --from FILE."
     )
+
+
+class NotTried(SourceError):
+    """A request not made because an earlier one found B3 unreachable (it would fail the same way)."""
+
+    unreachable = True
 
 
 class SnapshotError(IbovError):

@@ -171,9 +171,11 @@ def _decode_json(body: bytes, index: str) -> Any:
 class _Transient(Exception):
     """A failure worth another attempt; ``reason`` is safe to show (never holds a URL)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, connection: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        #: no connection could be made (refused, connect timeout, no time left): B3 is unreachable
+        self.connection = connection
 
 
 def get(
@@ -205,14 +207,14 @@ def get(
     Messages name hosts, never full URLs; userinfo in ``url`` is sent as Basic auth and never shown.
     """
     limit = policy.max_bytes if max_bytes is None else max_bytes
-    last = f"no time left ({DEADLINE_SETTING})"
+    last, unreachable = f"no time left ({DEADLINE_SETTING})", True
     for attempt in range(1, policy.attempts + 1):
         if policy.deadline - (time.monotonic() - started) <= 0:
             break
         try:
             return _exchange(http, url, policy, started, what, not_found, limit, url_setting)
         except _Transient as exc:
-            last = exc.reason
+            last, unreachable = exc.reason, exc.connection
         if attempt == policy.attempts:
             break
         delay = min(policy.max_backoff, policy.backoff * 2 ** (attempt - 1)) * (1 + random.random() / 4)
@@ -222,7 +224,9 @@ def get(
         on_event(f"{what}: {last}; retrying in {delay:.1f}s (attempt {attempt + 1}/{policy.attempts})")
         sleep(delay)
     elapsed = time.monotonic() - started
-    raise SourceError(f"B3 did not answer {what}: {last} (gave up after {elapsed:.0f}s)")
+    error = SourceError(f"B3 did not answer {what}: {last} (gave up after {elapsed:.0f}s)")
+    error.unreachable = unreachable
+    raise error
 
 
 def _exchange(
@@ -274,7 +278,7 @@ def _send(
 
     remaining = policy.deadline - (time.monotonic() - started)
     if remaining <= 0:
-        raise _Transient(f"no time left ({DEADLINE_SETTING})")
+        raise _Transient(f"no time left ({DEADLINE_SETTING})", connection=True)
     timeout = (min(policy.connect_timeout, remaining), min(policy.read_timeout, remaining))
     kwargs: dict[str, Any] = {
         "timeout": timeout,
@@ -288,10 +292,12 @@ def _send(
     try:
         return http.get(url, **kwargs)
     except requests.exceptions.SSLError as exc:
-        raise SourceError(
+        error = SourceError(
             f"TLS error talking to {_host(url)}: {type(exc).__name__}",
             hint="Set REQUESTS_CA_BUNDLE to your CA bundle, or IBOV_B3_INSECURE=1 to skip verification.",
-        ) from None
+        )
+        error.unreachable = True
+        raise error from None
     except (
         requests.exceptions.MissingSchema,
         requests.exceptions.InvalidSchema,
@@ -309,14 +315,16 @@ def _send(
     except requests.exceptions.Timeout as exc:
         phase = "connecting" if isinstance(exc, requests.exceptions.ConnectTimeout) else "waiting"
         limit = timeout[0] if phase == "connecting" else timeout[1]
-        raise _Transient(f"timed out after {limit:.3g}s {phase}") from None
+        raise _Transient(f"timed out after {limit:.3g}s {phase}", connection=phase == "connecting") from None
     except requests.exceptions.ConnectionError as exc:
         if _is_name_resolution(exc):
-            raise SourceError(
+            error = SourceError(
                 f"cannot resolve host {_host(url, port=False)} (fetching {what})",
                 hint=f"Check the network connection (DNS) and the host in {url_setting or URL_SETTING}.",
-            ) from None
-        raise _Transient(f"connection failed ({_reason(exc)})") from None
+            )
+            error.unreachable = True
+            raise error from None
+        raise _Transient(f"connection failed ({_reason(exc)})", connection=True) from None
     except requests.exceptions.RequestException as exc:  # e.g. a header block cut off
         raise _Transient(f"broken response ({type(exc).__name__})") from None
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ibovcli import collect, datasets, queries
+from ibovcli import collect, datasets, quality, queries
 from ibovcli import export as exporting
 from ibovcli.collect import Job, ScrapeRequest
 from ibovcli.engines import Engine, get_engine
@@ -28,8 +28,9 @@ from ibovcli.engines.base import (
     UnitCheck,
     quiet,
 )
-from ibovcli.errors import IbovError, Interrupted, NoData, QueryFailed, UsageError
+from ibovcli.errors import IbovError, Interrupted, NoData, NotTried, QueryFailed, SourceError, UsageError
 from ibovcli.export import Exported
+from ibovcli.rawfiles import RawWrite
 from ibovcli.settings import Settings
 
 OnProgress = Callable[[str, bool], None]
@@ -226,13 +227,51 @@ def _scrape_details(result: ScrapeResult) -> dict[str, Any]:
     }
 
 
+#: What to do without B3: the exact commands (the README's flow uses `make run FROM=...`).
+OFFLINE_HINT = (
+    "Check the connection (or IBOV_B3_URL); without B3, store a file saved from B3's site: "
+    "`ibov run --from FILE` (in this repository: `make run FROM=FILE`)."
+)
+
+
 def _acquire(todo: Sequence[Job], result: ScrapeResult, on_progress: OnProgress | None) -> None:
+    """Run the jobs; once B3 itself cannot be reached, the other requests are not made (they would fail
+    the same way): each is a :class:`NotTried` failure, and the CLI says it all in one line."""
+    unreachable: SourceError | None = None
     for job in todo:
-        error = collect.run_job(job)
+        if unreachable is not None and job.path is None:
+            error: IbovError | None = NotTried(f"not tried: {unreachable.message}", hint=OFFLINE_HINT)
+        else:
+            error = collect.run_job(job)
+            if isinstance(error, SourceError) and error.unreachable and job.path is None:
+                hint = OFFLINE_HINT if error.hint == SourceError.hint else error.hint
+                unreachable = type(error)(error.message, hint=hint)
+                unreachable.unreachable = True
+                error = unreachable
         if error is not None:
             result.failures.append(Failure(job.what, error))
         if on_progress:
             on_progress(job.what, error is None)
+
+
+def _check_claimed_index(engine: Engine, write: RawWrite) -> None:
+    """A portfolio whose index the caller named (a JSON answer) must look like that index as stored."""
+    if not write.index_claimed:
+        return
+    from datetime import date
+
+    index, day = str(write.describe["index"]), date.fromisoformat(str(write.describe["date"]))
+    days = [date.fromisoformat(d) for d in engine.stored_days(datasets.PORTFOLIO.name, index)]
+    others = [d for d in days if d != day] or days
+    if not others:
+        return
+    nearest = min(others, key=lambda d: abs((d - day).days))
+    _columns, rows = engine.sql(
+        "SELECT ticker FROM ${portfolio} WHERE index_code = :index AND dt = :day",
+        {"index": index, "day": nearest.isoformat()},
+        what=f"the constituents of {index} on {nearest}",
+    )
+    quality.looks_like(index, write.index_claimed, day, nearest, [str(r[0]) for r in rows])
 
 
 def _store(engine: Engine, todo: Sequence[Job], result: ScrapeResult, notify: Notify) -> None:
@@ -246,6 +285,7 @@ def _store(engine: Engine, todo: Sequence[Job], result: ScrapeResult, notify: No
                     result.unchanged.append(write.describe)
                     notify(f"unchanged: {_label(write.describe)} is already stored")
                     continue
+                _check_claimed_index(engine, write)
                 engine.write_raw([write])
             except IbovError as exc:
                 result.failures.append(Failure(job.what, exc))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -85,3 +86,28 @@ def validate(p: Portfolio, *, today: date | None = None, max_rows: int = MAX_ROW
         )
         raise SnapshotError(f"{p.index} {p.session_date}: {found[0]}{more}")
     return p
+
+
+#: A JSON answer names no index: when its tickers overlap the claimed index's nearest stored day by less
+#: than this share (of the smaller set), the claim is refused. Indices nested in others (IBOV in IBXX)
+#: cannot be told apart this way; unrelated ones (IBOV and SMLL share almost nothing) can.
+MIN_OVERLAP = 0.5
+#: ... and only against a stored day this close (three years: membership drifts a few names per rebalance).
+MAX_OVERLAP_GAP_DAYS = 1100
+
+
+def looks_like(
+    index: str, tickers: Sequence[str], day: date, stored_day: date, stored: Sequence[str]
+) -> None:
+    """Refuse ``tickers`` as ``index``'s portfolio of ``day`` when they share too little with what the
+    lake holds of ``index`` on ``stored_day`` (:class:`SnapshotError`, exit 5)."""
+    if not tickers or not stored or abs((day - stored_day).days) > MAX_OVERLAP_GAP_DAYS:
+        return
+    common = len(set(tickers) & set(stored))
+    share = common / min(len(set(tickers)), len(set(stored)))
+    if share < MIN_OVERLAP:
+        raise SnapshotError(
+            f"these {len(tickers)} constituents do not look like {index}'s: only {common} of them are in "
+            f"{index} on {stored_day.isoformat()} ({share:.0%})",
+            hint="A JSON answer does not name its index: check --index (`ibov indices` lists the codes).",
+        )

@@ -53,6 +53,9 @@ class RawWrite:
     original: bytes
     #: what was stored, for people and --json (dataset, index, date or year, rows, key...)
     describe: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: a portfolio's tickers, when its index came from the caller, not the content (a JSON answer):
+    #: checked against what the lake holds of that index (:func:`ibovcli.quality.looks_like`)
+    index_claimed: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def raw(self) -> datasets.RawKey:
@@ -151,6 +154,7 @@ def portfolio(p: Portfolio) -> RawWrite:
         rows=n,
         snapshot_key=layout.snapshot_key(key, p.original_ext),
         original=p.original,
+        index_claimed=tuple(h.cod for h in p.holdings) if p.source_format.startswith("json") else (),
         describe={
             "dataset": datasets.PORTFOLIO.name,
             "index": p.index,

@@ -592,3 +592,43 @@ def _https_redirector(tmp_path: Path, location: str) -> Iterator[str]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+def test_unreachable_b3_is_one_summary_for_all_indices_and_names_the_offline_command(tmp_path: Path) -> None:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    env = {"IBOV_B3_URL": f"http://127.0.0.1:{port}", "IBOV_HTTP_DEADLINE": "2"}
+    started = time.monotonic()
+    r = run_ibov("scrape", "-i", "all", "--lake", str(tmp_path / "lake"), env=env)
+    assert r.code == 4
+    assert time.monotonic() - started < 15  # one deadline, not one per index
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, r.stderr
+    assert "other requests were not tried" in errors[0] and "make run FROM=FILE" in errors[0]
+    assert sum("retrying" in line for line in r.stderr.splitlines()) <= 5  # only the first index retried
+    r = run_ibov("run", "-i", "IBOV", "-i", "SMLL", "--json", "--lake", str(tmp_path / "lake"), env=env)
+    steps = json.loads(r.stdout)
+    assert [(s["index"], s["state"]) for s in steps] == [("IBOV", "failed"), ("SMLL", "failed")]
+    assert steps[1]["error"].startswith("not tried: ")
+
+
+def test_one_index_b3_does_not_know_does_not_stop_the_others(
+    server: b3fake.FakeB3Server, tmp_path: Path
+) -> None:
+    """An answer (even an error one) means B3 is reachable: every other index is still fetched."""
+    r = run_ibov(
+        "scrape",
+        "-i",
+        "IBOV",
+        "-i",
+        "IBXX",
+        "-i",
+        "SMLL",
+        "--lake",
+        str(tmp_path / "lake"),
+        env={"IBOV_B3_URL": server.url, "IBOV_HTTP_DEADLINE": "20"},
+    )
+    assert "not tried" not in r.stderr
+    assert "IBOV" in r.stdout and "IBXX" in r.stdout

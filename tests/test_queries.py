@@ -467,3 +467,24 @@ def test_the_local_query_gets_the_resolved_days(lake_dir: Path, monkeypatch: pyt
     assert "DISTINCT dt" in days_sql and "t.dt <= $to" in sql
     assert params == {"ticker": "VALE3", "index": "IBOV", "from": "2025-04-29", "to": "2025-05-05"}
     assert [r["session_date"] for r in rows] == ["2025-04-30", "2025-05-05"]
+
+
+def test_index_weights_every_nth_day_counted_back_from_the_last(lake_dir: Path) -> None:
+    """IBOV's days are 04-28, 04-30 and 05-05 (days_back 2, 1, 0): --every 2 keeps 05-05 and 04-28."""
+    rows = q(lake_dir, "index-weights", every="2")
+    days = sorted({(r["session_date"], r["days_back"]) for r in rows})
+    assert days == [("2025-04-28", 2), ("2025-05-05", 0)]
+    assert len(rows) == 24  # 12 members on each day
+    vale = [(r["session_date"], r["weight_pct"]) for r in rows if r["ticker"] == "VALE3"]
+    assert vale == [("2025-04-28", 20.0), ("2025-05-05", 21.0)]
+    assert [r["session_date"] for r in rows if r["ticker"] == "MGLU3"] == ["2025-04-28"]
+    assert [(r["session_date"], r["weight_pct"]) for r in rows if r["ticker"] == "RDOR3"] == [
+        ("2025-05-05", 3.0)
+    ]
+    every_day = q(lake_dir, "index-weights", index="SMLL", **{"from": "2025-05-01"})
+    assert [(r["ticker"], r["weight_pct"], r["days_back"]) for r in every_day] == [
+        ("AZUL4", 20.0, 0),
+        ("CASH3", 25.0, 0),
+        ("MGLU3", 45.0, 0),
+        ("SLCE3", 10.0, 0),
+    ]

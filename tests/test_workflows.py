@@ -111,3 +111,22 @@ def test_daily_schedule_is_after_b3s_evening_publication_on_weekdays() -> None:
         assert local.hour >= 21 or local.hour < 6, local  # after the evening publication
         local_days.append(local.strftime("%a"))
     assert local_days == ["Mon", "Tue", "Wed", "Thu", "Fri"]
+
+
+def test_daily_run_builds_publishes_and_keeps_the_report() -> None:
+    wf = load(DAILY)
+    all_steps = steps(wf)
+    names = [s.get("name", "") for s in all_steps]
+    run_at = next(i for i, s in enumerate(all_steps) if "ibov run" in s.get("run", ""))
+    report_at = next(i for i, s in enumerate(all_steps) if "ibov report" in s.get("run", ""))
+    assert report_at > run_at, names
+    report = all_steps[report_at]
+    assert commands(report["run"]) == ["ibov report --engine aws --publish --out report.html"]
+    assert report["if"] == "${{ !cancelled() }}"
+    kept = [
+        s
+        for s in all_steps[report_at + 1 :]
+        if str(s.get("uses", "")).startswith("actions/upload-artifact@")
+        and s["with"]["path"] == "report.html"
+    ]
+    assert len(kept) == 1 and kept[0]["if"] == "${{ !cancelled() }}"

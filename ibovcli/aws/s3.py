@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ibovcli.aws.clients import error_code
 from ibovcli.errors import ConfigError, NotDeployed
@@ -232,19 +232,27 @@ def exists(client: S3Client, bucket: str, key: str) -> bool:
 
 
 def delete_keys(client: S3Client, bucket: str, keys: list[str]) -> int:
-    """Delete these objects (their latest versions; 1,000 per call, as S3 allows); a key that does not
-    exist is no error. Returns how many were asked."""
-    for start in range(0, len(keys), 1000):
-        chunk = [{"Key": k} for k in keys[start : start + 1000]]
+    """Delete these objects (their latest versions); a key that does not exist is no error. Returns how
+    many were asked."""
+    _delete(
+        client, bucket, [{"Key": k} for k in keys], "Check your permissions on the bucket (s3:DeleteObject)."
+    )
+    return len(keys)
+
+
+def _delete(client: S3Client, bucket: str, objects: list[dict[str, str]], hint: str) -> None:
+    """``DeleteObjects`` 1,000 at a time (S3's limit); the first object S3 could not delete is a
+    :class:`ConfigError` with ``hint``."""
+    for start in range(0, len(objects), 1000):
+        chunk = objects[start : start + 1000]
         result = client.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})  # type: ignore[typeddict-item]
         errors = result.get("Errors", [])
         if errors:
             first = errors[0]
             raise ConfigError(
                 f"could not delete s3://{bucket}/{first.get('Key')}: {first.get('Message')}",
-                hint="Check your permissions on the bucket (s3:DeleteObject) and retry.",
+                hint=hint + " Then retry.",
             )
-    return len(keys)
 
 
 def delete_bucket(client: S3Client, bucket: str, on_progress: Callable[[str], None]) -> int:
@@ -261,17 +269,8 @@ def delete_bucket(client: S3Client, bucket: str, on_progress: Callable[[str], No
             {"Key": v["Key"], "VersionId": v["VersionId"]}
             for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
         ]
-        for start in range(0, len(batch), 1000):
-            chunk = batch[start : start + 1000]
-            result = client.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})  # type: ignore[typeddict-item]
-            errors = result.get("Errors", [])
-            if errors:
-                first = errors[0]
-                raise ConfigError(
-                    f"could not delete s3://{bucket}/{first.get('Key')}: {first.get('Message')}",
-                    hint="Check the bucket's policies (object lock, MFA delete) and retry.",
-                )
-            deleted += len(chunk)
+        _delete(client, bucket, batch, "Check the bucket's policies (object lock, MFA delete).")
+        deleted += len(batch)
         on_progress(f"s3://{bucket}: {deleted} object versions deleted")
     client.delete_bucket(Bucket=bucket)
     return deleted
@@ -346,3 +345,24 @@ def remove_lambda_notifications(client: S3Client, bucket: str, function: str) ->
         SkipDestinationValidation=True,
     )
     return removed
+
+
+def publish_page(
+    client: S3Client, session: Any, bucket: str, key: str, body: bytes, content_type: str, expires: int
+) -> str:
+    """Store a page at ``key`` (the bucket stays private) and return a presigned GET URL for it, valid
+    ``expires`` seconds (at most 7 days, what SigV4 allows), signed with SigV4 by a client of
+    ``session`` in the bucket's region."""
+    from botocore.config import Config
+
+    from ibovcli.aws.clients import botocore_config
+
+    put(client, bucket, key, body, content_type)
+    region = client.meta.region_name
+    signer = session.client(
+        "s3", region_name=region, config=botocore_config().merge(Config(signature_version="s3v4"))
+    )
+    url: str = signer.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires
+    )
+    return url

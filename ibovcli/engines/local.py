@@ -691,7 +691,7 @@ class LocalLake:
                     self._say_unknown_sectors(con, unit)
                 partitions = ", ".join(f'"{c}"' for c in dataset.partition_names)
                 con.execute(
-                    f"COPY refined_unit TO {sql_str(staging)} (FORMAT parquet, COMPRESSION zstd, "
+                    f"COPY refined_unit TO {sql_str(staging)} (FORMAT parquet, COMPRESSION snappy, "
                     f"PARTITION_BY ({partitions}), FILENAME_PATTERN 'part-{{i}}')"
                 )
                 relation = "refined_unit"

@@ -1,4 +1,4 @@
--- description: What moved an index on a day: each constituent's weight at the open, return and contribution (from B3 quotes).
+-- description: What moved an index on a day: each constituent's weight, return and contribution.
 -- example: --index IBOV --date 2024-11-08
 -- param index: index = IBOV | B3 index code, e.g. IBOV
 -- param date: date = latest | stored portfolio day YYYY-MM-DD, or latest
@@ -47,17 +47,11 @@ rows AS (
 SELECT
     r.session_date, r.previous_session_date, r.ticker, r.company, r.corporate_event, r.weight_pct,
     r.previous_close, r.close,
-    round(r.return_pct, 4) AS return_pct,
-    round(r.contribution, 4) AS contribution_pct,
-    round(r.points, 2) AS contribution_points,
-    round(r.total, 4) AS total_contribution_pct,
-    round(o.change_pct, 4) AS official_return_pct,
-    round(o.change_pct - r.total, 4) AS residual_pp,
-    r.missing
+    round(r.return_pct, 4) AS return_pct, round(r.contribution, 4) AS contribution_pct,
+    round(r.points, 2) AS contribution_points, round(r.total, 4) AS total_contribution_pct,
+    round(o.change_pct, 4) AS official_return_pct, round(o.change_pct - r.total, 4) AS residual_pp, r.missing
 FROM (
-    SELECT
-        x.*,
-        CASE WHEN count(x.contribution) OVER () = count(*) OVER () THEN sum(x.contribution) OVER () END AS total
+    SELECT x.*, CASE WHEN count(x.contribution) OVER () = count(*) OVER () THEN sum(x.contribution) OVER () END AS total
     FROM rows AS x
 ) AS r
 LEFT JOIN official AS o ON TRUE

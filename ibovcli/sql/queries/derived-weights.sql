@@ -1,4 +1,4 @@
--- description: DERIVED daily weights of an index on a session without a stored portfolio: the last stored portfolio's quantities at the previous session's closes.
+-- description: DERIVED weights between stored portfolios (quantities at newer closes), never B3's.
 -- example: --index IBOV --date 2024-11-12
 -- param index: index = IBOV | B3 index code, e.g. IBOV
 -- param date: date | session YYYY-MM-DD to derive the weights at the open of
@@ -34,13 +34,8 @@ valued AS (
 SELECT
     CAST(:date AS DATE) AS session_date,
     CASE WHEN CAST(v.session_date AS VARCHAR) = :date THEN 'b3' ELSE 'derived' END AS weight_source,
-    v.session_date AS base_portfolio_date,
-    v.prices_date,
-    v.ticker,
-    v.company,
-    v.corporate_event,
-    v.weight_pct AS b3_weight_pct,
-    v.close AS price,
+    v.session_date AS base_portfolio_date, v.prices_date, v.ticker, v.company, v.corporate_event,
+    v.weight_pct AS b3_weight_pct, v.close AS price,
     CASE WHEN CAST(v.session_date AS VARCHAR) <> :date AND count(v.value) OVER () = count(*) OVER () THEN round(
         CAST(v.value AS DOUBLE) / CAST(sum(v.value) OVER () AS DOUBLE) * 100, 4
     ) END AS derived_weight_pct

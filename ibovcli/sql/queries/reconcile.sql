@@ -1,4 +1,4 @@
--- description: Check stored portfolios against B3 quotes and official levels: the level each day, and the weights from the previous closes.
+-- description: Stored portfolios against B3's quotes: the official level and B3's weights, per day.
 -- example: --index IBOV --date 2024-11-08
 -- example: --index IBOV --from 2024-01-01 --to 2024-12-31 --json
 -- param index: index = IBOV | B3 index code, e.g. IBOV
@@ -31,10 +31,8 @@ recent AS (
     WHERE q.session_date BETWEEN b.first_day - INTERVAL '14' DAY AND b.last_day
 ),
 previous AS (
-    SELECT
-        d.session_date,
-        coalesce(max(o.previous_session_date), max(r.session_date)) AS previous_session_date,
-        max(o.level) AS official_level
+    SELECT d.session_date, max(o.level) AS official_level,
+        coalesce(max(o.previous_session_date), max(r.session_date)) AS previous_session_date
     FROM days AS d
     LEFT JOIN (SELECT DISTINCT session_date FROM recent) AS r
         ON r.session_date < d.session_date AND r.session_date >= d.session_date - INTERVAL '14' DAY
@@ -63,8 +61,6 @@ per_day AS (
     SELECT
         session_date, max(previous_session_date) AS previous_session_date, max(official_level) AS official_level,
         count(*) AS constituents, count(close) AS quoted, count(previous_close) AS quoted_previous,
-        min(CASE WHEN close IS NULL THEN ticker END) AS unquoted,
-        min(CASE WHEN previous_close IS NULL THEN ticker END) AS unquoted_previous,
         sum(close * theoretical_qty) AS value, max(reductor) AS reductor,
         count(CASE WHEN corporate_event IS NULL THEN 1 END) AS unflagged,
         max(diff) AS max_diff, max_by(ticker, diff) AS worst_ticker
@@ -72,16 +68,14 @@ per_day AS (
     GROUP BY session_date
 ),
 checked AS (
-    SELECT
-        d.*,
+    SELECT d.*,
         CASE WHEN quoted = constituents THEN CAST(value AS DOUBLE) / CAST(reductor AS DOUBLE) END AS computed,
         quoted_previous = constituents AND previous_session_date IS NOT NULL AS weights_ok,
         CAST(session_date AS VARCHAR) AS d, CAST(previous_session_date AS VARCHAR) AS p
     FROM per_day AS d
 )
 SELECT
-    session_date, previous_session_date, constituents, official_level,
-    round(computed, 2) AS computed_level,
+    session_date, previous_session_date, constituents, official_level, round(computed, 2) AS computed_level,
     round((computed / CAST(official_level AS DOUBLE) - 1) * 100, 6) AS level_diff_pct,
     CASE WHEN weights_ok THEN unflagged ELSE 0 END AS weights_checked,
     round(CASE WHEN weights_ok THEN max_diff END, 6) AS max_weight_diff_pp,
@@ -91,14 +85,13 @@ SELECT
         CASE WHEN official_level IS NULL THEN 'no official level stored for ' || d END,
         CASE
             WHEN quoted = 0 THEN 'no quotes stored for ' || d
-            WHEN quoted < constituents THEN 'no close on ' || d || ' for '
-                || CAST(constituents - quoted AS VARCHAR) || ' constituents (' || unquoted || '...)'
+            WHEN quoted < constituents THEN 'no close on ' || d || ' for ' || CAST(constituents - quoted AS VARCHAR)
         END,
         CASE
             WHEN p IS NULL THEN 'no quotes stored for the previous session'
             WHEN quoted_previous = 0 THEN 'no quotes stored for the previous session ' || p
-            WHEN quoted_previous < constituents THEN 'no close on ' || p || ' for '
-                || CAST(constituents - quoted_previous AS VARCHAR) || ' constituents (' || unquoted_previous || '...)'
+            WHEN quoted_previous < constituents
+                THEN 'no close on ' || p || ' for ' || CAST(constituents - quoted_previous AS VARCHAR)
         END
     ), '') AS missing
 FROM checked

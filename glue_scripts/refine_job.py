@@ -142,7 +142,10 @@ def summarize(df: DataFrame, unit: Unit) -> UnitSummary:
     row = df.agg(
         F.count(F.lit(1)).alias("rows"),
         F.sort_array(F.collect_set(F.col(key).cast("string"))).alias("units"),
-        F.sort_array(F.collect_set("index_code")).alias("indices"),
+        # a dataset not split by index (quotes) has no index_code: no indices
+        F.sort_array(F.collect_set("index_code" if "index_code" in df.columns else F.lit(None))).alias(
+            "indices"
+        ),
     ).collect()[0]
     if row["rows"] == 0:
         raise JobFailed(f"the raw files of {unit} hold no rows", hint="Check the raw zone for that unit.")

@@ -18,7 +18,7 @@ from ibovcli.errors import NoData, UsageError
 from ibovcli.settings import Settings
 
 FORMATS = {".png": "png", ".svg": "svg"}
-KINDS = ("weight-history", "sectors", "concentration", "levels", "rebalance")
+KINDS = ("weight-history", "sectors", "concentration", "levels", "rebalance", "contribution")
 
 INK = "#1b2a3a"
 MUTED = "#6b7785"
@@ -71,6 +71,10 @@ def build(settings: Settings, kind: str, **params: Any) -> Drawn:
         "levels": levels,
         "rebalance": rebalance,
     }
+    if kind == "contribution":
+        from ibovcli import charts_quotes
+
+        charts["contribution"] = charts_quotes.contribution
     if kind not in charts:
         raise UsageError(f"no chart named {kind!r}; known: {', '.join(KINDS)}")
     return charts[kind](settings, **params)

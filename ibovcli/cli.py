@@ -92,8 +92,8 @@ def scrape(
         typer.Argument(
             metavar="[DATASET]",
             help="portfolio (the default: the day's portfolio), levels (official index levels by year), "
-            "theoretical (the current 4-month period's theoretical portfolio) or preview (the next "
-            "period's preview, when B3 says one is current).",
+            "theoretical (the current 4-month period's theoretical portfolio), preview (the next "
+            "period's preview, when B3 says one is current) or quotes (every session's quotes, B3 COTAHIST).",
             show_default=False,
         ),
     ] = "portfolio",
@@ -102,13 +102,30 @@ def scrape(
     year: Annotated[
         list[int] | None,
         typer.Option(
-            "--year", metavar="YYYY", help="levels: a calendar year; repeatable.", show_default=False
+            "--year",
+            metavar="YYYY",
+            help="levels: a calendar year; quotes: B3's annual file of that year; repeatable.",
+            show_default=False,
         ),
     ] = None,
     since: Annotated[
         str | None,
         typer.Option(
-            "--since", metavar="YYYY", help="levels: every year from YYYY to this one.", show_default=False
+            "--since",
+            metavar="YYYY|YYYY-MM-DD",
+            help="levels: every year from YYYY to this one; quotes: every session from YYYY-MM-DD to the "
+            "last closed one.",
+            show_default=False,
+        ),
+    ] = None,
+    date_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="quotes: a session's daily file (repeatable); theoretical/preview with --from: the day "
+            "the files were collected (default: each file's modification day).",
+            show_default=False,
         ),
     ] = None,
     period: Annotated[
@@ -118,16 +135,6 @@ def scrape(
             metavar="YYYY-MM",
             help="theoretical/preview with --from: the period's first month (01, 05 or 09); needed for "
             "JSON answers, checked against a CSV's title.",
-            show_default=False,
-        ),
-    ] = None,
-    date_: Annotated[
-        str | None,
-        typer.Option(
-            "--date",
-            metavar="YYYY-MM-DD",
-            help="theoretical/preview with --from: the day the files were collected (default: each "
-            "file's modification day).",
             show_default=False,
         ),
     ] = None,
@@ -153,6 +160,11 @@ def scrape(
     defaults to IBOV without --index). A preview is requested only when B3's GetConfigurations says
     one is current; otherwise nothing is stored and the exit code is 8.
 
+    quotes: B3's COTAHIST files (--date: daily files, --year: the annual file, --since: the daily files
+    of every session since a day; --from: saved .ZIP or .TXT files, daily, monthly or annual). Each
+    session becomes one raw file. A day B3 has not published (yet), or a holiday, is reported as not
+    published and not retried (docs/quotes.md).
+
     Examples:
 
       ibov scrape                                  # IBOV's portfolio, from B3
@@ -168,6 +180,10 @@ def scrape(
       ibov scrape preview --index IBOV
 
       ibov scrape theoretical --from IBOV_theoretical.json --period 2025-05 --date 2025-05-10
+
+      ibov scrape quotes --date 2024-11-08 --json
+
+      ibov scrape quotes --from COTAHIST_A2023.ZIP
     """
     from ibovcli import pipeline, render
     from ibovcli.collect import ScrapeRequest
@@ -179,7 +195,7 @@ def scrape(
         from_paths=tuple(from_ or ()),
         years=tuple(year or ()),
         since=since,
-        dates=(date_,) if date_ else (),
+        dates=tuple(date_ or ()),
         period=period,
     )
     with render.progress(_count(request), "reading" if from_ else "fetching") as on_progress:
@@ -190,8 +206,10 @@ def scrape(
             + [{**s, "state": "unchanged"} for s in result.unchanged]
         )
     elif result.stored:
-        label = {"portfolio": ["date"], "levels": ["year"]}.get(dataset, ["period", "collected_on"])
-        columns = ["index", *label, "rows", "key"]
+        label = {"portfolio": ["date"], "levels": ["year"], "quotes": ["date"]}.get(
+            dataset, ["period", "collected_on"]
+        )
+        columns = [*([] if dataset == "quotes" else ["index"]), *label, "rows", "key"]
         render.print_table(columns, [tuple(s.get(c) for c in columns) for s in result.stored])
     if len(result.stored) + len(result.unchanged) + len(result.failures) > 1:
         render.note(result.summary())
@@ -205,6 +223,8 @@ def _count(request: Any) -> int:
     try:
         if request.from_paths:
             return len(collect.expand_paths(request.from_paths))
+        if request.dataset == "quotes":
+            return max(1, len(request.years) + len(request.dates))
         n = len(collect.index_codes(request.indices))
         if request.dataset == "levels":
             from datetime import UTC, datetime
@@ -228,12 +248,13 @@ def run(
     """The daily job: scrape -> raw -> trigger -> refine -> catalog -> summary.
 
     Stores the day's portfolio of each index, then (unless --from) the current year's official levels
-    of the same indices and, when B3 says one is current, the preview of their next 4-month period
-    (one GetConfigurations request per index; otherwise the preview step is skipped); a failure of
-    the levels or preview step is reported but never fails or blocks the portfolio. Locally the
-    trigger decision (the same code the AWS Lambda runs) refines each unit written, into refined/
-    under the lake, and updates the local catalog. With --engine aws the uploads trigger the Glue
-    job, which this command follows to the end.
+    of the same indices, when B3 says one is current the preview of their next 4-month period
+    (one GetConfigurations request per index; otherwise the preview step is skipped), and the last
+    closed session's quotes (B3 COTAHIST), then reconciles each stored portfolio with the quotes
+    (docs/quotes.md); a failure of the levels, preview or quotes step is reported but never fails or
+    blocks the portfolio. Locally the trigger decision (the same code the AWS Lambda runs) refines
+    each unit written, into refined/ under the lake, and updates the local catalog. With --engine aws
+    the uploads trigger the Glue job, which this command follows to the end.
 
     Without internet access to B3, pass files saved from the site with --from.
 
@@ -278,8 +299,12 @@ def run(
                     title=f"{step.index} {s.get('date')}: {what}; top {len(step.top.rows)}",
                     bar_column="weight_pct",
                 )
+            elif step.dataset == "quotes" and step.state == "failed" and step.error is not None:
+                render.warning(f"quotes not refreshed: {step.error.message}")
             elif step.dataset != "portfolio" and step.state == "failed" and step.error is not None:
                 render.warning(f"{step.dataset} of {step.index} not refreshed: {step.error.message}")
+            elif step.dataset == "reconcile":
+                render.note(f"reconcile {step.index} {step.stored.get('date')}: {step.state}: {step.note}")
             elif step.state == "skipped" and step.note:
                 render.note(f"{step.dataset} of {step.index} skipped: {step.note}")
     fail_on(result.failures)
@@ -334,7 +359,10 @@ def refine(
     date: Annotated[
         list[str] | None,
         typer.Option(
-            "--date", metavar="YYYY-MM-DD", help="portfolio: a session day; repeatable.", show_default=False
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="portfolio, quotes: a session day; repeatable.",
+            show_default=False,
         ),
     ] = None,
 ) -> None:
@@ -385,8 +413,11 @@ def verify(
     list raw files that cannot be read and units refined from older raw files.
 
     A full scan: it reads every raw file and every refined file's index column (on AWS, one Athena query
-    per dataset). Exit 0 when all is well, 5 when something disagrees (after --repair: when something
-    still does; a damaged raw file is never deleted: store that day again, or remove it with `ibov rm`).
+    per dataset). When quotes are stored, every stored portfolio day is also reconciled with them
+    (docs/quotes.md): a day whose level or weights are off by more than the tolerance is listed with
+    its largest culprits, and counts as a disagreement. Exit 0 when all is well, 5 when something
+    disagrees (after --repair: when something still does; a damaged raw file is never deleted: store
+    that day again, or remove it with `ibov rm`).
 
     Examples:
 
@@ -422,8 +453,28 @@ def verify(
                 ],
                 title="units whose zones disagree",
             )
+        if report.reconciled_off:
+            render.print_table(
+                ["index", "session_date", "problem", "largest culprits (B3 vs closes, pp)"],
+                [
+                    (
+                        d.index,
+                        d.session_date,
+                        "; ".join(d.problems()),
+                        ", ".join(f"{c.ticker} {c.diff_pp:.4f}" for c in d.culprits),
+                    )
+                    for d in report.reconciled_off
+                ],
+                title="portfolio days B3's quotes do not reproduce",
+            )
         render.note(report.summary())
     left = report.remaining if repair else report.problems
+    if not left and report.reconciled_off:
+        raise SnapshotError(
+            f"{len(report.reconciled_off)} stored portfolio days are off B3's level or weights by more than "
+            "the tolerance",
+            hint="`ibov query reconcile` shows every day; docs/quotes.md explains the tolerances.",
+        )
     if left:
         raise SnapshotError(
             f"{len({(c.dataset, c.unit) for c in left})} units disagree between raw, refined and the catalog",

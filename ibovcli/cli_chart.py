@@ -186,3 +186,39 @@ def rebalance(
     s = common.settings()
     target = out or Path(f"rebalance-{index.upper()}.png")
     _finish(charts.draw(s, "rebalance", target, index=index, date=date, limit=limit), common.json)
+
+
+@chart_app.command("contribution")
+@shared()
+def contribution(
+    common: Common,
+    index: ChartIndexOpt = "IBOV",
+    date: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="Stored portfolio day YYYY-MM-DD (default: latest).",
+            show_default=False,
+        ),
+    ] = None,
+    top: Annotated[
+        int, typer.Option("--top", metavar="N", min=1, max=100, help="Bars before 'others'.")
+    ] = 15,
+    out: OutOpt = None,
+) -> None:
+    """What moved an index on a day: the largest contributions to its return (percentage points, with
+    index points), the rest summed, and the total against the official return.
+
+    Needs the day's portfolio and the quotes of the day and the previous session
+    (`ibov scrape quotes --date D`).
+
+    Examples:
+
+      ibov chart contribution --index IBOV --date 2024-11-08 --out contribution.png
+    """
+    from ibovcli import charts
+
+    s = common.settings()
+    target = out or Path(f"contribution-{index.upper()}.png")
+    _finish(charts.draw(s, "contribution", target, index=index, date=date, top=top), common.json)

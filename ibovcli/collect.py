@@ -360,6 +360,53 @@ def _period_jobs(
     return [Job(f"{index} {kind}", _bind(fetch, index)) for index in index_codes(request.indices)]
 
 
+# -- quotes -------------------------------------------------------------------------------------------
+
+
+def _quotes_jobs(
+    settings: Settings, request: ScrapeRequest, notify: Notify, started: float, today: date
+) -> list[Job]:
+    """COTAHIST files: ``--date`` / ``--since`` daily files, ``--year`` annual files, or ``--from``
+    saved files (:mod:`ibovcli.quotes`); every session a file holds is one raw file."""
+    from ibovcli import quotes
+    from ibovcli.cotahist import CotahistName
+
+    request.refuse("--period")
+    if request.indices:
+        raise UsageError("quotes are not per index: leave --index out (`ibov scrape quotes --help`)")
+    if request.from_paths:
+        if request.dates or request.years or request.since:
+            raise UsageError("--from reads the files given; leave --date, --year and --since out")
+
+        def read(path: Path) -> list[RawWrite]:
+            return quotes.read_writes(path, max_daily_bytes=settings.max_input_bytes)
+
+        return [Job(str(p), _bind(read, p), path=str(p)) for p in expand_paths(request.from_paths)]
+    if request.years and (request.dates or request.since):
+        raise UsageError("give --year, or --date/--since, not both")
+    names: list[CotahistName] = [CotahistName.for_year(y) for y in quotes.check_years(request.years, today)]
+    if not request.years:
+        names = [CotahistName.for_day(d) for d in quotes.days_asked(request.dates, request.since, today)]
+    if not names:
+        raise UsageError(
+            "`ibov scrape quotes` needs --date YYYY-MM-DD (repeatable), --since YYYY-MM-DD, --year YYYY "
+            "or --from FILE",
+            hint="For example: ibov scrape quotes --date 2024-11-08",
+        )
+
+    def fetch(name: CotahistName) -> list[RawWrite]:
+        notify(f"fetching {name.filename} from {_host(settings.quotes_url)}")
+        return quotes.fetch_writes(
+            name,
+            base_url=settings.quotes_url,
+            policy=settings.http_policy(),
+            notify=notify,
+            started=started,
+        )
+
+    return [Job(str(n.first_day if n.kind == "daily" else n.year), _bind(fetch, n)) for n in names]
+
+
 # -- helpers ------------------------------------------------------------------------------------------
 
 Collector = Callable[[Settings, ScrapeRequest, Notify, float, date], list[Job]]
@@ -369,6 +416,7 @@ COLLECTORS: dict[str, Collector] = {
     datasets.LEVELS.name: _levels_jobs,
     datasets.THEORETICAL.name: _period_jobs,
     datasets.PREVIEW.name: _period_jobs,
+    datasets.QUOTES.name: _quotes_jobs,
 }
 
 

@@ -84,7 +84,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, NoReturn
 
-from ibovcli import fetch
+from ibovcli import fetch, schema
 from ibovcli.errors import SnapshotError, SourceError
 from ibovcli.schema import Column
 
@@ -102,6 +102,7 @@ __all__ = [
     "Summary",
     "arrow_schema",
     "fetch_cotahist",
+    "not_published",
     "read_quotes",
 ]
 
@@ -110,40 +111,10 @@ DEFAULT_BASE_URL = "https://bvmf.bmfbovespa.com.br/InstDados/SerHist"
 #: Characters per record, line ending excluded.
 RECORD_LENGTH = 245
 
-_PRICE = "decimal(20,8)"
 
-#: The columns of every table :meth:`QuotesFile.days` yields, in order (COTAHIST field in brackets).
-QUOTE_COLUMNS: tuple[Column, ...] = (
-    Column("session_date", "date", False, "trading session [DATPRE]"),
-    Column("ticker", "string", False, "B3 ticker, trailing blanks removed [CODNEG]"),
-    Column("isin", "string", False, "ISIN code; B3 internal code before 1995-05-15 [CODISI]"),
-    Column(
-        "bdi_code", "string", False, "B3 BDI class, 2 digits: 02 standard lot, 12 real-estate fund [CODBDI]"
-    ),
-    Column("market_type", "string", False, "market, 3 digits; always 010 (cash) in these tables [TPMERC]"),
-    Column("short_name", "string", False, "issuer short name, trailing blanks removed [NOMRES]"),
-    Column(
-        "specification",
-        "string",
-        False,
-        "class, event flag and listing segment as sent, trailing blanks removed [ESPECI]",
-    ),
-    Column("currency", "string", False, "currency of the prices, e.g. R$ [MODREF]"),
-    Column("open", _PRICE, False, "first trade price per unit [PREABE / FATCOT]"),
-    Column("high", _PRICE, False, "highest trade price per unit [PREMAX / FATCOT]"),
-    Column("low", _PRICE, False, "lowest trade price per unit [PREMIN / FATCOT]"),
-    Column("average", _PRICE, False, "average trade price per unit [PREMED / FATCOT]"),
-    Column("close", _PRICE, False, "last trade price per unit [PREULT / FATCOT]"),
-    Column("best_bid", _PRICE, True, "best buy offer per unit at the close, null if none [PREOFC / FATCOT]"),
-    Column("best_ask", _PRICE, True, "best sell offer per unit at the close, null if none [PREOFV / FATCOT]"),
-    Column("trades", "int", False, "number of trades [TOTNEG]"),
-    Column("quantity", "bigint", False, "units traded [QUATOT]"),
-    Column("volume", "decimal(20,2)", False, "value traded in the currency [VOLTOT]"),
-    Column("quote_factor", "int", False, "the file quotes prices per this many units: 1 or 1000 [FATCOT]"),
-    Column(
-        "distribution", "int", False, "distribution number, bumped by B3 at each corporate event [DISMES]"
-    ),
-)
+#: The columns of every table :meth:`QuotesFile.days` yields, in order (COTAHIST field in brackets);
+#: declared in :mod:`ibovcli.schema` (stdlib only, shipped to the Glue job) as ``QUOTES_FIELDS``.
+QUOTE_COLUMNS: tuple[Column, ...] = schema.QUOTES_FIELDS
 
 #: TPMERC codes (B3's layout table; only 010 is kept).
 MARKET_NAMES: Mapping[str, str] = {
@@ -1263,7 +1234,7 @@ def fetch_cotahist(
         sleep,
         on_event,
         what=name.filename,
-        not_found=lambda: _not_published(cotahist_name),
+        not_found=lambda: not_published(cotahist_name),
     )
     _check_zip(body, name.filename)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -1281,7 +1252,8 @@ def fetch_cotahist(
     return target
 
 
-def _not_published(name: CotahistName) -> NotPublished:
+def not_published(name: CotahistName) -> NotPublished:
+    """The error for a file B3 answers 404 for, saying why when it is known (weekend, holiday)."""
     if name.kind == "daily":
         from ibovcli import tradingdays
 

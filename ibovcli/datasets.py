@@ -239,8 +239,26 @@ PREVIEW = Dataset(
     refine_sql="refine_period.sql",
 )
 
+#: One session's cash-market quotes (B3 COTAHIST), whatever file they came from: a daily file gives
+#: one raw file, an annual or monthly file one raw file per session it holds (docs/quotes.md).
+QUOTES = Dataset(
+    name="quotes",
+    title="session quotes (COTAHIST)",
+    source="InstDados/SerHist COTAHIST files",
+    raw_prefix="raw/quotes/",
+    unit_key="session_date",
+    unit_pattern=DAY_PATTERN,
+    member_pattern=r"COTAHIST\.parquet",
+    refined_prefix="refined_quotes/",
+    table="ibov_quotes",
+    raw_columns=schema.QUOTES_RAW,
+    refined_columns=schema.QUOTES_REFINED,
+    partitions=schema.QUOTES_PARTITIONS,
+    refine_sql="refine_quotes.sql",
+)
+
 #: Every dataset, by name, in the order the daily run refreshes them.
-ALL: dict[str, Dataset] = {d.name: d for d in (PORTFOLIO, LEVELS, THEORETICAL, PREVIEW)}
+ALL: dict[str, Dataset] = {d.name: d for d in (PORTFOLIO, LEVELS, THEORETICAL, PREVIEW, QUOTES)}
 
 
 def get(name: str) -> Dataset:

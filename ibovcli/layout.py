@@ -4,9 +4,11 @@ The same relative keys are used under a local lake directory and under ``s3://BU
 
     raw/dt=YYYY-MM-DD/<INDEX>.parquet                 portfolio: one index, one session (rule R2)
     raw/levels/index_code=<INDEX>/<YYYY>.parquet      levels: one index, one calendar year
+    raw/quotes/session_date=YYYY-MM-DD/COTAHIST.parquet   quotes: one session (from any COTAHIST file)
     snapshots/<the raw key, minus raw/>.<ext>          the original bytes each raw file was parsed from
     refined/dt=YYYY-MM-DD/ticker=<TICKER>/*.parquet   portfolio, refined (rule R6): table ibov_refined
     refined_levels/index_code=<INDEX>/year=<YYYY>/    levels, refined: table ibov_levels
+    refined_quotes/session_date=YYYY-MM-DD/          quotes, refined: table ibov_quotes
 
 Each dataset's prefixes and file names are declared in :mod:`ibovcli.datasets`; this module adds the
 zones that are not datasets and the helpers every engine shares.
@@ -62,6 +64,11 @@ def raw_key(index: str, day: date) -> str:
 def levels_raw_key(index: str, year: int) -> str:
     """Key of the raw parquet file of ``index``'s official levels in ``year``."""
     return datasets.LEVELS.raw_key(datasets.LEVELS.unit(check_index(index)), f"{year:04d}.parquet")
+
+
+def quotes_raw_key(day: date) -> str:
+    """Key of the raw parquet file of the quotes of session ``day``."""
+    return datasets.QUOTES.raw_key(datasets.QUOTES.unit(day.isoformat()), "COTAHIST.parquet")
 
 
 def refined_day_prefix(day: date) -> str:

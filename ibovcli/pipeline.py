@@ -350,6 +350,14 @@ def run(
             steps += _steps(preview)
             keys += preview.keys
             refined += preview.refined
+            if any(s.state != "failed" for s in steps if s.dataset == datasets.PORTFOLIO.name):
+                quotes = _refresh_quotes(settings, engine, notify)
+                steps += [RunStep(quotes.dataset, "", "stored", s) for s in quotes.stored] + [
+                    RunStep(quotes.dataset, "", "unchanged", s) for s in quotes.unchanged
+                ]
+                steps += [RunStep(quotes.dataset, "", "failed", error=f.error) for f in quotes.failures]
+                keys += quotes.keys
+                refined += quotes.refined
         if keys and not engine.triggers_in_process:
             refined = engine.process(keys, notify)
         by_unit = {r.unit: r for r in refined}
@@ -364,7 +372,94 @@ def run(
                     {"index": step.index, "date": step.stored["date"], "limit": str(top)},
                     engine=engine,
                 )
+        steps += _reconcile_steps(settings, engine, steps, notify)
         return RunResult(steps, refined, time.monotonic() - started, run_id)
+
+
+def _refresh_quotes(settings: Settings, engine: Engine, notify: Notify) -> ScrapeResult:
+    """The quotes of the last closed session (B3's daily COTAHIST file), for the run's reconciliation.
+    Two attempts at most: a failure is reported as the step's, never the run's; a day B3 has not
+    published yet is not retried (`ibov scrape quotes --date` fetches it later)."""
+    import dataclasses
+
+    from ibovcli import quotes
+    from ibovcli.cotahist import CotahistName
+
+    result = ScrapeResult(dataset=datasets.QUOTES.name)
+    day = quotes.last_closed_session()
+    name = CotahistName.for_day(day)
+    policy = dataclasses.replace(settings.http_policy(), attempts=2)
+    started = time.monotonic()
+
+    def fetch() -> list[Any]:
+        notify(f"fetching {name.filename} (the last closed session's quotes)")
+        return quotes.fetch_writes(
+            name, base_url=settings.quotes_url, policy=policy, notify=notify, started=started
+        )
+
+    todo = [Job(day.isoformat(), fetch)]
+    try:
+        _acquire(todo, result, None)
+        _store(engine, todo, result, notify)
+    except IbovError as exc:
+        result.failures.append(Failure(day.isoformat(), exc))
+    return result
+
+
+def _reconcile_steps(
+    settings: Settings, engine: Engine, steps: list[RunStep], notify: Notify
+) -> list[RunStep]:
+    """One ``reconcile`` step per portfolio stored by the run, when the lake holds quotes: B3's weights
+    against the previous session's closes, and the level when that day's closes and level are stored
+    (ibovcli.reconcile). Never fails the run."""
+    from ibovcli import reconcile
+
+    done = [s for s in steps if s.dataset == datasets.PORTFOLIO.name and s.state in ("stored", "unchanged")]
+    out: list[RunStep] = []
+    try:
+        if not done or not engine.stored_units(datasets.QUOTES.name):
+            return out
+    except IbovError:
+        return out
+    for step in done:
+        day = str(step.stored["date"])
+        try:
+            found_days = reconcile.reconcile(settings, step.index, day=day, engine=engine)
+        except IbovError as exc:
+            out.append(RunStep("reconcile", step.index, "failed", {"date": day}, error=exc))
+            continue
+        if not found_days:  # the portfolio is not queryable yet (a refine still running on AWS)
+            out.append(RunStep("reconcile", step.index, "skipped", {"date": day}, note="no catalog row yet"))
+            continue
+        check = found_days[0]
+        if check.off:
+            found = reconcile.culprits(settings, check, engine=engine) if check.weights_off else ()
+            note = "; ".join(check.problems())
+            if found:
+                note += "; largest: " + ", ".join(f"{c.ticker} {c.diff_pp:.4f} pp" for c in found)
+            state = "off"
+        elif check.weights_checked or check.level_diff_pct is not None:
+            parts = []
+            if check.weights_checked:
+                parts.append(f"{check.weights_checked} weights within {reconcile.WEIGHT_TOLERANCE_PP} pp")
+            if check.level_diff_pct is not None:
+                parts.append(f"level within {reconcile.LEVEL_TOLERANCE_PCT} %")
+            note, state = ", ".join(parts), "checked"
+            if check.missing:
+                note += f" ({check.missing})"
+        else:
+            note, state = check.missing or "nothing to check", "skipped"
+        notify(f"reconcile {step.index} {day}: {state}: {note}")
+        out.append(RunStep("reconcile", step.index, state, {"date": day, **_numbers(check)}, note=note))
+    return out
+
+
+def _numbers(check: Any) -> dict[str, Any]:
+    return {
+        k: v
+        for k, v in check.as_json().items()
+        if k in ("level_diff_pct", "max_weight_diff_pp", "weights_checked", "previous_session_date")
+    }
 
 
 def _run_details(steps: list[RunStep]) -> dict[str, Any]:
@@ -427,6 +522,11 @@ class VerifyReport:
     repaired: list[RefineResult] = field(default_factory=list)
     #: checks that still fail after the repair (damaged raw files cannot be repaired: store them again)
     remaining: list[UnitCheck] = field(default_factory=list)
+    #: stored portfolio days whose level or weights B3's quotes do not reproduce (ibovcli.reconcile)
+    reconciled_off: list[Any] = field(default_factory=list)
+    #: portfolio days reconciled (every input stored), and why reconciling could not run (if so)
+    reconciled_days: int = 0
+    reconcile_note: str = ""
 
     @property
     def problems(self) -> list[UnitCheck]:
@@ -440,6 +540,11 @@ class VerifyReport:
             text += (
                 f"; repaired {len(self.repaired)}, {len({(c.dataset, c.unit) for c in self.remaining})} left"
             )
+        if self.reconciled_days or self.reconciled_off:
+            text += (
+                f"; {self.reconciled_days} portfolio days reconciled with B3 quotes, "
+                f"{len(self.reconciled_off)} off tolerance"
+            )
         return text
 
     def as_json(self) -> dict[str, Any]:
@@ -449,6 +554,11 @@ class VerifyReport:
             "problems": [c.as_json() for c in self.problems],
             "repaired": [r.as_json() for r in self.repaired],
             "remaining": [c.as_json() for c in self.remaining],
+            "reconcile": {
+                "days_checked": self.reconciled_days,
+                "off": [d.as_json() for d in self.reconciled_off],
+                "note": self.reconcile_note,
+            },
         }
 
 
@@ -470,7 +580,27 @@ def verify(settings: Settings, *, repair: bool = False, notify: Notify = quiet) 
                 for c in again.values()
                 if not c.ok and (c.dataset, c.unit) in {(p.dataset, p.unit) for p in report.problems}
             ]
+        _reconcile(settings, engine, report, notify)
         return report
+
+
+def _reconcile(settings: Settings, engine: Engine, report: VerifyReport, notify: Notify) -> None:
+    """Reconcile every index's stored portfolios with the stored quotes (when any are stored):
+    the days off by more than ibovcli.reconcile's tolerances go to ``report.reconciled_off``."""
+    from ibovcli import reconcile
+
+    if not engine.stored_units(datasets.QUOTES.name):
+        return
+    indices = sorted({i for found in engine.stored_units(datasets.PORTFOLIO.name).values() for i in found})
+    for index in indices:
+        notify(f"reconciling {index} with B3 quotes")
+        try:
+            off, checked = reconcile.verify_index(settings, index, engine=engine)
+        except IbovError as exc:
+            report.reconcile_note = f"{index}: {exc.message}"
+            continue
+        report.reconciled_off += off
+        report.reconciled_days += checked
 
 
 # -- query --------------------------------------------------------------------------------------------
@@ -608,7 +738,7 @@ def _why_empty(
         if (
             p.type == "date"
             and p.day == "as-given"
-            and value not in (queries.LATEST, queries.FIRST)
+            and value not in (queries.LATEST, queries.FIRST, queries.NONE)
             and value not in found
         ):
             i = bisect.bisect_left(found, value)
@@ -658,8 +788,9 @@ def units(
     or on one of ``dates`` (portfolio days)."""
     if dataset is not None and dataset not in datasets.ALL:
         raise UsageError(f"no dataset named {dataset!r}", hint=f"Datasets: {', '.join(datasets.ALL)}.")
-    if dates and dataset not in (None, datasets.PORTFOLIO.name):
-        raise UsageError("--date names portfolio days; levels are refined per --index")
+    by_day = (datasets.PORTFOLIO.name, datasets.QUOTES.name)
+    if dates and dataset not in (None, *by_day):
+        raise UsageError("--date names portfolio or quotes days; levels are refined per --index")
     wanted = {collect.check_index(i) for i in indices}
     days = set()
     for d in dates:
@@ -671,7 +802,7 @@ def units(
     out = []
     with _engine(settings, None, quiet) as engine:
         for name in names:
-            if dates and name != datasets.PORTFOLIO.name:
+            if dates and name not in by_day:
                 continue
             for unit, found in engine.stored_units(name).items():
                 if wanted and not wanted & set(found):

@@ -50,6 +50,9 @@ PARAM_TYPES = ("string", "index", "ticker", "date", "int", "choice")
 #: What :func:`bind` makes of ``latest`` and ``first`` (before :func:`resolve` looks the days up).
 LATEST = ""
 FIRST = "0000-00-00"
+#: A date parameter whose default is ``none`` and that was not given: the SQL gets ``''`` (e.g.
+#: reconcile's ``--date``, which, when left out, leaves ``--from``/``--to`` in charge).
+NONE = "none"
 #: How :func:`resolve` reads a date parameter (the ``-- day NAME: RULE`` header line):
 #:
 #: * ``as-given``: ``latest`` / ``first`` become the index's last / first stored day, a date stays as
@@ -225,6 +228,8 @@ def _convert(qname: str, p: Param, raw: Any) -> Any:
             raise UsageError(f"{qname}: --{p.name} must be between 1 and 100000, got {value}")
         return value
     if p.type == "date":
+        if text.lower() == NONE and (p.default or "").lower() == NONE:
+            return NONE
         if text.lower() in ("", "latest"):
             return LATEST
         if text.lower() in ("first", "earliest"):
@@ -292,7 +297,9 @@ def resolve(
         if p.type != "date":
             continue
         value = str(bound[p.name])
-        if value == LATEST:
+        if value == NONE:
+            out[p.name] = ""
+        elif value == LATEST:
             out[p.name] = days()[-1] if portfolio else OPEN_LATEST
         elif value == FIRST:
             out[p.name] = days()[0] if portfolio else OPEN_FIRST

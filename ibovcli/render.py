@@ -344,6 +344,16 @@ def status(report: Any) -> None:
             ],
             title="next rebalance (first session of the next 4-month portfolio)",
         )
+    quotes = report.of("quotes")
+    if quotes:
+        print_table(
+            ["first", "last", "sessions", "refined", "missing", "missing_sessions"],
+            [
+                (c.first, c.last, c.stored, c.refined, len(c.missing), day_list(list(c.missing)))
+                for c in quotes
+            ],
+            title="quotes (B3 COTAHIST; missing = trading days without quotes in between)",
+        )
     if not report.coverage:
         note("nothing stored yet: `ibov run` stores today's portfolio")
     if report.pending:

@@ -161,6 +161,51 @@ PERIOD_PARTITIONS: tuple[Column, ...] = (
 )
 
 
+# -- quotes: every cash-market quote of every session (B3 COTAHIST files) ---------------------------
+
+_PRICE = "decimal(20,8)"
+
+#: The quote fields ibovcli.cotahist reads from a COTAHIST record, in order (COTAHIST field in brackets).
+QUOTES_FIELDS: tuple[Column, ...] = (
+    Column("session_date", "date", False, "trading session [DATPRE]"),
+    Column("ticker", "string", False, "B3 ticker, trailing blanks removed [CODNEG]"),
+    Column("isin", "string", False, "ISIN code; B3 internal code before 1995-05-15 [CODISI]"),
+    Column(
+        "bdi_code", "string", False, "B3 BDI class, 2 digits: 02 standard lot, 12 real-estate fund [CODBDI]"
+    ),
+    Column("market_type", "string", False, "market, 3 digits; always 010 (cash) in these tables [TPMERC]"),
+    Column("short_name", "string", False, "issuer short name, trailing blanks removed [NOMRES]"),
+    Column(
+        "specification",
+        "string",
+        False,
+        "class, event flag and listing segment as sent, trailing blanks removed [ESPECI]",
+    ),
+    Column("currency", "string", False, "currency of the prices, e.g. R$ [MODREF]"),
+    Column("open", _PRICE, False, "first trade price per unit [PREABE / FATCOT]"),
+    Column("high", _PRICE, False, "highest trade price per unit [PREMAX / FATCOT]"),
+    Column("low", _PRICE, False, "lowest trade price per unit [PREMIN / FATCOT]"),
+    Column("average", _PRICE, False, "average trade price per unit [PREMED / FATCOT]"),
+    Column("close", _PRICE, False, "last trade price per unit [PREULT / FATCOT]"),
+    Column("best_bid", _PRICE, True, "best buy offer per unit at the close, null if none [PREOFC / FATCOT]"),
+    Column("best_ask", _PRICE, True, "best sell offer per unit at the close, null if none [PREOFV / FATCOT]"),
+    Column("trades", "int", False, "number of trades [TOTNEG]"),
+    Column("quantity", "bigint", False, "units traded [QUATOT]"),
+    Column("volume", "decimal(20,2)", False, "value traded in the currency [VOLTOT]"),
+    Column("quote_factor", "int", False, "the file quotes prices per this many units: 1 or 1000 [FATCOT]"),
+    Column(
+        "distribution", "int", False, "distribution number, bumped by B3 at each corporate event [DISMES]"
+    ),
+)
+
+QUOTES_RAW: tuple[Column, ...] = (*QUOTES_FIELDS, *LINEAGE)
+
+#: The refined quotes: every field but the session date, which is the partition (one per session).
+QUOTES_REFINED: tuple[Column, ...] = tuple(c for c in QUOTES_FIELDS if c.name != "session_date")
+
+QUOTES_PARTITIONS: tuple[Column, ...] = (Column("session_date", "date", False, "trading session"),)
+
+
 def check_table_name(name: str) -> str:
     """A Glue/Athena/DuckDB-safe table name (lower case letters, digits, underscores)."""
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,127}", name):

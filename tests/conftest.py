@@ -23,6 +23,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if key.startswith("IBOV_") or key.startswith("AWS_"):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    # `ibov run` fetches quotes from another host than the portfolio: never the real B3 in tests
+    # (a closed loopback port; tests that serve quotes set IBOV_QUOTES_URL themselves)
+    monkeypatch.setenv("IBOV_QUOTES_URL", "http://127.0.0.1:9/InstDados/SerHist")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")

@@ -222,6 +222,7 @@ def test_names_come_from_the_stack_outputs_and_status_reads_them(mocked: Aws) ->
         "levels": "ibov_levels",
         "theoretical": "ibov_theoretical",
         "preview": "ibov_preview",
+        "quotes": "ibov_quotes",
     }
     for path in (FIXTURES / "b3" / "IBOVDia_30-04-25_crlf.csv", FIXTURES / "b3" / "IBOVDia_05-05-25_lf.csv"):
         engine.write_raw([read_snapshot(path)])

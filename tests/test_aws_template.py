@@ -238,7 +238,14 @@ def test_every_saved_query_is_a_named_query_with_the_athena_text(template: dict[
     assert len(named) == len(saved) >= 1
     for name, q in saved.items():
         props = named[namedqueries.logical_id(name)]["Properties"]
-        text, _order = queries.athena_statement(q.sql, None)
+        text, order = queries.athena_statement(q.sql, None)
+        # the header comments become one line naming the ? parameters in order; the SQL is kept whole
+        first_sql = next(
+            i for i, ln in enumerate(text.splitlines()) if ln.strip() and not ln.startswith("--")
+        )
+        text = f"-- {name}: parameters in order: {', '.join(order)}\n" + "\n".join(
+            text.splitlines()[first_sql:]
+        )
         variables = {
             name: {"Ref": "RefinedTableName"} if name == "portfolio" else datasets.get(name).table
             for name in queries.table_tokens(q.sql)
@@ -285,7 +292,10 @@ def test_generator_handles_any_number_of_queries_and_detects_stale_templates(tmp
         assert sorted(named) == sorted(namedqueries.logical_id(q.name) for q in chosen)
         for q in chosen:
             sql = named[namedqueries.logical_id(q.name)]["Properties"]["QueryString"]["Fn::Sub"][0]
-            assert sql == queries.athena_statement(q.sql)[0]
+            # the header comments give way to one line naming the parameters; the SQL is kept whole
+            lines = queries.athena_statement(q.sql)[0].splitlines()
+            first = next(i for i, ln in enumerate(lines) if ln.strip() and not ln.strip().startswith("--"))
+            assert sql == f"-- {q.name}: no parameters\n" + "\n".join(lines[first:])
     assert not namedqueries.is_current(copy.read_text(encoding="utf-8"), tricky[:2])
     # everything outside the block is untouched
     restored = namedqueries.rewrite(copy.read_text(encoding="utf-8"), queries.load_all().values())
@@ -354,3 +364,8 @@ def test_every_checkov_skip_says_why(template: dict[str, Any]) -> None:
     assert skips
     for name, skip in skips:
         assert skip["id"].startswith("CKV_") and len(skip.get("comment", "")) > 40, (name, skip)
+
+
+def test_the_template_fits_inline() -> None:
+    """CloudFormation takes at most 51,200 bytes of inline TemplateBody (deploy.MAX_TEMPLATE_BODY)."""
+    assert len(TEMPLATE.read_bytes()) <= deploy.MAX_TEMPLATE_BODY

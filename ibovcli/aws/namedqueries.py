@@ -40,14 +40,31 @@ def logical_id(name: str) -> str:
 
 
 def query_text(q: queries.SavedQuery) -> str:
-    """The named query's text before ``Fn::Sub``: Athena placeholders, ``${<dataset>}`` tokens kept."""
-    sql, _order = queries.athena_statement(q.sql, None)
+    """The named query's text before ``Fn::Sub``: Athena placeholders, ``${<dataset>}`` tokens kept.
+
+    The file's header comments (description, parameters, notes) are replaced by one line naming the
+    ``?`` parameters in order: the Description property carries the description, and the template
+    must stay under CloudFormation's inline TemplateBody limit (``deploy.MAX_TEMPLATE_BODY``).
+    """
+    sql, order = queries.athena_statement(q.sql, None)
     tokens = set(_SUB_TOKEN_RE.findall(sql))
     if tokens - set(datasets.ALL):
         raise ValueError(
             f"{q.name}: Fn::Sub would substitute {sorted(tokens - set(datasets.ALL))} (not datasets)"
         )
-    return sql
+    return header_line(q.name, order) + "\n" + sql_body(sql)
+
+
+def header_line(name: str, order: list[str]) -> str:
+    """``-- top-weights: parameters in order: index, date, limit`` (what each ``?`` is)."""
+    return f"-- {name}: parameters in order: {', '.join(order)}" if order else f"-- {name}: no parameters"
+
+
+def sql_body(sql: str) -> str:
+    """``sql`` without its leading comment and blank lines (a saved query file's header)."""
+    lines = sql.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() and not line.strip().startswith("--")), 0)
+    return "\n".join(lines[start:])
 
 
 def table_values(q: queries.SavedQuery) -> list[str]:

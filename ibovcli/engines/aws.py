@@ -429,7 +429,8 @@ class AwsEngine:
             try:
                 table = "${" + dataset.name + "}"
                 _cols, found = self.sql(
-                    f'SELECT CAST("{key}" AS VARCHAR), index_code, count(*) FROM {table} GROUP BY 1, 2',  # nosec B608 - declared names
+                    f'SELECT CAST("{key}" AS VARCHAR), {_index_column(dataset)}, count(*) FROM {table} '  # nosec B608 - declared names
+                    "GROUP BY 1, 2",
                     {},
                     what=f"counting the catalog rows of {dataset.name}",
                 )
@@ -535,3 +536,8 @@ def _labels_by_index(keys: Sequence[str], dataset: str) -> dict[str, list[str]]:
     for parsed in layout.raw_keys(keys, dataset):
         out.setdefault(parsed.index, []).append(parsed.label)
     return {index: sorted(found) for index, found in sorted(out.items())}
+
+
+def _index_column(dataset: datasets.Dataset) -> str:
+    """SQL for a row's index code: ``index_code``, or ``''`` for a dataset not split by index (quotes)."""
+    return "index_code" if "index_code" in {c.name for c in dataset.columns} else "''"

@@ -776,9 +776,10 @@ class LocalLake:
         table = self.tables[dataset.name]
         rows, indices = 0, ()
         if relation is not None:
-            stats = con.execute(
-                f"SELECT count(*), list(DISTINCT index_code ORDER BY index_code) FROM {relation}"  # nosec B608
-            ).fetchall()[0]
+            indices_sql = (
+                "list(DISTINCT index_code ORDER BY index_code)" if _index_column(dataset) != "''" else "[]"
+            )
+            stats = con.execute(f"SELECT count(*), {indices_sql} FROM {relation}").fetchall()[0]  # nosec B608
             rows, indices = int(stats[0]), tuple(stats[1] or ())
         con.execute("BEGIN TRANSACTION")
         try:
@@ -906,6 +907,12 @@ def _record(entry: dict[str, Any]) -> RunRecord:
         run_id=str(entry.get("run_id", "")),
         details={k: v for k, v in entry.items() if k not in known},
     )
+
+
+def _index_column(dataset: Dataset) -> str:
+    """SQL for a row's index code: its ``index_code`` column, or ``''`` for a dataset not split by
+    index (quotes)."""
+    return "index_code" if "index_code" in {c.name for c in dataset.columns} else "''"
 
 
 def _rows_by_index(con: Any, files: Sequence[Path], dataset: Dataset, *, raw: bool) -> dict[str, int]:
@@ -1252,6 +1259,11 @@ class LocalEngine:
             ).fetchall()
             for index, labels, units in found:
                 refined = sum(1 for u in units if Unit(name, u) not in stale)
+                if datasets.get(name).unit_pattern == datasets.DAY_PATTERN and not index:
+                    # one unit per session (quotes): the B3 trading days missing in between, too
+                    quote_days = [date.fromisoformat(u) for u in units]
+                    coverage.append(_coverage(name, "", quote_days, refined, unit="sessions"))
+                    continue
                 coverage.append(
                     Coverage(name, index, labels[0], labels[-1], len(labels), refined, (), "files")
                 )
@@ -1305,7 +1317,8 @@ class LocalEngine:
             catalog_rows = {
                 (str(u), str(i)): int(n)
                 for u, i, n in con.execute(
-                    f'SELECT CAST("{key}" AS VARCHAR), index_code, count(*) FROM "{table}" GROUP BY 1, 2'  # nosec B608
+                    f'SELECT CAST("{key}" AS VARCHAR), {_index_column(dataset)}, count(*) FROM "{table}" '  # nosec B608
+                    "GROUP BY 1, 2"
                 ).fetchall()
             }
             units = sorted(

@@ -30,11 +30,11 @@ test: $(VENV)/.dev infra-lint browser
 	$(BIN)/mypy
 	$(BIN)/bandit -q -r ibovcli glue_scripts lambda -ll
 	$(BIN)/python tools/audit.py
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
-# the quick part of the suite, for the edit-test loop (no Spark, no subprocess-heavy tests): under a minute
+# the quick part of the suite, for the edit-test loop (no Spark, no subprocess-heavy tests): ~2 minutes
 test-fast: $(VENV)/.dev
-	$(BIN)/python -m pytest -q -m "not live and not spark and not slow"
+	$(BIN)/python -m pytest -q -n 2 -m "not live and not spark and not slow"
 
 # The browser tests (tests/test_report_browser.py) open the report in a headless Chromium. Installed
 # from Debian's packages when there is none and we are root with apt-get; never fails: without a

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ibovcli import datasets, layout, schema
 from ibovcli.errors import SnapshotError
@@ -130,6 +130,51 @@ def lineage(n: int, collected_at: Any, source: str, source_format: str, sha256: 
     }
 
 
+class _Parsed(Protocol):
+    """What every parsed input carries: its bytes and lineage."""
+
+    @property
+    def original(self) -> bytes: ...
+    @property
+    def original_ext(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def source_format(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+
+
+def _raw_write(
+    key: str,
+    columns: tuple[schema.Column, ...],
+    values: dict[str, Sequence[Any]],
+    original: _Parsed,
+    describe: dict[str, Any],
+    index_claimed: tuple[str, ...] = (),
+) -> RawWrite:
+    """The raw write of ``values`` typed as ``columns`` at ``key``, with ``original``'s bytes kept beside
+    it; ``describe`` (what the dataset says of itself) is followed by what every write says: rows, key,
+    source, format and sha256. ``original`` is the parsed input (its bytes, extension and lineage)."""
+    rows = len(values["source_sha256"])
+    return RawWrite(
+        key=key,
+        body=parquet_bytes(table(columns, values)),
+        rows=rows,
+        snapshot_key=layout.snapshot_key(key, original.original_ext),
+        original=original.original,
+        index_claimed=index_claimed,
+        describe={
+            **describe,
+            "rows": rows,
+            "key": key,
+            "source": original.source,
+            "format": original.source_format,
+            "sha256": original.sha256,
+        },
+    )
+
+
 def portfolio(p: Portfolio) -> RawWrite:
     """The raw files of one daily portfolio."""
     n = len(p.holdings)
@@ -146,25 +191,13 @@ def portfolio(p: Portfolio) -> RawWrite:
         "reductor": [p.reductor] * n,
         **lineage(n, p.collected_at, p.source, p.source_format, p.sha256),
     }
-    key = layout.raw_key(p.index, p.session_date)
-    body = parquet_bytes(table(schema.PORTFOLIO_RAW, values))
-    return RawWrite(
-        key=key,
-        body=body,
-        rows=n,
-        snapshot_key=layout.snapshot_key(key, p.original_ext),
-        original=p.original,
+    return _raw_write(
+        layout.raw_key(p.index, p.session_date),
+        schema.PORTFOLIO_RAW,
+        values,
+        p,
+        {"dataset": datasets.PORTFOLIO.name, "index": p.index, "date": p.session_date.isoformat()},
         index_claimed=tuple(h.cod for h in p.holdings) if p.source_format.startswith("json") else (),
-        describe={
-            "dataset": datasets.PORTFOLIO.name,
-            "index": p.index,
-            "date": p.session_date.isoformat(),
-            "rows": n,
-            "key": key,
-            "source": p.source,
-            "format": p.source_format,
-            "sha256": p.sha256,
-        },
     )
 
 
@@ -177,28 +210,15 @@ def levels(y: LevelsYear) -> RawWrite:
         "level": [v for _, v in y.sessions],
         **lineage(n, y.collected_at, y.source, y.source_format, y.sha256),
     }
-    key = layout.levels_raw_key(y.index, y.year)
-    body = parquet_bytes(table(schema.LEVELS_RAW, values))
-    return RawWrite(
-        key=key,
-        body=body,
-        rows=n,
-        snapshot_key=layout.snapshot_key(key, y.original_ext),
-        original=y.original,
-        describe={
-            "dataset": datasets.LEVELS.name,
-            "index": y.index,
-            "year": y.year,
-            "sessions": n,
-            "first": y.sessions[0][0].isoformat() if n else None,
-            "last": y.sessions[-1][0].isoformat() if n else None,
-            "rows": n,
-            "key": key,
-            "source": y.source,
-            "format": y.source_format,
-            "sha256": y.sha256,
-        },
-    )
+    describe = {
+        "dataset": datasets.LEVELS.name,
+        "index": y.index,
+        "year": y.year,
+        "sessions": n,
+        "first": y.sessions[0][0].isoformat() if n else None,
+        "last": y.sessions[-1][0].isoformat() if n else None,
+    }
+    return _raw_write(layout.levels_raw_key(y.index, y.year), schema.LEVELS_RAW, values, y, describe)
 
 
 def period_content_sha256(holdings: Sequence[Any], total_qty: int) -> str:
@@ -233,25 +253,13 @@ def period(p: PeriodPortfolio, collected_on: date) -> RawWrite:
         "content_sha256": [content] * n,
         **lineage(n, p.collected_at, p.source, p.source_format, p.sha256),
     }
+    describe = {
+        "dataset": p.kind,
+        "index": p.index,
+        "period": p.period.label,
+        "collected_on": collected_on.isoformat(),
+        "weights_sum": str(sum((h.part for h in p.holdings), Decimal(0))),
+        "content_sha256": content,
+    }
     key = layout.period_raw_key(p.kind, p.index, p.period.label, collected_on, p.sha256[:8])
-    body = parquet_bytes(table(schema.PERIOD_RAW, values))
-    return RawWrite(
-        key=key,
-        body=body,
-        rows=n,
-        snapshot_key=layout.snapshot_key(key, p.original_ext),
-        original=p.original,
-        describe={
-            "dataset": p.kind,
-            "index": p.index,
-            "period": p.period.label,
-            "collected_on": collected_on.isoformat(),
-            "rows": n,
-            "weights_sum": str(sum((h.part for h in p.holdings), Decimal(0))),
-            "content_sha256": content,
-            "key": key,
-            "source": p.source,
-            "format": p.source_format,
-            "sha256": p.sha256,
-        },
-    )
+    return _raw_write(key, schema.PERIOD_RAW, values, p, describe)

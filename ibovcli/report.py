@@ -153,6 +153,24 @@ def _publish(engine: Any, data: bytes, expires: int) -> tuple[str, str]:
 # -- gathering ------------------------------------------------------------------------------------
 
 
+class _StoredDaysOnce:
+    """The engine, with each index's stored days asked once per report (every saved query resolving
+    ``latest`` asks again; on AWS each answer is an S3 listing and an Athena metadata query). The
+    report only reads, so the answer cannot change while it is built."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self._days: dict[tuple[str, str], list[str]] = {}
+
+    def stored_days(self, dataset: str, index: str) -> list[str]:
+        if (dataset, index) not in self._days:
+            self._days[(dataset, index)] = self._engine.stored_days(dataset, index)
+        return self._days[(dataset, index)]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+
 class _Gatherer:
     """Runs saved queries and draws charts on one open engine; counts the charts it inlined."""
 
@@ -160,7 +178,7 @@ class _Gatherer:
         from ibovcli import queries
 
         self.settings = settings
-        self.engine = engine
+        self.engine = _StoredDaysOnce(engine)
         self.names = set(queries.names())
         self.charts = 0
 

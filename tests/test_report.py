@@ -375,3 +375,23 @@ def test_the_log_level_axis_is_written_like_the_linear_one(lake: Path) -> None:
 )
 def test_ordinals(n: int, text: str) -> None:
     assert report._ordinal(n) == text
+
+
+@pytest.mark.slow  # builds the report lake (seconds)
+def test_each_index_s_stored_days_are_asked_once_per_report(
+    lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every saved query resolving `latest` needs the stored days; on AWS each answer is an S3 listing
+    and an Athena metadata query, so the report asks the engine once per dataset and index."""
+    from ibovcli.engines.local import LocalEngine
+
+    asked: list[tuple[str, str]] = []
+    real = LocalEngine.stored_days
+
+    def counting(self: LocalEngine, dataset: str, index: str) -> list[str]:
+        asked.append((dataset, index))
+        return real(self, dataset, index)
+
+    monkeypatch.setattr(LocalEngine, "stored_days", counting)
+    report.build(Settings.load(lake_dir=lake, engine="local"), out=tmp_path / "r.html", indices=["IBOV"])
+    assert asked and len(asked) == len(set(asked)), asked

@@ -30,10 +30,13 @@ OutOpt = Annotated[
 ChartIndexOpt = Annotated[str, typer.Option("--index", "-i", metavar="CODE", help="B3 index code.")]
 
 
-def _finish(chart: Any, json_: bool) -> None:
-    from ibovcli import render
+def _draw(common: Common, kind: str, out: Path | None, **params: Any) -> None:
+    """Draw ``kind`` (to ``out``, or ``<kind>-<INDEX>[-<TICKER>].png`` here) and say what was drawn."""
+    from ibovcli import charts, render
 
-    if json_:
+    name = "-".join([kind, *(str(params[k]).upper() for k in ("index", "ticker") if params.get(k))])
+    chart = charts.draw(common.settings(), kind, out or Path(f"{name}.png"), **params)
+    if common.json:
         render.print_json(chart.as_json())
     else:
         render.note(f"{chart.kind}: {chart.points} data point{'s' if chart.points != 1 else ''}")
@@ -60,12 +63,7 @@ def weight_history(
 
       ibov chart weight-history -t VALE3 -i IBXX --from 2025-01-01 --out vale3.svg
     """
-    from ibovcli import charts
-
-    s = common.settings()
-    target = out or Path(f"weight-history-{index.upper()}-{ticker.upper()}.png")
-    chart = charts.draw(s, "weight-history", target, ticker=ticker, index=index, from_=from_date, to=to_date)
-    _finish(chart, common.json)
+    _draw(common, "weight-history", out, ticker=ticker, index=index, from_=from_date, to=to_date)
 
 
 @chart_app.command("sectors")
@@ -92,11 +90,7 @@ def sectors(
 
       ibov chart sectors -i SMLL --date 2025-05-05 --out smll.svg
     """
-    from ibovcli import charts
-
-    s = common.settings()
-    target = out or Path(f"sectors-{index.upper()}.png")
-    _finish(charts.draw(s, "sectors", target, index=index, date=date), common.json)
+    _draw(common, "sectors", out, index=index, date=date)
 
 
 @chart_app.command("concentration")
@@ -116,11 +110,7 @@ def concentration(
 
       ibov chart concentration -i SMLL --from 2025-01-01 --json
     """
-    from ibovcli import charts
-
-    s = common.settings()
-    target = out or Path(f"concentration-{index.upper()}.png")
-    _finish(charts.draw(s, "concentration", target, index=index, from_=from_date, to=to_date), common.json)
+    _draw(common, "concentration", out, index=index, from_=from_date, to=to_date)
 
 
 @chart_app.command("levels")
@@ -143,11 +133,7 @@ def levels(
 
       ibov chart levels -i SMLL --out smll.svg
     """
-    from ibovcli import charts
-
-    s = common.settings()
-    target = out or Path(f"levels-{index.upper()}.png")
-    _finish(charts.draw(s, "levels", target, index=index, from_=from_date, to=to_date, log=log), common.json)
+    _draw(common, "levels", out, index=index, from_=from_date, to=to_date, log=log)
 
 
 @chart_app.command("rebalance")
@@ -181,11 +167,7 @@ def rebalance(
 
       ibov chart rebalance -i IBOV --date 2025-08-29 --limit 5 --out rebalance.svg
     """
-    from ibovcli import charts
-
-    s = common.settings()
-    target = out or Path(f"rebalance-{index.upper()}.png")
-    _finish(charts.draw(s, "rebalance", target, index=index, date=date, limit=limit), common.json)
+    _draw(common, "rebalance", out, index=index, date=date, limit=limit)
 
 
 @chart_app.command("contribution")
@@ -217,8 +199,4 @@ def contribution(
 
       ibov chart contribution --index IBOV --date 2024-11-08 --out contribution.png
     """
-    from ibovcli import charts
-
-    s = common.settings()
-    target = out or Path(f"contribution-{index.upper()}.png")
-    _finish(charts.draw(s, "contribution", target, index=index, date=date, top=top), common.json)
+    _draw(common, "contribution", out, index=index, date=date, top=top)

@@ -89,7 +89,12 @@ def soak(writers: int, readers: int, seconds: float, lake: Path, lock_timeout: f
     days = make_days(files, per_writer * writers)
     queues = [days[i::writers] for i in range(writers)]
     write, read = Tally("write"), Tally("read")
-    deadline = time.monotonic() + seconds
+    # the lake exists before readers start (a query on a lake that does not exist is exit 3, by design)
+    first_day, first_path = queues[0].pop(0)
+    code, took, err = call(["scrape", "--from", str(first_path), "--lake", str(lake)], env)
+    write.add(code, took, err, (0,), first_day)
+    started = time.monotonic()
+    deadline = started + seconds
 
     def writer(mine: list[tuple[str, Path]]) -> None:
         for day, path in mine:
@@ -106,12 +111,6 @@ def soak(writers: int, readers: int, seconds: float, lake: Path, lock_timeout: f
             read.add(code, took, err, (0, 8))
             i += 1
 
-    # the lake exists before readers start (a query on a lake that does not exist is exit 3, by design)
-    first_day, first_path = queues[0].pop(0)
-    code, took, err = call(["scrape", "--from", str(first_path), "--lake", str(lake)], env)
-    write.add(code, took, err, (0,), first_day)
-    started = time.monotonic()
-    deadline = started + seconds
     threads = [threading.Thread(target=writer, args=(q,)) for q in queues]
     threads += [threading.Thread(target=reader, args=(n,)) for n in range(readers)]
     for t in threads:

@@ -1,3 +1,4 @@
 from ibovcli.cli import main
 
-main()
+if __name__ == "__main__":  # not when a worker process (ibovcli.partfiles) imports the main module
+    main()

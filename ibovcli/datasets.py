@@ -99,6 +99,9 @@ class Dataset:
     #: refined partition columns, in folder order; the first one is the unit key
     partitions: tuple[Column, ...]
     refine_sql: str
+    #: the raw column whose value names a row's unit (a raw file's rows must all be of its unit's folder);
+    #: the unit key when unset
+    raw_unit_column: str = ""
 
     def __post_init__(self) -> None:
         if self.partitions[0].name != self.unit_key:
@@ -108,6 +111,11 @@ class Dataset:
     def columns(self) -> tuple[Column, ...]:
         """Data columns then partition columns, as the engines expose the table."""
         return self.refined_columns + self.partitions
+
+    @property
+    def unit_column(self) -> str:
+        """The raw column whose value is each raw row's unit."""
+        return self.raw_unit_column or self.unit_key
 
     @property
     def partition_names(self) -> tuple[str, ...]:
@@ -183,6 +191,7 @@ PORTFOLIO = Dataset(
     refined_columns=schema.PORTFOLIO_REFINED,
     partitions=schema.PORTFOLIO_PARTITIONS,
     refine_sql="refine.sql",
+    raw_unit_column="session_date",
 )
 
 LEVELS = Dataset(

@@ -274,29 +274,64 @@ def _check_claimed_index(engine: Engine, write: RawWrite) -> None:
     quality.looks_like(index, write.index_claimed, day, nearest, [str(r[0]) for r in rows])
 
 
+#: Raw writes stored together (one all-or-nothing write and one inventory update locally).
+STORE_BATCH = 64
+
+
 def _store(engine: Engine, todo: Sequence[Job], result: ScrapeResult, notify: Notify) -> None:
     done = [job for job in todo if job.writes]
     if not done:
         return
     with engine.lock():
+        pending: list[tuple[Job, RawWrite]] = []
         for job, write in collect.iter_writes(done):
+            if any(w.key == write.key for _job, w in pending):
+                _write(engine, pending, result, notify)  # the same key again: the earlier one first
             try:
                 if engine.is_stored(write):
                     result.unchanged.append(write.describe)
                     notify(f"unchanged: {_label(write.describe)} is already stored")
                     continue
                 _check_claimed_index(engine, write)
-                engine.write_raw([write])
             except IbovError as exc:
                 result.failures.append(Failure(job.what, exc))
                 continue
-            result.stored.append(write.describe)
-            notify(f"stored {_label(write.describe)}: {write.rows} rows")
+            pending.append((job, write))
+            if len(pending) >= STORE_BATCH:
+                _write(engine, pending, result, notify)
+        _write(engine, pending, result, notify)
         if result.stored and engine.triggers_in_process:
             # the local mirror of S3 -> Lambda: the same trigger decision, run here, right after the writes
             result.refined = engine.process(result.keys, notify)
             for r in result.refined:
                 notify(f"refined {r.unit}: {r.rows} rows")
+
+
+def _write(engine: Engine, pending: list[tuple[Job, RawWrite]], result: ScrapeResult, notify: Notify) -> None:
+    """Store the pending writes together; when that fails, each on its own, so one bad write is one
+    failure. Empties ``pending``."""
+    if not pending:
+        return
+    batch = list(pending)
+    pending.clear()
+    try:
+        engine.write_raw([w for _job, w in batch])
+        stored = batch
+    except IbovError as exc:
+        if len(batch) == 1:
+            result.failures.append(Failure(batch[0][0].what, exc))
+            return
+        stored = []
+        for job, write in batch:
+            try:
+                engine.write_raw([write])
+            except IbovError as one:
+                result.failures.append(Failure(job.what, one))
+                continue
+            stored.append((job, write))
+    for _job, write in stored:
+        result.stored.append(write.describe)
+        notify(f"stored {_label(write.describe)}: {write.rows} rows")
 
 
 def _label(describe: dict[str, Any]) -> str:

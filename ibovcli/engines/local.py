@@ -41,7 +41,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ibovcli import datasets, queries, rawfiles, schema, trigger
+from ibovcli import datasets, partfiles, queries, rawfiles, schema, trigger
 from ibovcli.datasets import Dataset, Unit
 from ibovcli.engines.base import (
     Coverage,
@@ -136,6 +136,28 @@ def read_files(
                 )
         tables.append(table)
     return pa.concat_tables(tables, promote_options="default")
+
+
+#: The column a refine adds to the raw rows it reads: the unit of the file each row came from.
+UNIT_COLUMN = "__ibov_unit"
+#: A refine pass takes at most this many units, and this many bytes of raw files (a year of portfolio
+#: days of every index is a few MB; a COTAHIST session about 0.5 MB).
+BATCH_UNITS = 250
+BATCH_RAW_BYTES = 16 * 1024 * 1024
+
+
+def _repeat(value: str, n: int) -> Any:
+    import pyarrow as pa
+
+    return pa.array([value] * n, pa.string())
+
+
+def _units_text(units: Sequence[Unit]) -> str:
+    """``portfolio dt=2025-07-10``, or ``portfolio dt=2025-07-01..2025-07-10 (8 units)``."""
+    if len(units) == 1:
+        return str(units[0])
+    values = sorted(u.value for u in units)
+    return f"{units[0].dataset} {units[0].spec.unit_key}={values[0]}..{values[-1]} ({len(units)} units)"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -585,47 +607,57 @@ class LocalLake:
             if found:
                 return str(found[0][0])
             sha = _sha256_file(f.path)
-        if rows is None:
-            rows = _parquet_rows(f.path)
-        parsed = datasets.parse_raw_key(f.key)
-        assert parsed is not None
-        index = parsed.parts.get("index") or (
-            parsed.unit.value if parsed.dataset.unit_key == "index_code" else None
-        )
-        label = parsed.parts.get("year") or parsed.parts.get("label") or parsed.unit.value
-        con.execute(
-            "INSERT OR REPLACE INTO ibov_raw_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                f.key,
-                parsed.unit.dataset,
-                parsed.unit.value,
-                index,
-                label,
-                f.size,
-                f.mtime_ns,
-                sha,
-                rows,
-                datetime.now(UTC),
-            ],
-        )
+        self._record_files(con, [(f, sha, _parquet_rows(f.path) if rows is None else rows)])
         return sha
+
+    @staticmethod
+    def _record_files(con: Any, files: Sequence[tuple[RawFile, str, int]]) -> None:
+        """Put ``(file, sha256, rows)`` in the inventory, in one statement (one catalog commit)."""
+        values = []
+        now = datetime.now(UTC)
+        for f, sha, rows in files:
+            parsed = datasets.parse_raw_key(f.key)
+            assert parsed is not None
+            index = parsed.parts.get("index") or (
+                parsed.unit.value if parsed.dataset.unit_key == "index_code" else None
+            )
+            label = parsed.parts.get("year") or parsed.parts.get("label") or parsed.unit.value
+            unit = parsed.unit
+            values.append((f.key, unit.dataset, unit.value, index, label, f.size, f.mtime_ns, sha, rows, now))
+        if values:
+            marks = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in values)
+            con.execute(
+                f"INSERT OR REPLACE INTO ibov_raw_files VALUES {marks}",  # nosec B608 - placeholders only
+                [v for row in values for v in row],
+            )
 
     def record_writes(self, writes: Sequence[RawWrite]) -> None:
         """Put freshly published raw files in the inventory (their contents are known: no re-read)."""
         con = self.connection(write=True)
+        files = []
         for w in writes:
             path = self.root / w.key
             st = path.stat()
-            self._sha_of(con, RawFile(w.key, path, st.st_size, st.st_mtime_ns), rows=w.rows, sha=w.sha256)
+            files.append((RawFile(w.key, path, st.st_size, st.st_mtime_ns), w.sha256, w.rows))
+        self._record_files(con, files)
 
     def _record_unit(self, con: Any, unit: Unit, signature: str, files: int, rows: int) -> None:
-        if files == 0:
-            con.execute("DELETE FROM ibov_units WHERE dataset = ? AND unit = ?", [unit.dataset, unit.value])
-            return
-        con.execute(
-            "INSERT OR REPLACE INTO ibov_units VALUES (?, ?, ?, ?, ?, ?)",
-            [unit.dataset, unit.value, signature, files, rows, datetime.now(UTC)],
-        )
+        self._record_units(con, [(unit, signature, files, rows)])
+
+    def _record_units(self, con: Any, records: Sequence[tuple[Unit, str, int, int]]) -> None:
+        """What each unit was refined from (signature, raw files) and its rows; a unit without raw files
+        is forgotten."""
+        gone = [u for u, _sig, files, _rows in records if files == 0]
+        kept = [(u.dataset, u.value, sig, files, rows) for u, sig, files, rows in records if files]
+        for u in gone:
+            con.execute("DELETE FROM ibov_units WHERE dataset = ? AND unit = ?", [u.dataset, u.value])
+        if kept:
+            now = datetime.now(UTC)
+            values = ", ".join("(?, ?, ?, ?, ?, ?)" for _ in kept)
+            con.execute(
+                f"INSERT OR REPLACE INTO ibov_units VALUES {values}",  # nosec B608 - placeholders only
+                [v for row in kept for v in (*row, now)],
+            )
 
     def stale_units(self) -> list[Unit]:
         """Units whose raw files changed since their refine (or were never refined), from the inventory."""
@@ -649,11 +681,41 @@ class LocalLake:
 
     def heal(self) -> list[RefineResult]:
         """Refine every unit whose raw files changed since its last refine. Call under :meth:`lock`."""
-        stale = self.stale_units()
-        out = []
-        for unit in stale:
-            self.notify(f"refining {unit} (its raw files changed since its last refine)")
-            out.append(self.refine(unit))
+        return self.refine_many(
+            self.stale_units(),
+            lambda batch: self.notify(
+                f"refining {_units_text(batch)} (raw files changed since the last refine)"
+            ),
+        )
+
+    def refine_many(
+        self, units: Sequence[Unit], say: Callable[[Sequence[Unit]], None] = lambda _batch: None
+    ) -> list[RefineResult]:
+        """:meth:`refine_units` over any units, in batches: consecutive units of one dataset, at most
+        :data:`BATCH_UNITS` of them and :data:`BATCH_RAW_BYTES` of raw files (memory stays bounded); ``say``
+        is told each batch before it runs. Call under :meth:`lock`."""
+        out: list[RefineResult] = []
+        batch: list[Unit] = []
+        size = 0
+
+        def flush() -> None:
+            if batch:
+                say(batch)
+                out.extend(self.refine_units(batch))
+                batch.clear()
+
+        for unit in dict.fromkeys(units):  # each unit once, in the order given
+            unit_size = sum(f.size for f in self.raw_files(unit))
+            if batch and (
+                unit.dataset != batch[0].dataset
+                or len(batch) >= BATCH_UNITS
+                or size + unit_size > BATCH_RAW_BYTES
+            ):
+                flush()
+                size = 0
+            batch.append(unit)
+            size += unit_size
+        flush()
         return out
 
     # -- refine ----------------------------------------------------------------------------------
@@ -663,67 +725,119 @@ class LocalLake:
 
         Idempotent; other units are untouched. Raw files that vanished make the unit's rows vanish too.
         """
+        return self.refine_units([unit])[0]
+
+    def refine_units(self, units: Sequence[Unit]) -> list[RefineResult]:
+        """:meth:`refine` of several units of one dataset in one pass: one read of their raw files, one
+        run of the refine SQL (every grouping in it is per unit), one write of their partitions and one
+        catalog transaction, all or nothing. Call under :meth:`lock`."""
         import duckdb
 
         started = time.monotonic()
-        dataset = unit.spec
+        dataset = units[0].spec
+        if any(u.spec is not dataset for u in units) or len(set(units)) != len(units):
+            raise ValueError("refine_units takes distinct units of one dataset")
         con = self.connection(write=True)
-        raw = self.raw_files(unit)
-        signature = unit_signature([(f.key, self._sha_of(con, f)) for f in raw])
-        damaged = [(f.key, why) for f in raw if (why := damage(f.path, dataset))]
-        for key, why in damaged:
-            self.notify(f"left out of {unit}: {key} cannot be read ({why}); `ibov verify` lists it")
-        readable = [f for f in raw if f.key not in dict(damaged)]
+        raw = {u: self.raw_files(u) for u in units}
+        shas = self._shas(con, [f for files in raw.values() for f in files])
+        signatures = {u: unit_signature([(f.key, shas[f.key]) for f in files]) for u, files in raw.items()}
+        damaged = {
+            u: [(f.key, why) for f in files if (why := damage(f.path, dataset))] for u, files in raw.items()
+        }
+        for unit, found in damaged.items():
+            for key, why in found:
+                self.notify(f"left out of {unit}: {key} cannot be read ({why}); `ibov verify` lists it")
         refined_root = self.root / dataset.refined_prefix
         refined_root.mkdir(parents=True, exist_ok=True)
         staging = refined_root / f".staging-{uuid.uuid4().hex}"
-        rows, indices = 0, tuple[str, ...]()
+        staging.mkdir()
+        counted: dict[Unit, tuple[int, tuple[str, ...]]] = {}
         try:
             for shim in DUCKDB_SHIMS:
                 con.execute(shim)
-            relation = None
-            if readable:
-                con.register("raw_rows", read_files([f.path for f in readable]))
-                con.execute(f"CREATE OR REPLACE TEMP TABLE refined_unit AS {dataset.sql()}")  # nosec B608
-                con.unregister("raw_rows")
-                self._check_unit(con, unit, "refined_unit")
-                if any(c.name == "sector" for c in dataset.columns):
-                    self._say_unknown_sectors(con, unit)
-                partitions = ", ".join(f'"{c}"' for c in dataset.partition_names)
-                con.execute(
-                    f"COPY refined_unit TO {sql_str(staging)} (FORMAT parquet, COMPRESSION snappy, "
-                    f"PARTITION_BY ({partitions}), FILENAME_PATTERN 'part-{{i}}')"
-                )
-                relation = "refined_unit"
-            else:
-                staging.mkdir()
-            rows, indices = self._install(con, unit, staging, relation, signature, len(raw))
+            tables = []
+            for unit, files in raw.items():
+                readable = [f.path for f in files if f.key not in dict(damaged[unit])]
+                if readable:
+                    table = read_files(readable)
+                    tables.append(table.append_column(UNIT_COLUMN, _repeat(unit.value, table.num_rows)))
+            if tables:
+                counted = self._refine_rows(con, dataset, tables, staging)
+            self._install(con, dataset, list(raw), staging, bool(tables), signatures, raw)
         except duckdb.InterruptException:
             raise Interrupted("SIGINT", 130) from None
         except duckdb.Error as exc:
+            what = _units_text(units)
             if "no space left" in str(exc).lower():
                 raise lake_error(
-                    OSError(28, "No space left on device"), self.root, f"refining {unit}", PENDING
+                    OSError(28, "No space left on device"), self.root, f"refining {what}", PENDING
                 ) from None
-            raise JobFailed(f"refining {unit} failed: {_first_line(exc)}") from exc
+            raise JobFailed(f"refining {what} failed: {_first_line(exc)}") from exc
         except OSError as exc:
-            raise lake_error(exc, self.root, f"refining {unit}", PENDING) from None
+            raise lake_error(exc, self.root, f"refining {_units_text(units)}", PENDING) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             with contextlib.suppress(Exception):
-                con.execute("DROP TABLE IF EXISTS refined_unit")
-        return RefineResult(unit, rows, indices, time.monotonic() - started, damaged=tuple(damaged))
+                con.execute("DROP TABLE IF EXISTS refined_units")
+            with contextlib.suppress(Exception):
+                con.execute("DROP VIEW IF EXISTS raw_rows")
+            with contextlib.suppress(Exception):
+                con.unregister("raw_tagged")
+        seconds = (time.monotonic() - started) / len(units)
+        return [RefineResult(u, *counted.get(u, (0, ())), seconds, damaged=tuple(damaged[u])) for u in units]
 
-    def _say_unknown_sectors(self, con: Any, unit: Unit) -> None:
+    def _refine_rows(
+        self, con: Any, dataset: Dataset, tables: Sequence[Any], staging: Path
+    ) -> dict[Unit, tuple[int, tuple[str, ...]]]:
+        """Run the refine SQL over the tagged raw rows into the temp table ``refined_units`` and write
+        its partitions under ``staging``; each unit's rows and indices."""
+        import pyarrow as pa
+
+        con.register("raw_tagged", pa.concat_tables(tables, promote_options="default"))
+        untagged = f"SELECT * EXCLUDE ({UNIT_COLUMN}) FROM raw_tagged"  # nosec B608
+        con.execute(f"CREATE OR REPLACE TEMP VIEW raw_rows AS {untagged}")
+        self._check_units(con, dataset)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE refined_units AS {dataset.sql()}")  # nosec B608
+        con.execute("DROP VIEW raw_rows")
+        con.unregister("raw_tagged")
+        if any(c.name == "sector" for c in dataset.columns):
+            self._say_unknown_sectors(con)
+        partfiles.write(
+            con.sql("SELECT * FROM refined_units").to_arrow_table(), staging, dataset.partition_names
+        )
+        indices_sql = (
+            "list(DISTINCT index_code ORDER BY index_code)" if _index_column(dataset) != "''" else "[]"
+        )
+        key = dataset.unit_key
+        found = con.execute(
+            f'SELECT CAST("{key}" AS VARCHAR), count(*), {indices_sql} FROM refined_units GROUP BY 1'  # nosec B608
+        ).fetchall()
+        return {Unit(dataset.name, str(v)): (int(n), tuple(i or ())) for v, n, i in found}
+
+    def _shas(self, con: Any, files: Sequence[RawFile]) -> dict[str, str]:
+        """Each file's sha256: from the inventory (one query) when its size and mtime match, else read
+        and recorded."""
+        known = {
+            k: str(sha)
+            for k, size, mtime, sha in con.execute(
+                "SELECT key, size, mtime_ns, sha256 FROM ibov_raw_files WHERE key IN (SELECT unnest(?))",
+                [[f.key for f in files]],
+            ).fetchall()
+            if any(f.key == k and f.size == size and f.mtime_ns == mtime for f in files)
+        }
+        return {f.key: known.get(f.key) or self._sha_of(con, f) for f in files}
+
+    def _say_unknown_sectors(self, con: Any) -> None:
         """One line per index when some tickers have no known sector (see ibovcli/sectors.py)."""
         found = con.execute(
-            "SELECT index_code, list(DISTINCT ticker ORDER BY ticker) FROM refined_unit "
-            "WHERE sector IS NULL GROUP BY index_code ORDER BY index_code"
+            "SELECT index_code, list(DISTINCT ticker ORDER BY ticker), list(DISTINCT dt ORDER BY dt) "
+            "FROM refined_units WHERE sector IS NULL GROUP BY index_code ORDER BY index_code"
         ).fetchall()
-        for index, tickers in found:
+        for index, tickers, days in found:
             shown = ", ".join(tickers[:8]) + (f" and {len(tickers) - 8} more" if len(tickers) > 8 else "")
+            when = days[0] if len(days) == 1 else f"{len(days)} days ({days[0]}..{days[-1]})"
             self.notify(
-                f"no sector known for {len(tickers)} {index} tickers of {unit.value}: {shown} "
+                f"no sector known for {len(tickers)} {index} tickers of {when}: {shown} "
                 "(not in that day's B3 answers nor in ibov's sector table; B3's live answers carry them)"
             )
 
@@ -737,13 +851,24 @@ class LocalLake:
         files = sorted((staging / unit.folder).rglob("*.parquet"))
         if raw and not files:
             raise JobFailed(f"nothing was staged for {unit}, which has raw files: refusing to empty it")
-        relation = None
         if files:
-            self._read_refined(con, dataset, files, "staged_unit", hive_root=staging)
-            self._check_unit(con, unit, "staged_unit")
-            relation = "staged_unit"
-        rows, _ = self._install(con, unit, staging, relation, signature, len(raw))
-        return rows
+            self._read_refined(con, dataset, files, "refined_units", hive_root=staging)
+            others = con.execute(
+                f'SELECT list(DISTINCT CAST("{dataset.unit_key}" AS VARCHAR)) FROM refined_units '  # nosec B608
+                f'WHERE CAST("{dataset.unit_key}" AS VARCHAR) IS DISTINCT FROM ?',
+                [unit.value],
+            ).fetchall()[0][0]
+            if others:
+                raise JobFailed(f"the rows staged for {unit} hold {dataset.unit_key}={', '.join(others)}")
+        try:
+            self._install(con, dataset, [unit], staging, bool(files), {unit: signature}, {unit: raw})
+            rows = con.execute(
+                f'SELECT count(*) FROM "{self.tables[dataset.name]}" WHERE "{dataset.unit_key}" = ?',  # nosec B608
+                [unit.value],
+            ).fetchall()[0][0]
+        finally:
+            con.execute("DROP TABLE IF EXISTS refined_units")
+        return int(rows)
 
     def _read_refined(
         self, con: Any, dataset: Dataset, files: Sequence[Path], name: str, hive_root: Path | None = None
@@ -753,51 +878,68 @@ class LocalLake:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")  # nosec B608
         con.unregister(f"{name}_arrow")
 
-    def _check_unit(self, con: Any, unit: Unit, relation: str) -> None:
-        """Every refined row must belong to the unit: a raw file holding another day's rows is refused."""
-        key = unit.spec.unit_key
-        others = con.execute(
-            f'SELECT list(DISTINCT CAST("{key}" AS VARCHAR)) FROM {relation} '  # nosec B608
-            f'WHERE CAST("{key}" AS VARCHAR) IS DISTINCT FROM ?',
-            [unit.value],
-        ).fetchall()[0][0]
-        if others:
+    def _check_units(self, con: Any, dataset: Dataset) -> None:
+        """Every raw row must belong to its file's unit: a raw file holding another day's rows is refused."""
+        column = dataset.unit_column
+        wrong = con.execute(
+            f'SELECT {UNIT_COLUMN}, list(DISTINCT CAST("{column}" AS VARCHAR)) FROM raw_tagged '  # nosec B608
+            f'WHERE CAST("{column}" AS VARCHAR) IS DISTINCT FROM {UNIT_COLUMN} GROUP BY 1 ORDER BY 1 LIMIT 1'
+        ).fetchall()
+        if wrong:
+            value, others = wrong[0]
             raise JobFailed(
-                f"raw files under {unit.folder} hold rows for {key}={', '.join(map(str, others))}",
+                f"raw files under {dataset.unit(value).folder} hold rows for "
+                f"{dataset.unit_key}={', '.join(map(str, others))}",
                 hint="A raw file's rows must match its folder; store that snapshot again.",
             )
 
     def _install(
-        self, con: Any, unit: Unit, staging: Path, relation: str | None, signature: str, raw_files: int
-    ) -> tuple[int, tuple[str, ...]]:
-        """In one catalog transaction: the unit's rows become ``relation``'s, the inventory records the
-        refine, the staged folder is swapped in; if the commit fails, the old folder is swapped back."""
-        dataset = unit.spec
+        self,
+        con: Any,
+        dataset: Dataset,
+        units: Sequence[Unit],
+        staging: Path,
+        has_rows: bool,
+        signatures: dict[Unit, str],
+        raw: dict[Unit, list[RawFile]],
+    ) -> None:
+        """In one catalog transaction: the units' rows become those of the temp table ``refined_units``,
+        the inventory records the refine, the staged folders are swapped in; if the commit fails, the old
+        folders are swapped back."""
         table = self.tables[dataset.name]
-        rows, indices = 0, ()
-        if relation is not None:
-            indices_sql = (
-                "list(DISTINCT index_code ORDER BY index_code)" if _index_column(dataset) != "''" else "[]"
-            )
-            stats = con.execute(f"SELECT count(*), {indices_sql} FROM {relation}").fetchall()[0]  # nosec B608
-            rows, indices = int(stats[0]), tuple(stats[1] or ())
+        key = dataset.unit_key
+        key_type = schema.duckdb_type(dataset.partitions[0].type)
+        undo: list[Callable[[], None]] = []
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(f'DELETE FROM "{table}" WHERE "{dataset.unit_key}" = ?', [unit.value])  # nosec B608
-            if relation is not None:
-                con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM {relation}')  # nosec B608
-            self._record_unit(con, unit, signature, raw_files, rows)
-            undo = self._swap(staging, unit)
+            con.execute(
+                f'DELETE FROM "{table}" WHERE "{key}" IN (SELECT CAST(unnest(?) AS {key_type}))',  # nosec B608
+                [[u.value for u in units]],
+            )
+            if has_rows:
+                con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM refined_units')  # nosec B608
+            counts = dict(
+                con.execute(
+                    f'SELECT CAST("{key}" AS VARCHAR), count(*) FROM refined_units GROUP BY 1'  # nosec B608
+                ).fetchall()
+                if has_rows
+                else []
+            )
+            self._record_units(
+                con, [(u, signatures[u], len(raw[u]), int(counts.get(u.value, 0))) for u in units]
+            )
+            for unit in units:
+                undo.append(self._swap(staging, unit))
             try:
                 con.execute("COMMIT")
             except BaseException:
-                undo()
+                for step in reversed(undo):
+                    step()
                 raise
         except BaseException:
             with contextlib.suppress(Exception):
                 con.execute("ROLLBACK")
             raise
-        return rows, indices
 
     def _swap(self, staging: Path, unit: Unit) -> Callable[[], None]:
         """Put ``staging/<unit folder>`` in place of the unit's refined folder; returns how to undo it.
@@ -1162,12 +1304,8 @@ class LocalEngine:
         return self.refine([r.unit for r in trigger.refine_requests(self.bucket, keys)], notify)
 
     def refine(self, units: Sequence[Unit], notify: Notify) -> list[RefineResult]:
-        out = []
         with self.lock():
-            for unit in units:
-                notify(f"refining {unit}")
-                out.append(self.lake.refine(unit))
-        return out
+            return self.lake.refine_many(units, lambda batch: notify(f"refining {_units_text(batch)}"))
 
     def _reader(self) -> Any:
         """The catalog connection for reading; a damaged or missing catalog is rebuilt first."""

@@ -1,6 +1,8 @@
 -- The refinement of one trading day: raw -> refined. The ONE definition of the transformations,
 -- run by DuckDB locally (ibovcli/engines/local.py) and by Spark SQL in the Glue job (glue_scripts/refine_job.py).
--- Input: a view named raw_rows holding every raw row of the day (all indices).
+-- Input: a view named raw_rows holding every raw row of the day (all indices), or of several days: every
+-- grouping, join and window is per session, so refining days together gives each day the rows it gets
+-- alone (tests/test_refine_batch.py).
 -- Written in the subset of SQL both engines accept; the only shim is unix_date(d) (days since
 -- 1970-01-01), built into Spark and defined as a macro on DuckDB.
 --
@@ -17,25 +19,32 @@ WITH sector_table AS (
     ${sector_table}
 ),
 same_day AS (
-    SELECT cod AS ticker, max(segment) AS segment
+    SELECT session_date, cod AS ticker, max(segment) AS segment
     FROM raw_rows
     WHERE segment IS NOT NULL AND trim(segment) <> ''
-    GROUP BY cod
+    GROUP BY session_date, cod
+),
+sessions AS (
+    SELECT DISTINCT session_date FROM raw_rows
 ),
 -- B3 classifies issuers, not share classes: another ticker of the same issuer (its first four letters)
 same_issuer AS (
-    SELECT substr(ticker, 1, 4) AS issuer, max(segment) AS segment
-    FROM (SELECT ticker, segment FROM same_day UNION ALL SELECT ticker, segment FROM sector_table) AS known
-    GROUP BY substr(ticker, 1, 4)
+    SELECT session_date, substr(ticker, 1, 4) AS issuer, max(segment) AS segment
+    FROM (
+        SELECT session_date, ticker, segment FROM same_day
+        UNION ALL
+        SELECT s.session_date, t.ticker, t.segment FROM sessions AS s CROSS JOIN sector_table AS t
+    ) AS known
+    GROUP BY session_date, substr(ticker, 1, 4)
 ),
 segmented AS (
     SELECT
         r.*,
         coalesce(nullif(trim(r.segment), ''), d.segment, t.segment, i.segment) AS segment_text
     FROM raw_rows AS r
-    LEFT JOIN same_day AS d ON d.ticker = r.cod
+    LEFT JOIN same_day AS d ON d.session_date = r.session_date AND d.ticker = r.cod
     LEFT JOIN sector_table AS t ON t.ticker = r.cod
-    LEFT JOIN same_issuer AS i ON i.issuer = substr(r.cod, 1, 4)
+    LEFT JOIN same_issuer AS i ON i.session_date = r.session_date AND i.issuer = substr(r.cod, 1, 4)
 ),
 split AS (
     SELECT
@@ -155,7 +164,7 @@ SELECT
     CAST(s.sector_part AS DECIMAL(9, 3)) AS sector_weight_pct,
     CAST(s.sector_count AS INT) AS sector_members,
     CAST(i.member_count AS INT) AS index_members,
-    CAST(row_number() OVER (PARTITION BY d.index_code ORDER BY d.part DESC, d.cod) AS INT) AS weight_rank,
+    CAST(row_number() OVER (PARTITION BY d.index_code, d.session_date ORDER BY d.part DESC, d.cod) AS INT) AS weight_rank,
     CAST(d.total_theoricalQty AS BIGINT) AS index_theoretical_qty,
     CAST(d.reductor AS DECIMAL(20, 8)) AS reductor,
     CAST(d.next_rebalance AS DATE) AS next_rebalance_date,

@@ -266,6 +266,71 @@ QUOTES = Dataset(
     refine_sql="refine_quotes.sql",
 )
 
+
+@dataclass(frozen=True)
+class Compact:
+    """A compact serving copy of a day-unit dataset's refined rows: one file per month and index under
+    ``<prefix>month=YYYY-MM/index_code=I/``, rows in (dt, ticker) order, every refined column kept
+    (the day and the ticker as data columns), cataloged as its own table. The refined layout stays the
+    raw material; the copy is what readers that pay per object (Athena) read.
+
+    Its ``sql`` (``ibovcli/sql/<sql_file>``) turns the refined rows of whole months (the view
+    :attr:`INPUT_VIEW`, columns as the source table) into the copy's rows, on DuckDB and Spark alike.
+    A month is rebuilt whole, all its indices at once, whenever any day of it is refined.
+    """
+
+    INPUT_VIEW = "compact_input"
+
+    name: str
+    source: Dataset
+    prefix: str
+    table: str
+    data_columns: tuple[Column, ...]
+    partitions: tuple[Column, ...]
+    sql_file: str
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """Data columns then partition columns, as the engines expose the table."""
+        return self.data_columns + self.partitions
+
+    @property
+    def partition_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.partitions)
+
+    @staticmethod
+    def month_of(day: str) -> str:
+        """``2025-07`` for the unit (day) ``2025-07-10``."""
+        return day[:7]
+
+    @staticmethod
+    def valid_month(value: str) -> bool:
+        return bool(re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value))
+
+    def month_folder(self, month: str) -> str:
+        if not self.valid_month(month):
+            raise ValueError(f"not a month: {month!r}")
+        return f"{self.partitions[0].name}={month}"
+
+    def month_prefix(self, month: str) -> str:
+        """``compact/month=2025-07/``: every file of the month, all indices, in one listing."""
+        return f"{self.prefix}{self.month_folder(month)}/"
+
+    def sql(self) -> str:
+        return schema.sql_file(self.sql_file)
+
+
+#: The compact serving copy of the daily portfolio (``${portfolio}`` of the saved queries on Athena).
+COMPACT = Compact(
+    name="compact",
+    source=PORTFOLIO,
+    prefix="compact/",
+    table="ibov_compact",
+    data_columns=schema.PORTFOLIO_COMPACT,
+    partitions=schema.PORTFOLIO_COMPACT_PARTITIONS,
+    sql_file="compact.sql",
+)
+
 #: Every dataset, by name, in the order the daily run refreshes them.
 ALL: dict[str, Dataset] = {d.name: d for d in (PORTFOLIO, LEVELS, THEORETICAL, PREVIEW, QUOTES)}
 

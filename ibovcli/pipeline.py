@@ -603,10 +603,7 @@ def verify(settings: Settings, *, repair: bool = False, notify: Notify = quiet) 
     with _engine(settings, None, notify) as engine:
         report = VerifyReport(engine.verify(notify))
         if repair and report.problems:
-            units = sorted(
-                {datasets.get(c.dataset).unit(c.unit.split("=", 1)[1]) for c in report.problems},
-                key=lambda u: (u.dataset, u.value),
-            )
+            units = _units_to_repair(engine, report.problems)
             with logged(engine, "verify --repair", lambda: {"repaired": [str(u) for u in units]}):
                 report.repaired = engine.refine(units, notify)
             again = {(c.dataset, c.unit): c for c in engine.verify(quiet)}
@@ -617,6 +614,20 @@ def verify(settings: Settings, *, repair: bool = False, notify: Notify = quiet) 
             ]
         _reconcile(settings, engine, report, notify)
         return report
+
+
+def _units_to_repair(engine: Engine, problems: Sequence[UnitCheck]) -> list[datasets.Unit]:
+    """The units to refine again: each failing unit, and for a failing month of the compact copy the
+    portfolio days of that month (refining them rebuilds the month)."""
+    compact = datasets.COMPACT
+    months = {c.unit.split("=", 1)[1] for c in problems if c.dataset == compact.name}
+    units = {
+        datasets.get(c.dataset).unit(c.unit.split("=", 1)[1]) for c in problems if c.dataset != compact.name
+    }
+    if months:
+        stored = engine.stored_units(compact.source.name)
+        units |= {u for u in stored if compact.month_of(u.value) in months}
+    return sorted(units, key=lambda u: (u.dataset, u.value))
 
 
 def _reconcile(settings: Settings, engine: Engine, report: VerifyReport, notify: Notify) -> None:

@@ -74,6 +74,18 @@ PORTFOLIO_PARTITIONS: tuple[Column, ...] = (
     Column("ticker", "string", False, "B3 ticker"),
 )
 
+#: The compact serving copy of the refined portfolio (``datasets.COMPACT``): every column of the refined
+#: table, the day and the ticker as data columns, one file per month and index.
+PORTFOLIO_COMPACT: tuple[Column, ...] = (
+    *PORTFOLIO_PARTITIONS,
+    *(c for c in PORTFOLIO_REFINED if c.name != "index_code"),
+)
+
+PORTFOLIO_COMPACT_PARTITIONS: tuple[Column, ...] = (
+    Column("month", "string", False, "month of dt, YYYY-MM"),
+    Column("index_code", "string", False, "B3 index code"),
+)
+
 # -- levels: B3's official daily closing level of each index ------------------------------------
 
 LEVELS_RAW: tuple[Column, ...] = (

@@ -89,6 +89,11 @@ INVENTORY_DDL = (
         dataset VARCHAR NOT NULL, unit VARCHAR NOT NULL, refined_signature VARCHAR NOT NULL,
         raw_files INTEGER NOT NULL, refined_rows BIGINT NOT NULL, refined_at TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (dataset, unit))""",
+    # per month of the compact serving copy (datasets.COMPACT): the signature of the portfolio units it
+    # was built from (see LocalLake.month_signatures) and its rows
+    """CREATE TABLE IF NOT EXISTS ibov_compact_months (
+        month VARCHAR PRIMARY KEY, signature VARCHAR NOT NULL, rows BIGINT NOT NULL,
+        built_at TIMESTAMPTZ NOT NULL)""",
 )
 
 
@@ -217,6 +222,43 @@ def unit_signature(files: Sequence[tuple[str, str]]) -> str:
     for key, sha in sorted(files):
         h.update(f"{key}\t{sha}\n".encode())
     return h.hexdigest()
+
+
+def _swap_folder(new: Path, target: Path, old: Path) -> Callable[[], None]:
+    """Put the folder ``new`` in place of ``target`` (``target`` goes when ``new`` is missing or empty);
+    returns how to undo it.
+
+    On Linux one atomic exchange; elsewhere two renames, the old folder waiting in the staging folder
+    as ``old`` = ``<staging>/.old-<target name>`` (where :meth:`LocalLake.sweep` finds it if the process
+    dies between them).
+    """
+    has_new = new.is_dir() and any(new.iterdir())
+    existed = target.exists()
+    if has_new and existed and _exchange(new, target):
+        _fsync_dir(target.parent)
+
+        def exchange_back() -> None:
+            _exchange(new, target)
+
+        return exchange_back
+    if existed:
+        os.replace(target, old)
+    if has_new:
+        try:
+            os.replace(new, target)
+        except BaseException:
+            if existed:
+                os.replace(old, target)
+            raise
+    _fsync_dir(target.parent)
+
+    def undo() -> None:
+        if has_new:
+            os.replace(target, new)
+        if existed:
+            os.replace(old, target)
+
+    return undo
 
 
 @dataclass(frozen=True)
@@ -406,8 +448,8 @@ class LocalLake:
                         txn.unlink()
             with contextlib.suppress(OSError):
                 writing.rmdir()
-        for dataset in datasets.ALL.values():
-            refined = self.root / dataset.refined_prefix
+        for prefix in [*(d.refined_prefix for d in datasets.ALL.values()), datasets.COMPACT.prefix]:
+            refined = self.root / prefix
             if not refined.is_dir():
                 continue
             for staging in refined.glob(".staging-*"):
@@ -496,6 +538,15 @@ class LocalLake:
             con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({cols})')
             view = f'CREATE VIEW IF NOT EXISTS "{db}"."{table}" AS SELECT * FROM main."{table}"'  # nosec B608
             con.execute(view)
+        # the compact copy, named as on AWS: locally a view of the portfolio table (DuckDB's own storage is
+        # the local compact store; the files under compact/ are for other readers)
+        compact = datasets.COMPACT
+        source = self.tables[compact.source.name]
+        rows = f'WITH {compact.INPUT_VIEW} AS (SELECT * FROM main."{source}")\n{compact.sql()}'  # nosec B608
+        con.execute(f'CREATE VIEW IF NOT EXISTS main."{compact.table}" AS {rows}')
+        con.execute(
+            f'CREATE VIEW IF NOT EXISTS "{db}"."{compact.table}" AS SELECT * FROM main."{compact.table}"'
+        )  # nosec B608
         for ddl in INVENTORY_DDL:
             con.execute(ddl)
 
@@ -507,7 +558,8 @@ class LocalLake:
         self._writable = False
 
     def rebuild_catalog(self, reason: str) -> None:
-        """Move a damaged or missing catalog aside and rebuild it from the refined and raw zones."""
+        """Move a damaged or missing catalog aside and rebuild it from the refined and raw zones (and the
+        compact copy from the rebuilt catalog)."""
         self._require_lock()
         self.close()
         path = self.catalog_path
@@ -537,6 +589,7 @@ class LocalLake:
                 self._record_unit(con, unit, signature, len(raw), int(rows))
         for raw_file in self.list_raw():
             self._sha_of(con, raw_file)
+        self.rebuild_compact(self.stale_months())  # every month: the catalog has no record of any
 
     # -- inventory ---------------------------------------------------------------------------------
 
@@ -680,13 +733,115 @@ class LocalLake:
         return sorted(out, key=lambda u: (list(datasets.ALL).index(u.dataset), u.value))
 
     def heal(self) -> list[RefineResult]:
-        """Refine every unit whose raw files changed since its last refine. Call under :meth:`lock`."""
-        return self.refine_many(
+        """Refine every unit whose raw files changed since its last refine, then rebuild every compact
+        month left stale (a killed writer, a rebuilt catalog). Call under :meth:`lock`."""
+        out = self.refine_many(
             self.stale_units(),
             lambda batch: self.notify(
                 f"refining {_units_text(batch)} (raw files changed since the last refine)"
             ),
         )
+        months = self.stale_months()
+        if months:
+            shown = months[0] if len(months) == 1 else f"{months[0]}..{months[-1]} ({len(months)} months)"
+            self.notify(f"rebuilding the compact copy of {shown} (its days changed since it was built)")
+            self.rebuild_compact(months)
+        return out
+
+    # -- the compact serving copy (datasets.COMPACT) --------------------------------------------
+
+    def month_signatures(self, con: Any) -> dict[str, str]:
+        """What each month's compact files must be built from: a hash of the month's portfolio units and
+        their refine signatures (the inventory's ``ibov_units``)."""
+        spec = datasets.COMPACT
+        found: dict[str, list[str]] = {}
+        for unit, signature in con.execute(
+            "SELECT unit, refined_signature FROM ibov_units WHERE dataset = ? ORDER BY unit",
+            [spec.source.name],
+        ).fetchall():
+            found.setdefault(spec.month_of(unit), []).append(f"{unit}\t{signature}\n")
+        return {m: hashlib.sha256("".join(lines).encode()).hexdigest() for m, lines in found.items()}
+
+    def stale_months(self) -> list[str]:
+        """Months whose compact files were not built from the month's current units (or are left over
+        from units that are gone)."""
+        con = self._con if self._con is not None else self.connection()
+        want = self.month_signatures(con)
+        have = dict(con.execute("SELECT month, signature FROM ibov_compact_months").fetchall())
+        return sorted(m for m in set(want) | set(have) if want.get(m) != have.get(m))
+
+    def rebuild_compact(self, months: Sequence[str]) -> None:
+        """Rebuild the compact files of ``months`` from the catalog, in one catalog transaction. Call
+        under :meth:`lock`."""
+        con = self.connection(write=True)
+        undo: list[Callable[[], None]] = []
+        staging: list[Path] = []
+        con.execute("BEGIN TRANSACTION")
+        try:
+            self._compact_into(con, months, undo, staging)
+            try:
+                con.execute("COMMIT")
+            except BaseException:
+                for step in reversed(undo):
+                    step()
+                raise
+        except OSError as exc:
+            with contextlib.suppress(Exception):
+                con.execute("ROLLBACK")
+            raise lake_error(exc, self.root, "rebuilding the compact copy", PENDING) from None
+        except BaseException:
+            with contextlib.suppress(Exception):
+                con.execute("ROLLBACK")
+            raise
+        finally:
+            for folder in staging:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def _compact_into(
+        self, con: Any, months: Sequence[str], undo: list[Callable[[], None]], staging: list[Path]
+    ) -> None:
+        """Inside the caller's transaction: write the compact files of ``months`` (every index) from the
+        portfolio table as it stands in the transaction, record each month's signature and rows, and
+        swap the month folders in (a month left without rows loses its folder); ``undo`` gets how to
+        swap each back, ``staging`` the folder to remove afterwards."""
+        import pyarrow.compute as pc
+
+        spec = datasets.COMPACT
+        months = sorted(set(months))
+        if not months:
+            return
+        folders = {m: spec.month_folder(m) for m in months}  # validates each month: they are inlined below
+        root = self.root / spec.prefix
+        root.mkdir(parents=True, exist_ok=True)
+        work = root / f".staging-{uuid.uuid4().hex}"
+        work.mkdir()
+        staging.append(work)
+        table = self.tables[spec.source.name]
+        wanted = ", ".join(sql_str(m) for m in months)
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {spec.INPUT_VIEW} AS "  # nosec B608 - validated months
+            f'SELECT * FROM "{table}" WHERE substr(dt, 1, 7) IN ({wanted})'
+        )
+        try:
+            rows = con.sql(spec.sql()).to_arrow_table()
+        finally:
+            con.execute(f"DROP VIEW IF EXISTS {spec.INPUT_VIEW}")
+        partfiles.write(rows, work, spec.partition_names)
+        counts = {
+            str(c["values"]): int(c["counts"]) for c in pc.value_counts(rows.column("month")).to_pylist()
+        }
+        signatures = self.month_signatures(con)
+        now = datetime.now(UTC)
+        for month in months:
+            if month in signatures:
+                con.execute(
+                    "INSERT OR REPLACE INTO ibov_compact_months VALUES (?, ?, ?, ?)",
+                    [month, signatures[month], counts.get(month, 0), now],
+                )
+            else:
+                con.execute("DELETE FROM ibov_compact_months WHERE month = ?", [month])
+        for folder in folders.values():
+            undo.append(_swap_folder(work / folder, root / folder, work / f".old-{folder}"))
 
     def refine_many(
         self, units: Sequence[Unit], say: Callable[[Sequence[Unit]], None] = lambda _batch: None
@@ -904,12 +1059,14 @@ class LocalLake:
         raw: dict[Unit, list[RawFile]],
     ) -> None:
         """In one catalog transaction: the units' rows become those of the temp table ``refined_units``,
-        the inventory records the refine, the staged folders are swapped in; if the commit fails, the old
-        folders are swapped back."""
+        the inventory records the refine, the staged folders are swapped in, and so are the rebuilt compact
+        files of every month the units touch (for the portfolio); if the commit fails, the old folders are
+        swapped back."""
         table = self.tables[dataset.name]
         key = dataset.unit_key
         key_type = schema.duckdb_type(dataset.partitions[0].type)
         undo: list[Callable[[], None]] = []
+        compact_staging: list[Path] = []
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(
@@ -930,6 +1087,9 @@ class LocalLake:
             )
             for unit in units:
                 undo.append(self._swap(staging, unit))
+            if dataset is datasets.COMPACT.source:  # every month touched, once per batch
+                months = {datasets.COMPACT.month_of(u.value) for u in units}
+                self._compact_into(con, sorted(months), undo, compact_staging)
             try:
                 con.execute("COMMIT")
             except BaseException:
@@ -940,43 +1100,14 @@ class LocalLake:
             with contextlib.suppress(Exception):
                 con.execute("ROLLBACK")
             raise
+        finally:
+            for folder in compact_staging:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _swap(self, staging: Path, unit: Unit) -> Callable[[], None]:
-        """Put ``staging/<unit folder>`` in place of the unit's refined folder; returns how to undo it.
-
-        On Linux one atomic exchange; elsewhere two renames, the old folder waiting in the staging
-        folder as ``.old-<unit folder>`` (where :meth:`sweep` finds it if the process dies between them).
-        """
+        """Put ``staging/<unit folder>`` in place of the unit's refined folder; returns how to undo it."""
         target = self.root / unit.spec.refined_unit_prefix(unit)
-        new = staging / unit.folder
-        old = staging / f".old-{unit.folder}"
-        has_new = new.is_dir() and any(new.iterdir())
-        existed = target.exists()
-        if has_new and existed and _exchange(new, target):
-            _fsync_dir(target.parent)
-
-            def exchange_back() -> None:
-                _exchange(new, target)
-
-            return exchange_back
-        if existed:
-            os.replace(target, old)
-        if has_new:
-            try:
-                os.replace(new, target)
-            except BaseException:
-                if existed:
-                    os.replace(old, target)
-                raise
-        _fsync_dir(target.parent)
-
-        def undo() -> None:
-            if has_new:
-                os.replace(target, new)
-            if existed:
-                os.replace(old, target)
-
-        return undo
+        return _swap_folder(staging / unit.folder, target, staging / f".old-{unit.folder}")
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -1485,7 +1616,41 @@ class LocalEngine:
                             stale,
                         )
                     )
+        out.extend(self._verify_compact(con))
         return out
+
+    def _verify_compact(self, con: Any) -> list[UnitCheck]:
+        """Each month and index of the compact copy: the portfolio catalog's rows (its input, shown as
+        both raw and catalog rows) against the rows of its files, and whether the month is stale."""
+        import pyarrow.parquet as pq
+
+        spec = datasets.COMPACT
+        table = self.lake.tables[spec.source.name]
+        expected = {
+            (str(m), str(i)): int(n)
+            for m, i, n in con.execute(
+                f'SELECT substr(dt, 1, 7), index_code, count(*) FROM "{table}" GROUP BY 1, 2'  # nosec B608
+            ).fetchall()
+        }
+        found: dict[tuple[str, str], int] = {}
+        root = self.lake.root / spec.prefix
+        for f in sorted(root.glob("month=*/index_code=*/*.parquet")):
+            key = (f.parent.parent.name.split("=", 1)[1], f.parent.name.split("=", 1)[1])
+            found[key] = found.get(key, 0) + pq.read_metadata(f).num_rows
+        stale = set(self.lake.stale_months())
+        return [
+            UnitCheck(
+                spec.name,
+                spec.month_folder(month),
+                index,
+                expected.get((month, index), 0),
+                found.get((month, index), 0),
+                expected.get((month, index), 0),
+                stale=month in stale,
+            )
+            for month, index in sorted(set(expected) | set(found))
+            if spec.valid_month(month)
+        ]
 
     def watch(self, notify: Notify) -> None:
         """Wait for the ibov command writing to the lake, if any, to finish."""

@@ -158,6 +158,145 @@ def summarize(df: DataFrame, unit: Unit) -> UnitSummary:
 
 
 # ----------------------------------------------------------------------------------------------
+# the compact serving copy (datasets.COMPACT): a month rebuilt from its current files and a refined day
+
+
+def compact_rows(spark: SparkSession, refined: DataFrame) -> DataFrame:
+    """Run ``compact.sql`` on the refined rows of whole months (all indices; the columns of the portfolio
+    table): typed as declared, one Spark partition per (month, index) sorted by day and ticker, so each
+    partition folder gets one file with its rows in order."""
+    from pyspark.sql import functions as F
+
+    spec = datasets.COMPACT
+    refined.createOrReplaceTempView(spec.INPUT_VIEW)
+    rows = spark.sql(spec.sql())
+    typed = rows.select(*[F.col(c.name).cast(c.type).alias(c.name) for c in spec.columns])
+    keys = spec.partition_names
+    return typed.repartition(*keys).sortWithinPartitions(*keys, "dt", "ticker")
+
+
+def read_compact(spark: SparkSession, root_uri: str, month_uri: str) -> DataFrame:
+    """The compact rows under ``month_uri`` (``.../compact/month=M/``), partition columns typed as
+    declared (not inferred: ``2025-07`` is no date)."""
+    ddl = ", ".join(f"`{c.name}` {c.type}" for c in datasets.COMPACT.columns)
+    return spark.read.schema(ddl).option("basePath", root_uri).parquet(month_uri)
+
+
+def month_rows(current: DataFrame | None, day_rows: DataFrame, unit: Unit) -> DataFrame:
+    """The refined rows of ``unit``'s month: its current compact rows without the unit's day, and the
+    day's new refined rows, as the portfolio table's columns."""
+    from pyspark.sql import functions as F
+
+    source = datasets.COMPACT.source
+    fresh = day_rows.select(*[c.name for c in source.columns])
+    if current is None:
+        return fresh
+    kept = current.filter(F.col(source.unit_key) != F.lit(unit.value))
+    return kept.select(*[F.col(c.name).cast(c.type).alias(c.name) for c in source.columns]).unionByName(fresh)
+
+
+def compact_table_input(bucket: str) -> dict[str, Any]:
+    """The Glue ``TableInput`` of the compact table, from its declaration."""
+    spec = datasets.COMPACT
+
+    def columns(cols: Sequence[schema.Column]) -> list[dict[str, str]]:
+        return [{"Name": c.name, "Type": c.type, "Comment": c.comment} for c in cols]
+
+    return {
+        "Name": spec.table,
+        "Description": "ibov: compact serving copy of the daily portfolio, one file per month and index",
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE"},
+        "PartitionKeys": columns(spec.partitions),
+        "StorageDescriptor": _storage(s3_uri(bucket, spec.prefix), columns(spec.data_columns)),
+    }
+
+
+def _storage(location: str, columns: list[dict[str, str]]) -> dict[str, Any]:
+    hive = "org.apache.hadoop.hive.ql.io.parquet"
+    return {
+        "Columns": columns,
+        "Location": location,
+        "InputFormat": f"{hive}.MapredParquetInputFormat",
+        "OutputFormat": f"{hive}.MapredParquetOutputFormat",
+        "SerdeInfo": {"SerializationLibrary": f"{hive}.serde.ParquetHiveSerDe"},
+    }
+
+
+def catalog_month(client: Any, database: str, bucket: str, month: str, indices: Sequence[str]) -> None:
+    """Make the catalog's partitions of ``month`` exactly ``indices`` (creating the table on first use)."""
+    spec = datasets.COMPACT
+    table = compact_table_input(bucket)
+    try:
+        client.get_table(DatabaseName=database, Name=spec.table)
+    except client.exceptions.EntityNotFoundException:
+        client.create_table(DatabaseName=database, TableInput=table)
+    if not spec.valid_month(month):
+        raise ValueError(f"not a month: {month!r}")
+    found = client.get_paginator("get_partitions").paginate(
+        DatabaseName=database, TableName=spec.table, Expression=f"month = '{month}'"
+    )
+    present = {p["Values"][1] for page in found for p in page["Partitions"]}
+    columns = table["StorageDescriptor"]["Columns"]
+    new = [
+        {
+            "Values": [month, index],
+            "StorageDescriptor": _storage(
+                s3_uri(bucket, f"{spec.month_prefix(month)}index_code={index}/"), columns
+            ),
+        }
+        for index in sorted(set(indices) - present)
+    ]
+    for i in range(0, len(new), 100):  # the API takes 100 at a time
+        client.batch_create_partition(
+            DatabaseName=database, TableName=spec.table, PartitionInputList=new[i : i + 100]
+        )
+    gone = [{"Values": [month, index]} for index in sorted(present - set(indices))]
+    for i in range(0, len(gone), 25):
+        client.batch_delete_partition(
+            DatabaseName=database, TableName=spec.table, PartitionsToDelete=gone[i : i + 25]
+        )
+
+
+def compact_listing(bucket: str, month: str) -> list[str]:
+    """The keys of the month's compact objects (every index) in the bucket."""
+    import boto3
+
+    s3 = boto3.client("s3")
+    prefix = datasets.COMPACT.month_prefix(month)
+    return sorted(
+        str(obj["Key"])
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for obj in page.get("Contents", [])
+        if obj["Key"].endswith(".parquet")
+    )
+
+
+def rebuild_month(
+    glue_context: Any, spark: SparkSession, day_rows: DataFrame, unit: Unit, bucket: str, database: str
+) -> dict[str, Any]:
+    """Replace the compact objects and catalog partitions of ``unit``'s month: the month's current rows
+    without the day, plus the day's refined rows, through ``compact.sql``. The new rows are computed and
+    held (a local checkpoint) before the month's objects are purged."""
+    import boto3
+
+    spec = datasets.COMPACT
+    month = spec.month_of(unit.value)
+    root, where = s3_uri(bucket, spec.prefix), s3_uri(bucket, spec.month_prefix(month))
+    current = read_compact(spark, root, where) if compact_listing(bucket, month) else None
+    rows = compact_rows(spark, month_rows(current, day_rows, unit)).localCheckpoint(eager=True)
+    indices = sorted(r[0] for r in rows.select("index_code").distinct().collect())
+    purged = time.monotonic()
+    glue_context.purge_s3_path(where, {"retentionPeriod": 0})
+    rows.write.mode("append").option("compression", COMPRESSION).partitionBy(*spec.partition_names).parquet(
+        root
+    )
+    window = time.monotonic() - purged
+    catalog_month(boto3.client("glue"), database, bucket, month, indices)
+    return {"compact_month": month, "compact_indices": indices, "compact_replace_window_s": round(window, 3)}
+
+
+# ----------------------------------------------------------------------------------------------
 # local mode
 
 
@@ -408,6 +547,9 @@ def glue_main(argv: Sequence[str]) -> None:
     sink.setCatalogInfo(catalogDatabase=database, catalogTableName=table)
     sink.writeFrame(DynamicFrame.fromDF(refined, glue_context, dataset.name))
     window = time.monotonic() - purged
+    compacted = {}
+    if dataset is datasets.COMPACT.source:  # the day's month of the compact copy, from the same rows
+        compacted = rebuild_month(glue_context, spark, refined, unit, bucket, database)
     job.commit()
     result = UnitSummary(
         unit,
@@ -417,7 +559,7 @@ def glue_main(argv: Sequence[str]) -> None:
         s3_uri(bucket, dataset.refined_unit_prefix(unit)),
         replace_window=window,
     )
-    print(json.dumps({"msg": "refined", "table": f"{database}.{table}", **result.as_json()}))
+    print(json.dumps({"msg": "refined", "table": f"{database}.{table}", **result.as_json(), **compacted}))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

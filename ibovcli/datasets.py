@@ -342,6 +342,12 @@ def get(name: str) -> Dataset:
         raise ValueError(f"no dataset named {name!r}; known: {', '.join(ALL)}") from None
 
 
+def serving_tables(tables: dict[str, str]) -> dict[str, str]:
+    """The tables saved queries read where each object read costs (Athena): ``tables`` with the
+    portfolio's replaced by its compact copy (same columns, plus ``month``)."""
+    return {**tables, COMPACT.source.name: COMPACT.table}
+
+
 def parse_raw_key(key: str) -> RawKey | None:
     """The raw key of any dataset, parsed; ``None`` for any other key (snapshots, refined, junk)."""
     for dataset in ALL.values():

@@ -156,9 +156,10 @@ def test_glue_role_lists_the_bucket_and_reaches_only_its_prefixes_and_its_table(
     role = template["Resources"]["GlueJobRole"]["Properties"]
     stmts = {s["Sid"]: s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]}
     assert sub_text(stmts["ReadRaw"]["Resource"]).endswith(f"/{layout.RAW_PREFIX}*")
-    # exactly the refined prefix of every dataset, nothing else
+    # exactly the refined prefix of every dataset and the compact copy's prefix, nothing else
+    written = [d.refined_prefix for d in datasets.ALL.values()] + [datasets.COMPACT.prefix]
     assert [sub_text(r) for r in as_list(stmts["RewriteRefined"]["Resource"])] == [
-        f"arn:${{AWS::Partition}}:s3:::${{DataBucketName}}/{d.refined_prefix}*" for d in datasets.ALL.values()
+        f"arn:${{AWS::Partition}}:s3:::${{DataBucketName}}/{prefix}*" for prefix in written
     ]
     # ListBucket on the bucket itself and unconditioned: a HEAD of a key Spark has not written yet
     # must answer 404, not 403, and a HEAD carries no s3:prefix for a condition to match
@@ -170,7 +171,7 @@ def test_glue_role_lists_the_bucket_and_reaches_only_its_prefixes_and_its_table(
     # every object action stays on raw/, refined/ or the job's two code objects
     allowed = (
         f"${{DataBucketName}}/{layout.RAW_PREFIX}*",
-        *(f"${{DataBucketName}}/{d.refined_prefix}*" for d in datasets.ALL.values()),
+        *(f"${{DataBucketName}}/{prefix}*" for prefix in written),
         "${ArtifactBucketName}/${GlueScriptKey}",
         "${ArtifactBucketName}/${GlueModulesKey}",
     )
@@ -189,12 +190,13 @@ def test_glue_role_lists_the_bucket_and_reaches_only_its_prefixes_and_its_table(
             assert sub_text(resource).split(":::", 1)[1] in allowed, statement["Sid"]
     writes = [s for s in object_statements if "s3:PutObject" in as_list(s["Action"])]
     assert [sub_text(r) for s in writes for r in as_list(s["Resource"])] == [
-        f"arn:${{AWS::Partition}}:s3:::${{DataBucketName}}/{d.refined_prefix}*" for d in datasets.ALL.values()
+        f"arn:${{AWS::Partition}}:s3:::${{DataBucketName}}/{prefix}*" for prefix in written
     ]
     catalog = [sub_text(r).split("${AWS::AccountId}:")[1] for r in stmts["UpdateTheRefinedTable"]["Resource"]]
     db = schema.CATALOG_DATABASE
     # every dataset's table; the portfolio's name is a stack parameter
     tables = ["${RefinedTableName}" if d is datasets.PORTFOLIO else d.table for d in datasets.ALL.values()]
+    tables.append(datasets.COMPACT.table)  # the compact copy, whose partitions the job adds and drops
     assert catalog == ["catalog", f"database/{db}", *(f"table/{db}/{t}" for t in tables)]
 
 
@@ -246,8 +248,9 @@ def test_every_saved_query_is_a_named_query_with_the_athena_text(template: dict[
         text = f"-- {name}: parameters in order: {', '.join(order)}\n" + "\n".join(
             text.splitlines()[first_sql:]
         )
+        # the serving tables: the portfolio's compact copy (one object per index and month)
         variables = {
-            name: {"Ref": "RefinedTableName"} if name == "portfolio" else datasets.get(name).table
+            name: datasets.COMPACT.table if name == "portfolio" else datasets.get(name).table
             for name in queries.table_tokens(q.sql)
         }
         assert props["QueryString"] == {"Fn::Sub": [text, variables]}

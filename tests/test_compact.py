@@ -218,3 +218,38 @@ def test_a_rebuilt_catalog_rebuilds_the_copy_record(stored: Path) -> None:
         "2025-04",
         "2025-05",
     ]
+
+
+def test_on_aws_saved_queries_read_the_compact_table_and_verify_the_refined_one() -> None:
+    """Athena (moto) gets ``ibov_compact`` for ``${portfolio}`` in a saved query and in ibov's own reads;
+    ``ibov sql`` gets the tables as named (``${compact}`` for the copy); verify counts the refined table."""
+    from moto import mock_aws
+
+    from ibovcli import queries
+    from ibovcli.aws.clients import Aws
+    from ibovcli.engines.aws import AwsEngine
+    from ibovcli.settings import Settings
+    from tests.aws_helpers import BUCKET, JOB, REGION, WORKGROUP
+
+    with mock_aws():
+        aws = Aws.connect(region=REGION)
+        aws.athena().create_work_group(Name=WORKGROUP)
+        aws.s3().create_bucket(Bucket=BUCKET)
+        settings = Settings.load(
+            engine="aws", bucket=BUCKET, glue_job=JOB, workgroup=WORKGROUP, table="ibov_refined"
+        )
+        eng = AwsEngine(aws, settings, sleep=lambda _s: None)
+        q = queries.get("top-weights")
+        eng.sql(q.sql, {"index": "IBOV", "date": "2025-04-30", "limit": 5}, what="top")
+        eng.sql("SELECT count(*) FROM ${portfolio}", {}, what="a check")
+        eng.sql("SELECT count(*) FROM ${portfolio}, ${compact}", {}, what="ad hoc", verbatim=True)
+        eng.verify(lambda _m: None)
+        athena = aws.athena()
+        ids = athena.list_query_executions(WorkGroup=WORKGROUP)["QueryExecutionIds"]
+        sent = [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"] for i in ids]
+    top = [s for s in sent if "weight_rank" in s]
+    assert top and all("FROM ibov_compact AS t" in s and "ibov_refined" not in s for s in top)
+    assert "SELECT count(*) FROM ibov_compact" in sent
+    assert "SELECT count(*) FROM ibov_refined, ibov_compact" in sent
+    counted = [s for s in sent if s.startswith('SELECT CAST("dt" AS VARCHAR)')]
+    assert counted and all("FROM ibov_refined" in s for s in counted)

@@ -367,6 +367,22 @@ class FakeGlue:
         return mods
 
 
+def fake_compact_catalog(s3_root: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
+    """The compact copy's S3 listing from the folder standing in for the bucket, and its catalog
+    updates recorded (tests/test_compact_glue.py checks them against moto)."""
+    cataloged: list[tuple[str, list[str]]] = []
+
+    def listing(bucket: str, month: str) -> list[str]:
+        folder = s3_root / bucket / datasets.COMPACT.month_prefix(month)
+        return sorted(str(p.relative_to(s3_root / bucket)) for p in folder.rglob("*.parquet"))
+
+    monkeypatch.setattr(job, "compact_listing", listing)
+    monkeypatch.setattr(
+        job, "catalog_month", lambda _c, _db, _b, month, indices: cataloged.append((month, list(indices)))
+    )
+    return cataloged
+
+
 def local_listing(root: Path, unit: Unit) -> list[tuple[str, str]]:
     """What ``raw_listing`` returns, for a folder standing in for the bucket (mtime as the ETag)."""
     prefix = unit.spec.raw_unit_prefix(unit)
@@ -395,6 +411,7 @@ def test_a_raw_file_landing_during_the_run_is_refined_too(
         return listings[-1]
 
     monkeypatch.setattr(job, "raw_listing", listing)
+    fake_compact_catalog(s3_root, monkeypatch)
     job.glue_main(
         ["refine_job.py", "--JOB_NAME", "ibov-refine", "--bucket", bucket, "--dt", DAY1.isoformat()]
     )
@@ -418,6 +435,7 @@ def test_glue_entry_point_purges_the_day_then_writes_through_the_catalog_sink(
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.setattr(job, "s3_uri", lambda b, key: f"file://{s3_root}/{b}/{key}")
     monkeypatch.setattr(job, "raw_listing", lambda b, unit: local_listing(s3_root / b, unit))
+    fake_compact_catalog(s3_root, monkeypatch)
     argv = ["refine_job.py", "--JOB_NAME", "ibov-refine", "--bucket", bucket, "--dt", "2025-04-30"]
 
     job.glue_main(argv)  # the arguments of runs started before datasets existed
@@ -433,9 +451,23 @@ def test_glue_entry_point_purges_the_day_then_writes_through_the_catalog_sink(
     job.glue_main(argv)  # a rerun of the first day (e.g. a duplicate S3 event)
 
     names = [name for name, _ in glue.calls]
-    assert names == ["init", "purge", "getSink", "setFormat", "setCatalogInfo", "writeFrame", "commit"]
-    calls = dict(glue.calls)
+    # the day, then its month of the compact copy (tests/test_compact_glue.py), then the commit
+    assert names == [
+        "init",
+        "purge",
+        "getSink",
+        "setFormat",
+        "setCatalogInfo",
+        "writeFrame",
+        "purge",
+        "commit",
+    ]
+    calls = dict(glue.calls[:-2])  # the day's calls; then the purge of its compact month
     assert calls["purge"] == (f"file://{s3_root / bucket}/refined/dt=2025-04-30/", {"retentionPeriod": 0})
+    assert glue.calls[-2] == (
+        "purge",
+        (f"file://{s3_root / bucket}/compact/month=2025-04/", {"retentionPeriod": 0}),
+    )
     assert calls["getSink"] == {
         "connection_type": "s3",
         "path": f"file://{s3_root / bucket}/refined/",

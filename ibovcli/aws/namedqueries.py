@@ -68,14 +68,10 @@ def sql_body(sql: str) -> str:
 
 
 def table_values(q: queries.SavedQuery) -> list[str]:
-    """The ``Fn::Sub`` variables of ``q``: each dataset's table (the portfolio's is a stack parameter)."""
-    out = []
-    for name in sorted(queries.table_tokens(q.sql)):
-        value = (
-            "!Ref RefinedTableName" if name == datasets.PORTFOLIO.name else _scalar(datasets.get(name).table)
-        )
-        out.append(f"{name}: {value}")
-    return out
+    """The ``Fn::Sub`` variables of ``q``: each dataset's serving table (the portfolio's compact copy,
+    :func:`ibovcli.datasets.serving_tables`), as the aws engine runs the saved queries."""
+    tables = datasets.serving_tables({name: d.table for name, d in datasets.ALL.items()})
+    return [f"{name}: {_scalar(tables[name])}" for name in sorted(queries.table_tokens(q.sql))]
 
 
 def _scalar(text: str) -> str:

@@ -279,7 +279,16 @@ class AwsEngine:
     def sql(
         self, statement: str, params: dict[str, Any], *, what: str, verbatim: bool = False
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        workgroup, database, tables = self.workgroup, self.database, self.tables()
+        """Saved queries and ibov's own reads get the serving tables (``${portfolio}`` is the compact
+        copy: one object per index and month instead of one per ticker and day); ``ibov sql`` gets
+        the tables as named (:meth:`table_names`)."""
+        tables = self.table_names() if verbatim else datasets.serving_tables(self.tables())
+        return self._athena(statement, params, what=what, verbatim=verbatim, tables=tables)
+
+    def _athena(
+        self, statement: str, params: dict[str, Any], *, what: str, verbatim: bool, tables: dict[str, str]
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        workgroup, database = self.workgroup, self.database
         order: list[str] = []
         if verbatim:
             sql = queries.with_tables(statement, tables)
@@ -299,7 +308,7 @@ class AwsEngine:
             )
 
     def table_names(self) -> dict[str, str]:
-        return self.tables()
+        return {**self.tables(), datasets.COMPACT.name: datasets.COMPACT.table}
 
     def stored_days(self, dataset: str, index: str) -> list[str]:
         """The days of ``index``'s portfolio that Athena can read: raw files in S3 whose day is a catalog
@@ -428,11 +437,13 @@ class AwsEngine:
                 refined_counts = s3.rows_by_index(client, bucket, sorted(refined_objects))
             try:
                 table = "${" + dataset.name + "}"
-                _cols, found = self.sql(
+                _cols, found = self._athena(  # the refined table itself, not its compact copy
                     f'SELECT CAST("{key}" AS VARCHAR), {_index_column(dataset)}, count(*) FROM {table} '  # nosec B608 - declared names
                     "GROUP BY 1, 2",
                     {},
                     what=f"counting the catalog rows of {dataset.name}",
+                    verbatim=False,
+                    tables=self.tables(),
                 )
             except IbovError:  # no table yet: nothing cataloged
                 found = []

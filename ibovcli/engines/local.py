@@ -544,9 +544,8 @@ class LocalLake:
         source = self.tables[compact.source.name]
         rows = f'WITH {compact.INPUT_VIEW} AS (SELECT * FROM main."{source}")\n{compact.sql()}'  # nosec B608
         con.execute(f'CREATE VIEW IF NOT EXISTS main."{compact.table}" AS {rows}')
-        con.execute(
-            f'CREATE VIEW IF NOT EXISTS "{db}"."{compact.table}" AS SELECT * FROM main."{compact.table}"'
-        )  # nosec B608
+        named = f'"{db}"."{compact.table}" AS SELECT * FROM main."{compact.table}"'  # nosec B608
+        con.execute(f"CREATE VIEW IF NOT EXISTS {named}")
         for ddl in INVENTORY_DDL:
             con.execute(ddl)
 
@@ -1464,7 +1463,10 @@ class LocalEngine:
         return self._recovering(read)
 
     def table_names(self) -> dict[str, str]:
-        return {name: f'"{table}"' for name, table in self.lake.tables.items()}
+        """Every dataset's catalog table (what saved queries read locally: DuckDB's own storage), and
+        the compact copy's view as ``${compact}``."""
+        names = {name: f'"{table}"' for name, table in self.lake.tables.items()}
+        return {**names, datasets.COMPACT.name: f'"{datasets.COMPACT.table}"'}
 
     def stored_days(self, dataset: str, index: str) -> list[str]:
         if datasets.get(dataset) is datasets.PORTFOLIO:

@@ -280,6 +280,8 @@ class Compact:
     """
 
     INPUT_VIEW = "compact_input"
+    #: A refined row's month, as ``compact.sql`` computes the ``month`` partition (DuckDB and Spark SQL).
+    MONTH_SQL = "substr(dt, 1, 7)"
 
     name: str
     source: Dataset
@@ -344,8 +346,15 @@ def get(name: str) -> Dataset:
 
 def serving_tables(tables: dict[str, str]) -> dict[str, str]:
     """The tables saved queries read where each object read costs (Athena): ``tables`` with the
-    portfolio's replaced by its compact copy (same columns, plus ``month``)."""
+    portfolio's replaced by its compact copy (same columns, plus ``month``, its first partition, which
+    the saved queries filter on beside ``dt`` so that Athena reads only the months asked for)."""
     return {**tables, COMPACT.source.name: COMPACT.table}
+
+
+def with_month(table: str) -> str:
+    """The portfolio table ``table`` (a quoted name) with the compact copy's ``month`` column: what
+    ``${portfolio}`` is in saved queries on DuckDB, whose catalog tables need no month to prune."""
+    return f"(SELECT *, {COMPACT.MONTH_SQL} AS month FROM {table})"  # nosec B608 - a table name
 
 
 def parse_raw_key(key: str) -> RawKey | None:

@@ -253,3 +253,20 @@ def test_on_aws_saved_queries_read_the_compact_table_and_verify_the_refined_one(
     assert "SELECT count(*) FROM ibov_refined, ibov_compact" in sent
     counted = [s for s in sent if s.startswith('SELECT CAST("dt" AS VARCHAR)')]
     assert counted and all("FROM ibov_refined" in s for s in counted)
+
+
+def test_every_saved_query_filtering_portfolio_days_prunes_months_too() -> None:
+    """Athena prunes the compact table by its partitions only: a saved query that bounds ``t.dt`` by a
+    parameter bounds ``t.month`` as well (derived-weights' join on the days it found cannot, statically)."""
+    import re
+
+    from ibovcli import queries
+
+    for name, q in queries.load_all().items():
+        if "${portfolio}" not in q.sql:
+            continue
+        code = "\n".join(line.split("--", 1)[0] for line in q.sql.splitlines())
+        day_bounds = re.findall(r"t\.dt\s*(?:=|<=|>=|BETWEEN)\s*:(\w+)", code)
+        month_bounds = re.findall(r"t\.month\s*(?:=|<=|>=|BETWEEN)", code)
+        assert bool(day_bounds) == bool(month_bounds), name
+        assert len(month_bounds) >= code.count("${portfolio}") - (name == "derived-weights"), name

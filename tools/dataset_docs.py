@@ -52,6 +52,20 @@ def render() -> str:
             *_table(d.columns),
             "",
         ]
+    c = datasets.COMPACT
+    partitions = "/".join(f"{p.name}=" for p in c.partitions)
+    out += [
+        f"### `{c.name}`: compact serving copy of `{c.source.name}`",
+        "",
+        f"- built from: the `{c.source.table}` rows of whole months (SQL `ibovcli/sql/{c.sql_file}`)",
+        f"- files: `{c.prefix}{partitions}`, one per month and index, rows sorted by (dt, ticker);"
+        f" catalog table `{c.table}`",
+        "",
+        "Columns (the files'), then the partition columns:",
+        "",
+        *_table(c.columns),
+        "",
+    ]
     out.append(END)
     return "\n".join(out) + "\n"
 

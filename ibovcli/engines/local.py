@@ -819,7 +819,7 @@ class LocalLake:
         wanted = ", ".join(sql_str(m) for m in months)
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW {spec.INPUT_VIEW} AS "  # nosec B608 - validated months
-            f'SELECT * FROM "{table}" WHERE substr(dt, 1, 7) IN ({wanted})'
+            f'SELECT * FROM "{table}" WHERE {spec.MONTH_SQL} IN ({wanted})'
         )
         try:
             rows = con.sql(spec.sql()).to_arrow_table()
@@ -1453,8 +1453,10 @@ class LocalEngine:
         if verbatim:
             sql = queries.with_tables(statement, self.table_names())
             _one_read_only_statement(sql)
-        else:
-            sql = queries.duckdb_statement(statement, self.table_names())
+        else:  # saved queries and ibov's own reads: the portfolio with the compact copy's month column
+            names = self.table_names()
+            portfolio = datasets.COMPACT.source.name
+            sql = queries.duckdb_statement(statement, {**names, portfolio: datasets.with_month(names[portfolio])})
 
         def read() -> tuple[list[str], list[tuple[Any, ...]]]:
             self._reader()
@@ -1631,7 +1633,7 @@ class LocalEngine:
         expected = {
             (str(m), str(i)): int(n)
             for m, i, n in con.execute(
-                f'SELECT substr(dt, 1, 7), index_code, count(*) FROM "{table}" GROUP BY 1, 2'  # nosec B608
+                f'SELECT {spec.MONTH_SQL}, index_code, count(*) FROM "{table}" GROUP BY 1, 2'  # nosec B608
             ).fetchall()
         }
         found: dict[tuple[str, str], int] = {}

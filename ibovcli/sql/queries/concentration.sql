@@ -20,5 +20,6 @@ FROM ${portfolio} AS t
 WHERE t.index_code = :index
     AND t.dt >= :from
     AND t.dt <= :to
+    AND t.month BETWEEN substr(:from, 1, 7) AND substr(:to, 1, 7)
 GROUP BY t.session_date
 ORDER BY t.session_date

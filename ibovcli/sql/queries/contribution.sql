@@ -10,7 +10,7 @@
 WITH members AS (
     SELECT t.session_date, t.ticker, t.company, t.corporate_event, t.weight_pct, t.theoretical_qty, t.reductor
     FROM ${portfolio} AS t
-    WHERE t.index_code = :index AND t.dt = :date
+    WHERE t.index_code = :index AND t.dt = :date AND t.month = substr(:date, 1, 7)
 ),
 official AS (
     SELECT l.previous_session_date, l.change_pct

@@ -10,7 +10,7 @@
 WITH base AS (
     SELECT max(t.dt) AS dt
     FROM ${portfolio} AS t
-    WHERE t.index_code = :index AND t.dt <= :date
+    WHERE t.index_code = :index AND t.dt <= :date AND t.month <= substr(:date, 1, 7)
         AND t.dt >= CAST(CAST(CAST(:date AS DATE) - INTERVAL '130' DAY AS DATE) AS VARCHAR)
 ),
 members AS (

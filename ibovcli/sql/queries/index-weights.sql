@@ -19,6 +19,7 @@ WITH days AS (
         WHERE t.index_code = :index
             AND t.dt >= :from
             AND t.dt <= :to
+            AND t.month BETWEEN substr(:from, 1, 7) AND substr(:to, 1, 7)
     ) AS d
 )
 SELECT
@@ -34,5 +35,6 @@ JOIN days AS d ON t.dt = d.dt
 WHERE t.index_code = :index
     AND t.dt >= :from
     AND t.dt <= :to
+    AND t.month BETWEEN substr(:from, 1, 7) AND substr(:to, 1, 7)
     AND d.days_back % :every = 0
 ORDER BY t.ticker, t.session_date

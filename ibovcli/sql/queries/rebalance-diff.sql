@@ -16,12 +16,14 @@ WITH before AS (
     FROM ${portfolio} AS t
     WHERE t.index_code = :index
         AND t.dt = :from
+        AND t.month = substr(:from, 1, 7)
 ),
 after AS (
     SELECT t.ticker, t.company, t.weight_pct
     FROM ${portfolio} AS t
     WHERE t.index_code = :index
         AND t.dt = :to
+        AND t.month = substr(:to, 1, 7)
 ),
 diff AS (
     SELECT

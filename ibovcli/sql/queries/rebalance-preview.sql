@@ -28,6 +28,7 @@ current_portfolio AS (
     FROM ${portfolio} AS t
     WHERE t.index_code = :index
         AND t.dt = :date
+        AND t.month = substr(:date, 1, 7)
 ),
 meta AS (
     SELECT

@@ -13,6 +13,8 @@ WITH members AS (
     SELECT t.session_date, t.ticker, t.corporate_event, t.weight_pct, t.theoretical_qty, t.reductor
     FROM ${portfolio} AS t
     WHERE t.index_code = :index AND ((:date = '' AND t.dt BETWEEN :from AND :to) OR t.dt = :date)
+        AND t.month BETWEEN substr(coalesce(nullif(:date, ''), :from), 1, 7)
+            AND substr(coalesce(nullif(:date, ''), :to), 1, 7)
 ),
 days AS (SELECT DISTINCT session_date FROM members),
 bounds AS (

@@ -17,5 +17,6 @@ SELECT
 FROM ${portfolio} AS t
 WHERE t.index_code = :index
     AND t.dt = :date
+    AND t.month = substr(:date, 1, 7)
 GROUP BY t.session_date, t.sector, t.sector_members, t.sector_weight_pct
 ORDER BY t.sector_weight_pct DESC, coalesce(t.sector, '(no sector)')

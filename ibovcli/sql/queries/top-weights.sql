@@ -17,5 +17,6 @@ SELECT
 FROM ${portfolio} AS t
 WHERE t.index_code = :index
     AND t.dt = :date
+    AND t.month = substr(:date, 1, 7)
     AND t.weight_rank <= :limit
 ORDER BY t.weight_pct DESC, t.ticker

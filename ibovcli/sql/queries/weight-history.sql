@@ -25,6 +25,7 @@ WITH history AS (
     WHERE t.index_code = :index
         AND t.ticker = :ticker
         AND t.dt <= :to
+        AND t.month <= substr(:to, 1, 7)
 )
 SELECT
     h.session_date,

@@ -1456,7 +1456,9 @@ class LocalEngine:
         else:  # saved queries and ibov's own reads: the portfolio with the compact copy's month column
             names = self.table_names()
             portfolio = datasets.COMPACT.source.name
-            sql = queries.duckdb_statement(statement, {**names, portfolio: datasets.with_month(names[portfolio])})
+            sql = queries.duckdb_statement(
+                statement, {**names, portfolio: datasets.with_month(names[portfolio])}
+            )
 
         def read() -> tuple[list[str], list[tuple[Any, ...]]]:
             self._reader()

@@ -79,16 +79,17 @@ def test_saved_query_polls_with_backoff_and_pages_through_results() -> None:
     params = queries.resolve(
         q, queries.bind(q, {"index": "ibov", "limit": "3"}), lambda _index: ["2025-04-28", "2025-04-30"]
     ).params
-    sql, order = queries.athena_statement(q.sql, {"portfolio": "ibov_refined"})
+    sql, order = queries.athena_statement(q.sql, {"portfolio": "ibov_compact"})
     expected_start = {
         "QueryString": sql,
         "WorkGroup": WORKGROUP,
         "QueryExecutionContext": {"Database": "default"},
-        "ExecutionParameters": ["'IBOV'", "'2025-04-30'", "3"],
+        "ExecutionParameters": ["'IBOV'", "'2025-04-30'", "'2025-04-30'", "3"],
     }
-    assert order == ["index", "date", "limit"]
-    assert "t.dt = ?" in sql
-    assert "${portfolio}" not in sql and "FROM ibov_refined AS t" in sql
+    # the day bounds dt, and its month the compact table's month partition
+    assert order == ["index", "date", "date", "limit"]
+    assert "t.dt = ?" in sql and "t.month = substr(?, 1, 7)" in sql
+    assert "${portfolio}" not in sql and "FROM ibov_compact AS t" in sql
     info = refined_column_info(TOP_COLUMNS)
     data = [
         (date(2025, 4, 30), 1, "VALE3", "VALE", None, Decimal("18.250")),
@@ -224,7 +225,8 @@ def test_a_given_date_reaches_athena_as_a_plain_dt_parameter(aws_engine: Any) ->
     assert result.rows == []  # moto runs no SQL
     [data] = executions(engine.aws.athena())
     assert "t.dt = ?" in data["Query"] and "SELECT coalesce" not in data["Query"]
-    assert data["ExecutionParameters"] == ["'IBOV'", "'2025-04-30'", "3"]
+    assert "t.month = substr(?, 1, 7)" in data["Query"] and "FROM ibov_compact AS t" in data["Query"]
+    assert data["ExecutionParameters"] == ["'IBOV'", "'2025-04-30'", "'2025-04-30'", "3"]
 
 
 def test_latest_comes_from_the_raw_listing_and_the_partition_metadata(aws_engine: Any) -> None:
@@ -247,12 +249,15 @@ def test_latest_comes_from_the_raw_listing_and_the_partition_metadata(aws_engine
     *_, days_query, data = executions(engine.aws.athena())
     assert "$partitions" in days_query["Query"]
     assert data["Query"].count("t.dt = ?") == 2
-    # before: index, from; after: index, to; from_date, to_date. --from 2025-04-29 is read on or before
-    # it, and --to latest is the last cataloged day (2025-05-05 is not in the catalog yet)
+    # before: index, from, from's month; after: index, to, to's month; from_date, to_date. --from
+    # 2025-04-29 is read on or before it, and --to latest is the last cataloged day (2025-05-05 is not
+    # in the catalog yet)
     assert data["ExecutionParameters"] == [
         "'IBOV'",
         "'2025-04-28'",
+        "'2025-04-28'",
         "'IBOV'",
+        "'2025-04-30'",
         "'2025-04-30'",
         "'2025-04-28'",
         "'2025-04-30'",

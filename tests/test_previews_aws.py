@@ -163,5 +163,5 @@ def test_rebalance_preview_on_athena(aws_engine: Any) -> None:
     ids = engine.aws.athena().list_query_executions(WorkGroup=WORKGROUP)["QueryExecutionIds"]
     found = [engine.aws.athena().get_query_execution(QueryExecutionId=i)["QueryExecution"] for i in ids]
     data = max(found, key=lambda e: e["Status"]["SubmissionDateTime"])
-    assert "FROM ibov_preview AS p" in data["Query"] and "FROM ibov_refined AS t" in data["Query"]
-    assert data["ExecutionParameters"] == ["'IBOV'", "'IBOV'", "'2025-05-05'", "'2025-05-05'"]
+    assert "FROM ibov_preview AS p" in data["Query"] and "FROM ibov_compact AS t" in data["Query"]
+    assert data["ExecutionParameters"] == ["'IBOV'", "'IBOV'", "'2025-05-05'", "'2025-05-05'", "'2025-05-05'"]

@@ -9,11 +9,13 @@ Two ways to run the same code (see docs/glue-lambda.md):
   The ``ibovcli`` package arrives as a zip through ``--extra-py-files``. The job lists the unit's raw
   files (again, until the listing settles), runs the dataset's refine SQL, purges the unit's refined
   prefix and writes it partitioned as the dataset declares, through a Glue sink that creates/updates
-  the dataset's catalog table.
+  the dataset's catalog table. After a portfolio day it rebuilds the day's month of the compact
+  serving copy (``datasets.COMPACT``: :func:`rebuild_month`) and that month's catalog partitions.
 * **Locally**: ``python glue_scripts/refine_job.py --lake DIR --dataset D --unit U`` (or ``--dt DAY``)
   does the same on a local lake with a local Spark session; the unit's refined folder and catalog
   rows are replaced through the lake's own transaction
-  (:meth:`ibovcli.engines.local.LocalLake.install_refined`).
+  (:meth:`ibovcli.engines.local.LocalLake.install_refined`), which also rebuilds the day's compact
+  month, with DuckDB (the Spark month rebuild is the Glue mode's; tests/test_compact_glue.py).
 
 The mode is chosen by ``--lake``: present -> local, absent -> Glue. ``awsglue`` is imported only inside
 :func:`glue_main`; everything else is plain PySpark, importable and tested without Glue.

@@ -270,3 +270,23 @@ def test_every_saved_query_filtering_portfolio_days_prunes_months_too() -> None:
         month_bounds = re.findall(r"t\.month\s*(?:=|<=|>=|BETWEEN)", code)
         assert bool(day_bounds) == bool(month_bounds), name
         assert len(month_bounds) >= code.count("${portfolio}") - (name == "derived-weights"), name
+
+
+def test_a_long_rebuild_goes_a_bounded_number_of_months_at_a_time(
+    stored: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local, "COMPACT_BATCH_MONTHS", 1)
+    calls: list[list[str]] = []
+    real = local.LocalLake._compact_into
+
+    def counting(self: local.LocalLake, con: Any, months: Any, *rest: Any) -> None:
+        calls.append(sorted(months))
+        real(self, con, months, *rest)
+
+    monkeypatch.setattr(local.LocalLake, "_compact_into", counting)
+    lake = engine(stored).lake
+    with lake.lock():
+        lake.rebuild_compact(["2025-05", "2025-04", "2025-05"])
+    lake.close()
+    assert calls == [["2025-04"], ["2025-05"]]
+    assert compact_files(stored) == EXPECTED_FILES

@@ -3,9 +3,11 @@
 Layout under the lake directory (paths from :mod:`ibovcli.layout` and :mod:`ibovcli.datasets`)::
 
     raw/... snapshots/... refined/... refined_levels/...   the zones, as on S3
+    compact/month=YYYY-MM/index_code=I/   the portfolio's compact serving copy (rebuilt per refine batch)
     catalog.duckdb     the local catalog: one table per dataset (also as "default".<table>, its Glue
                        name), and the inventory: every raw file (ibov_raw_files) and, per unit, the raw
-                       files its refined rows were computed from (ibov_units)
+                       files its refined rows were computed from (ibov_units), and per month what
+                       its compact files were built from (ibov_compact_months)
     logs/runs.jsonl    the run log
     .lock              held while a command writes
     .writing/          files of writes in progress (each write a folder with its journal)
@@ -149,6 +151,9 @@ UNIT_COLUMN = "__ibov_unit"
 #: days of every index is a few MB; a COTAHIST session about 0.5 MB).
 BATCH_UNITS = 250
 BATCH_RAW_BYTES = 16 * 1024 * 1024
+#: Months of the compact copy rebuilt per catalog transaction outside a refine (a heal, a catalog
+#: rebuild): a year of every index is ~0.7 M rows.
+COMPACT_BATCH_MONTHS = 12
 
 
 def _repeat(value: str, n: int) -> Any:
@@ -770,8 +775,14 @@ class LocalLake:
         return sorted(m for m in set(want) | set(have) if want.get(m) != have.get(m))
 
     def rebuild_compact(self, months: Sequence[str]) -> None:
-        """Rebuild the compact files of ``months`` from the catalog, in one catalog transaction. Call
-        under :meth:`lock`."""
+        """Rebuild the compact files of ``months`` from the catalog, :data:`COMPACT_BATCH_MONTHS` months
+        per catalog transaction (memory stays bounded on a first build of a long history). Call under
+        :meth:`lock`."""
+        ordered = sorted(set(months))
+        for i in range(0, len(ordered), COMPACT_BATCH_MONTHS):
+            self._rebuild_compact(ordered[i : i + COMPACT_BATCH_MONTHS])
+
+    def _rebuild_compact(self, months: Sequence[str]) -> None:
         con = self.connection(write=True)
         undo: list[Callable[[], None]] = []
         staging: list[Path] = []

@@ -88,8 +88,11 @@ def statement(dataset: datasets.Dataset, *, since: date | None, until: date | No
         ["session_date", *(["weight_rank"] if "weight_rank" in {c.name for c in dataset.columns} else [])]
     )
     table = "${" + dataset.name + "}"
+    # the declared columns by name: the table a token names may hold more (the portfolio's compact
+    # serving copy adds month) and in another order
+    columns = ", ".join(c.name for c in dataset.columns)
     # the table token and the column names come from the dataset declaration; values are parameters
-    return f"SELECT * FROM {table} WHERE {' AND '.join(where)} ORDER BY {order}"  # nosec B608
+    return f"SELECT {columns} FROM {table} WHERE {' AND '.join(where)} ORDER BY {order}"  # nosec B608
 
 
 def encode(

@@ -494,8 +494,9 @@ def adhoc_sql(
 ) -> None:
     """Run one read-only SQL statement on the catalog tables (DuckDB locally, Athena with --engine aws).
 
-    Tables: ibov_refined (the daily portfolio), ibov_levels (index levels); `${portfolio}` and
-    `${levels}` name them too. Only a single query is run (SELECT, WITH, VALUES, FROM, SHOW,
+    Tables: ibov_refined (the daily portfolio), ibov_levels (index levels), ibov_compact (the
+    portfolio's compact copy, with a month column); `${portfolio}`, `${levels}` and `${compact}` name
+    them too. Only a single query is run (SELECT, WITH, VALUES, FROM, SHOW,
     DESCRIBE); anything else is refused with exit 2. No rows: exit 8 (`--json` prints []).
 
     Examples:

@@ -290,3 +290,54 @@ def test_a_long_rebuild_goes_a_bounded_number_of_months_at_a_time(
     lake.close()
     assert calls == [["2025-04"], ["2025-05"]]
     assert compact_files(stored) == EXPECTED_FILES
+
+
+def test_verify_on_aws_counts_the_compact_objects_and_repair_refines_that_months_days(
+    stored: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S3 is moto holding what the local lake holds but one compact object; Athena's counts are the
+    same SQL run on the local catalog (moto runs no SQL). Verify lists that month and index; --repair
+    starts the Glue job for each stored day of that month."""
+    from moto import mock_aws
+
+    from ibovcli import pipeline, queries
+    from ibovcli.aws.clients import Aws
+    from ibovcli.engines.aws import AwsEngine
+    from ibovcli.settings import Settings
+    from tests.aws_helpers import BUCKET, JOB, REGION, WORKGROUP, create_job
+
+    reference = engine(stored)
+
+    def athena(self: AwsEngine, statement: str, params: dict[str, Any], **kw: Any) -> Any:
+        names = {k: f'"{v}"' for k, v in kw["tables"].items()}
+        return reference.lake.query(queries.duckdb_statement(statement, names), params)
+
+    with mock_aws():
+        aws = Aws.connect(region=REGION)
+        client = aws.s3()
+        client.create_bucket(Bucket=BUCKET)
+        create_job(aws.glue())
+        missing = EXPECTED_FILES[1]  # compact/month=2025-04/index_code=IBXX/part-0.parquet
+        for p in sorted(stored.rglob("*.parquet")):
+            key = p.relative_to(stored).as_posix()
+            if key.split("/")[0] in ("raw", "refined", "compact") and key != missing:
+                client.put_object(Bucket=BUCKET, Key=key, Body=p.read_bytes())
+        monkeypatch.setattr(AwsEngine, "_athena", athena)
+        monkeypatch.setattr(
+            AwsEngine,
+            "from_settings",
+            classmethod(lambda cls, s, notify=None: AwsEngine(aws, s, sleep=lambda _s: None)),
+        )
+        settings = Settings.load(engine="aws", bucket=BUCKET, glue_job=JOB, workgroup=WORKGROUP)
+        report = pipeline.verify(settings)
+        assert [(c.dataset, c.unit, c.index, c.raw_rows, c.refined_rows) for c in report.problems] == [
+            ("compact", "month=2025-04", "IBXX", 8, 0)
+        ]
+        assert [c.unit for c in report.checks if c.dataset == "compact" and c.ok] == [
+            "month=2025-04",
+            "month=2025-05",
+        ]
+        report = pipeline.verify(settings, repair=True)
+        runs = aws.glue().get_job_runs(JobName=JOB)["JobRuns"]
+        assert sorted(r["Arguments"]["--unit"] for r in runs) == ["2025-04-29", "2025-04-30"]
+    reference.close()

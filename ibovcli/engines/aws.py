@@ -490,7 +490,47 @@ class AwsEngine:
                             stale,
                         )
                     )
+        notify(f"verifying {datasets.COMPACT.name}")
+        out.extend(self._verify_compact())
         return out
+
+    def _verify_compact(self) -> list[UnitCheck]:
+        """Each month and index of the compact copy: the refined table's rows (one Athena query, shown
+        as raw and catalog rows) against the rows of its objects (their parquet footers)."""
+        spec = datasets.COMPACT
+        bucket, client = self.bucket, self.aws.s3()
+        with aws_errors(f"reading s3://{bucket}/{spec.prefix}"):
+            keys = sorted(k for k in s3.keys(client, bucket, spec.prefix) if k.endswith(".parquet"))
+            counts = s3.rows_by_index(client, bucket, keys)
+        found: dict[tuple[str, str], int] = {}
+        for k, by_index in counts.items():
+            month = next((p.split("=", 1)[1] for p in k.split("/") if p.startswith("month=")), "")
+            for index, n in by_index.items():  # a damaged object ("!why") counts no rows
+                key = (month, index if not index.startswith("!") else "")
+                found[key] = found.get(key, 0) + n
+        try:
+            _cols, rows = self._athena(
+                f"SELECT {spec.MONTH_SQL}, index_code, count(*) FROM ${{portfolio}} GROUP BY 1, 2",  # nosec B608
+                {},
+                what="counting the refined rows per month",
+                verbatim=False,
+                tables=self.tables(),
+            )
+        except IbovError:  # no table yet
+            rows = []
+        expected = {(str(m), str(i)): int(n) for m, i, n in rows}
+        return [
+            UnitCheck(
+                spec.name,
+                spec.month_folder(month),
+                index,
+                expected.get((month, index), 0),
+                found.get((month, index), 0),
+                expected.get((month, index), 0),
+            )
+            for month, index in sorted(set(expected) | set(found))
+            if spec.valid_month(month)
+        ]
 
     def watch(self, notify: Notify) -> None:
         """Follow the job's newest active Glue run, if any, to its end (JobFailed if it fails)."""

@@ -341,3 +341,25 @@ def test_verify_on_aws_counts_the_compact_objects_and_repair_refines_that_months
         runs = aws.glue().get_job_runs(JobName=JOB)["JobRuns"]
         assert sorted(r["Arguments"]["--unit"] for r in runs) == ["2025-04-29", "2025-04-30"]
     reference.close()
+
+
+def test_a_catalog_from_before_the_copy_reads_and_the_next_writer_builds_it(stored: Path) -> None:
+    """A lake written before the compact copy existed: no compact/ and no ibov_compact_months. Readers
+    (status, verify) say the months are pending; the next writer builds every month."""
+    import shutil
+
+    shutil.rmtree(stored / COMPACT.prefix)
+    db = duckdb.connect(str(stored / local.CATALOG_FILE))
+    db.execute("DROP TABLE ibov_compact_months")
+    db.close()
+    status = json.loads(run_ibov("status", "--json", "--lake", str(stored)).stdout)
+    assert {"compact month=2025-04", "compact month=2025-05"} <= set(status["pending"])
+    r = run_ibov("verify", "--json", "--lake", str(stored))
+    assert {(p["dataset"], p["unit"]) for p in json.loads(r.stdout)["problems"]} == {
+        ("compact", "month=2025-04"),
+        ("compact", "month=2025-05"),
+    }
+    r = run_ibov("refine", "--lake", str(stored))
+    assert r.code == 0, r.stderr
+    assert compact_files(stored) == EXPECTED_FILES
+    assert run_ibov("verify", "--lake", str(stored)).code == 0

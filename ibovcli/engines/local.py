@@ -769,9 +769,14 @@ class LocalLake:
     def stale_months(self) -> list[str]:
         """Months whose compact files were not built from the month's current units (or are left over
         from units that are gone)."""
+        import duckdb
+
         con = self._con if self._con is not None else self.connection()
         want = self.month_signatures(con)
-        have = dict(con.execute("SELECT month, signature FROM ibov_compact_months").fetchall())
+        try:
+            have = dict(con.execute("SELECT month, signature FROM ibov_compact_months").fetchall())
+        except duckdb.CatalogException:  # a catalog from before the compact copy, read-only: none built
+            have = {}
         return sorted(m for m in set(want) | set(have) if want.get(m) != have.get(m))
 
     def rebuild_compact(self, months: Sequence[str]) -> None:
@@ -1534,7 +1539,9 @@ class LocalEngine:
                 )
             )
         stale = self.lake.stale_units()
-        pending = tuple(str(u) for u in stale)
+        months = self.lake.stale_months()
+        compact = datasets.COMPACT
+        pending = (*(str(u) for u in stale), *(f"{compact.name} {compact.month_folder(m)}" for m in months))
         for name in datasets.ALL:
             if name in (datasets.PORTFOLIO.name, datasets.LEVELS.name):
                 continue  # above, with their sessions

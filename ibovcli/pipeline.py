@@ -399,16 +399,53 @@ def run(
         for step in steps:
             parsed = datasets.parse_raw_key(str(step.stored.get("key", "")))
             step.refined = by_unit.get(parsed.unit) if parsed else None
-        for step in steps:
-            if step.dataset == datasets.PORTFOLIO.name and step.state in ("stored", "unchanged"):
-                step.top = query(
-                    settings,
-                    "top-weights",
-                    {"index": step.index, "date": step.stored["date"], "limit": str(top)},
-                    engine=engine,
-                )
+        _top_weights(settings, engine, steps, top)
         steps += _reconcile_steps(settings, engine, steps, notify)
         return RunResult(steps, refined, time.monotonic() - started, run_id)
+
+
+#: The top weights of several stored portfolios at once (the saved query top-weights' columns, plus the
+#: index and day they belong to); ``(:indices)`` and ``(:days)`` become lists of validated literals.
+TOP_OF_EACH = """
+SELECT t.index_code, t.dt, t.session_date, t.weight_rank, t.ticker, t.company, t.sector, t.weight_pct
+FROM ${portfolio} AS t
+WHERE t.index_code IN (:indices) AND t.dt IN (:days) AND t.weight_rank <= :limit
+ORDER BY t.index_code, t.dt, t.weight_pct DESC, t.ticker
+"""
+
+
+def _top_weights(settings: Settings, engine: Engine, steps: Sequence[RunStep], top: int) -> None:
+    """Each stored portfolio's summary (``top-weights``), for every index of the run in one query; a
+    portfolio the query finds nothing for asks the saved query itself, which says why."""
+    import re
+
+    wanted = [
+        s
+        for s in steps
+        if s.dataset == datasets.PORTFOLIO.name
+        and s.state in ("stored", "unchanged")
+        and re.fullmatch(datasets.INDEX_PATTERN, s.index)
+        and re.fullmatch(datasets.DAY_PATTERN, str(s.stored.get("date", "")))
+    ]
+    if not wanted:
+        return
+    indices = ", ".join(sorted({f"'{s.index}'" for s in wanted}))
+    days = ", ".join(sorted({f"'{s.stored['date']}'" for s in wanted}))
+    columns, rows = engine.sql(
+        TOP_OF_EACH.replace("(:indices)", f"({indices})").replace("(:days)", f"({days})"),
+        {"limit": top},
+        what="the top weights of the stored portfolios",
+    )
+    found: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    for row in rows:
+        found.setdefault((str(row[0]), str(row[1])), []).append(tuple(row[2:]))
+    for step in wanted:
+        params = {"index": step.index, "date": step.stored["date"], "limit": top}
+        mine = found.get((step.index, str(step.stored["date"])))
+        if mine:
+            step.top = QueryResult("top-weights", params, columns[2:], mine)
+        else:
+            step.top = query(settings, "top-weights", {**params, "limit": str(top)}, engine=engine)
 
 
 def _refresh_quotes(settings: Settings, engine: Engine, notify: Notify) -> ScrapeResult:

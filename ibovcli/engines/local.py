@@ -71,6 +71,8 @@ CATALOG_FILE = "catalog.duckdb"
 RUN_LOG = "logs/runs.jsonl"
 LOCK_FILE = ".lock"
 WRITING_DIR = ".writing"
+#: A refine's staging folder under WRITING_DIR: ``staging-<dataset>-<id>``.
+STAGING_PREFIX = "staging-"
 JOURNAL = "journal.json"
 #: What a failed refine leaves: the raw files stay, the unit is refined again by the next writer.
 PENDING = "its raw data is stored and the next write (or `ibov refine`) refines it"
@@ -247,6 +249,7 @@ class LocalLake:
         self._con: Any = None
         self._writable = False
         self._locked = False
+        self._swept = False
         #: the command's deadline for waiting on other processes (IBOV_LOCK_TIMEOUT bounds the command)
         self._deadline = clock() + lock_timeout
 
@@ -395,27 +398,45 @@ class LocalLake:
             txn.parent.rmdir()
 
     def sweep(self) -> None:
-        """Undo what a killed writer left: unfinished writes, refine staging folders, half swaps."""
+        """Undo what a killed writer left: unfinished writes, refine staging folders, half swaps.
+
+        Everything in progress lives under ``.writing/``, so when nothing was left this is one ``stat``
+        (it runs at every taking of the lock); staging folders inside the refined prefixes (where
+        versions before 0.2 staged) are looked for once per command.
+        """
         writing = self.root / WRITING_DIR
         if writing.is_dir():
-            for txn in sorted(writing.iterdir()):
-                if txn.name.startswith("txn-"):
-                    self._roll_back(txn)
+            for entry in sorted(writing.iterdir()):
+                if entry.name.startswith("txn-"):
+                    self._roll_back(entry)
+                elif entry.name.startswith(STAGING_PREFIX):
+                    dataset = datasets.ALL.get(entry.name[len(STAGING_PREFIX) :].split("-", 1)[0])
+                    if dataset is not None:
+                        self._drop_staging(entry, self.root / dataset.refined_prefix)
+                    shutil.rmtree(entry, ignore_errors=True)
                 else:  # temporary files of older versions
                     with contextlib.suppress(OSError):
-                        txn.unlink()
+                        entry.unlink()
             with contextlib.suppress(OSError):
                 writing.rmdir()
+        if self._swept:
+            return
+        self._swept = True
         for dataset in datasets.ALL.values():
             refined = self.root / dataset.refined_prefix
-            if not refined.is_dir():
-                continue
-            for staging in refined.glob(".staging-*"):
-                for old in staging.glob(".old-*"):  # a swap cut between its two renames
-                    target = refined / old.name[len(".old-") :]
-                    if not target.exists():
-                        os.replace(old, target)
-                shutil.rmtree(staging, ignore_errors=True)
+            if refined.is_dir():
+                for staging in refined.glob(".staging-*"):
+                    self._drop_staging(staging, refined)
+
+    @staticmethod
+    def _drop_staging(staging: Path, refined: Path) -> None:
+        """Remove a killed refine's staging folder, first putting back a unit folder a swap had moved
+        aside (cut between its two renames)."""
+        for old in staging.glob(".old-*"):
+            target = refined / old.name[len(".old-") :]
+            if not target.exists():
+                os.replace(old, target)
+        shutil.rmtree(staging, ignore_errors=True)
 
     def _require_lock(self) -> None:
         if not self._locked:
@@ -660,23 +681,23 @@ class LocalLake:
             )
 
     def stale_units(self) -> list[Unit]:
-        """Units whose raw files changed since their refine (or were never refined), from the inventory."""
+        """Units whose raw files changed since their refine (or were never refined), from the inventory:
+        one query, the signatures computed by DuckDB as :func:`unit_signature` computes them."""
         con = self._con if self._con is not None else self.connection()
         rows = con.execute(
             """
             WITH raw AS (
-                SELECT dataset, unit, list(key || chr(9) || sha256 ORDER BY key) AS files
+                SELECT dataset, unit, sha256(string_agg(key || chr(9) || sha256 || chr(10), '' ORDER BY key))
+                    AS signature
                 FROM ibov_raw_files GROUP BY dataset, unit
             )
-            SELECT coalesce(r.dataset, u.dataset), coalesce(r.unit, u.unit), r.files, u.refined_signature
+            SELECT coalesce(r.dataset, u.dataset), coalesce(r.unit, u.unit)
             FROM raw AS r FULL OUTER JOIN ibov_units AS u ON u.dataset = r.dataset AND u.unit = r.unit
-            """
+            WHERE coalesce(r.signature, ?) IS DISTINCT FROM u.refined_signature
+            """,
+            [unit_signature([])],
         ).fetchall()
-        out = []
-        for dataset, value, files, refined in rows:
-            pairs = [(f.split("\t", 1)[0], f.split("\t", 1)[1]) for f in files or []]
-            if unit_signature(pairs) != refined and dataset in datasets.ALL:
-                out.append(Unit(dataset, value))
+        out = [Unit(dataset, value) for dataset, value in rows if dataset in datasets.ALL]
         return sorted(out, key=lambda u: (list(datasets.ALL).index(u.dataset), u.value))
 
     def heal(self) -> list[RefineResult]:
@@ -747,10 +768,9 @@ class LocalLake:
         for unit, found in damaged.items():
             for key, why in found:
                 self.notify(f"left out of {unit}: {key} cannot be read ({why}); `ibov verify` lists it")
-        refined_root = self.root / dataset.refined_prefix
-        refined_root.mkdir(parents=True, exist_ok=True)
-        staging = refined_root / f".staging-{uuid.uuid4().hex}"
-        staging.mkdir()
+        (self.root / dataset.refined_prefix).mkdir(parents=True, exist_ok=True)
+        staging = self.root / WRITING_DIR / f"{STAGING_PREFIX}{dataset.name}-{uuid.uuid4().hex}"
+        staging.mkdir(parents=True)
         counted: dict[Unit, tuple[int, tuple[str, ...]]] = {}
         try:
             for shim in DUCKDB_SHIMS:
@@ -777,6 +797,8 @@ class LocalLake:
             raise lake_error(exc, self.root, f"refining {_units_text(units)}", PENDING) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                staging.parent.rmdir()  # only when empty
             with contextlib.suppress(Exception):
                 con.execute("DROP TABLE IF EXISTS refined_units")
             with contextlib.suppress(Exception):

@@ -1372,19 +1372,12 @@ class LocalEngine:
 
     def _status(self) -> StatusReport:
         con = self._reader()
-        portfolio = self.lake.tables[datasets.PORTFOLIO.name]
         levels = self.lake.tables[datasets.LEVELS.name]
-        raw_days = con.execute(
-            "SELECT index_code, list(label ORDER BY label) FROM ibov_raw_files "
-            "WHERE dataset = 'portfolio' GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-        refined_days = dict(
-            con.execute(f'SELECT index_code, count(DISTINCT dt) FROM "{portfolio}" GROUP BY 1').fetchall()  # nosec B608
+        stale = self.lake.stale_units()
+        pending = tuple(str(u) for u in stale)
+        coverage = _day_coverage(
+            con, datasets.PORTFOLIO.name, [u.value for u in stale if u.dataset == "portfolio"]
         )
-        coverage = [
-            _coverage("portfolio", index, [date.fromisoformat(d) for d in days], refined_days.get(index, 0))
-            for index, days in raw_days
-        ]
         raw_sessions = dict(
             con.execute(
                 "SELECT index_code, sum(rows) FROM ibov_raw_files WHERE dataset = 'levels' GROUP BY 1"
@@ -1407,8 +1400,6 @@ class LocalEngine:
                     unit="sessions",
                 )
             )
-        stale = self.lake.stale_units()
-        pending = tuple(str(u) for u in stale)
         for name in datasets.ALL:
             if name in (datasets.PORTFOLIO.name, datasets.LEVELS.name):
                 continue  # above, with their sessions
@@ -1542,6 +1533,54 @@ class LocalEngine:
 
     def close(self) -> None:
         self.lake.close()
+
+
+def _day_coverage(con: Any, dataset: str, stale: Sequence[str]) -> list[Coverage]:
+    """Each index's days of a dataset stored by day (first, last, how many, how many refined, the B3
+    trading days missing in between), from the inventory in two queries: the calendar is joined in
+    SQL, so only the missing days reach Python (``status`` stays fast on a lake of many years and
+    indices)."""
+    from ibovcli.tradingdays import holidays_between
+
+    spans = con.execute(
+        """
+        SELECT index_code, min(day), max(day), count(DISTINCT day),
+            count(DISTINCT day) FILTER (WHERE unit NOT IN (SELECT unnest(?::VARCHAR[])))
+        FROM (SELECT index_code, unit, CAST(label AS DATE) AS day FROM ibov_raw_files WHERE dataset = ?)
+        GROUP BY 1 ORDER BY 1
+        """,
+        [list(stale), dataset],
+    ).fetchall()
+    if not spans:
+        return []
+    first, last = min(r[1] for r in spans), max(r[2] for r in spans)
+    missing = dict(
+        con.execute(
+            """
+            WITH days AS (
+                SELECT DISTINCT index_code, CAST(label AS DATE) AS day FROM ibov_raw_files WHERE dataset = ?
+            ),
+            spans AS (SELECT index_code, min(day) AS first, max(day) AS last FROM days GROUP BY 1),
+            calendar AS (
+                SELECT CAST(t.d AS DATE) AS day
+                FROM range(CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP) + INTERVAL 1 DAY, INTERVAL 1 DAY)
+                    AS t(d)
+                WHERE isodow(t.d) <= 5 AND CAST(t.d AS DATE) NOT IN (SELECT unnest(?::DATE[]))
+            )
+            SELECT s.index_code, list(CAST(c.day AS VARCHAR) ORDER BY c.day)
+            FROM spans AS s
+            JOIN calendar AS c ON c.day BETWEEN s.first AND s.last
+            LEFT JOIN days AS d ON d.index_code = s.index_code AND d.day = c.day
+            WHERE d.day IS NULL
+            GROUP BY 1
+            """,
+            [dataset, first, last, holidays_between(first, last)],
+        ).fetchall()
+    )
+    return [
+        Coverage(dataset, index, a.isoformat(), b.isoformat(), n, refined, tuple(missing.get(index) or ()))
+        for index, a, b, n, refined in spans
+    ]
 
 
 @functools.lru_cache(maxsize=8)

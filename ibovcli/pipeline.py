@@ -362,6 +362,9 @@ def run(
     with (
         _engine(settings, None, notify) as engine,
         logged(engine, "run", lambda: _run_details(steps)) as run_id,
+        # from saved files nothing waits on the network: one writer lock, and one catalog connection,
+        # from the first write to the last summary
+        engine.lock() if from_paths and engine.triggers_in_process else contextlib.nullcontext(),
     ):
         portfolio = scrape(
             settings,

@@ -495,12 +495,105 @@ def bench_history(
     for rid, what, args in extra:
         if args[0] in saved:
             out.append(measure(rid, what, [*ib, "query", *args, *lk], env=env, repeat=repeat, target=False))
+    out += bench_bare(
+        lake,
+        work,
+        out,
+        [("q_top_weights", ["top-weights"]), ("q_weight_history", ["weight-history", "--ticker", "PETR4"])]
+        + [(rid, args) for rid, _what, args in extra],
+        env,
+        repeat,
+    )
     out.append(
         measure("status", "ibov status (warm)", [*ib, "status", *lk], env=env, repeat=repeat, limit=0.3)
     )
     out.append(status_cold([*ib, "status", *lk], env, repeat))
     info["catalog_mb"] = round((lake / "catalog.duckdb").stat().st_size / 2**20, 1)
     return out, info
+
+
+#: A bare DuckDB script, what a notebook user would run on the compact files instead of ``ibov query``.
+BARE_SCRIPT = """
+import json, sys
+import duckdb
+sql, params = json.load(open(sys.argv[1]))
+duckdb.connect().execute(sql, params).fetchall()
+"""
+
+
+def bench_bare(
+    lake: Path,
+    work: Path,
+    measured: list[Result],
+    wanted: list[tuple[str, list[str]]],
+    env: dict[str, str],
+    repeat: int,
+) -> list[Result]:
+    """Each saved query measured above against a bare DuckDB script running the same SQL, with the same
+    resolved parameters, straight on the compact files (``read_parquet`` over the compact prefix):
+    target ibov <= 1.2x the script."""
+    import duckdb
+
+    from ibovcli import datasets, queries
+
+    compact = getattr(datasets, "COMPACT", None)
+    if compact is None or not (lake / compact.prefix).is_dir():
+        return [
+            missing(
+                "bare_ratio", "saved queries / a bare DuckDB script on the compact files", "no compact files"
+            )
+        ]
+    files = sql_literal(str(lake / compact.prefix) + "/**/*.parquet")
+    source = f"(SELECT * FROM read_parquet({files}, hive_partitioning = true))"
+    catalog = duckdb.connect(str(lake / "catalog.duckdb"), read_only=True)
+    script = work / "bare.py"
+    script.write_text(BARE_SCRIPT, encoding="utf-8")
+    by_id = {r.id: r for r in measured}
+    out = []
+    try:
+        for rid, args in wanted:
+            if rid not in by_id or args[0] not in queries.load_all():
+                continue
+            q = queries.get(args[0])
+            given = dict(zip(args[1::2], args[2::2], strict=True))
+            bound = queries.bind(q, {k.lstrip("-").replace("-", "_"): v for k, v in given.items()})
+
+            def days(index: str) -> list[str]:
+                rows = catalog.execute(
+                    "SELECT DISTINCT dt FROM ibov_refined WHERE index_code = ? ORDER BY 1", [index]
+                )
+                return [str(r[0]) for r in rows.fetchall()]
+
+            resolved = queries.resolve(q, bound, days)
+            sql = queries.duckdb_statement(q.sql, {**{n: source for n in datasets.ALL}})
+            spec = work / f"bare-{rid}.json"
+            spec.write_text(json.dumps([sql, resolved.params], default=str), encoding="utf-8")
+            bare = measure(
+                f"{rid}_bare",
+                f"{rid} as a bare DuckDB script on the compact files",
+                [sys.executable, str(script), str(spec)],
+                env=env,
+                repeat=repeat,
+                target=False,
+            )
+            out += [
+                bare,
+                ratio(
+                    f"{rid}_vs_bare",
+                    f"ibov {args[0]} / the bare script",
+                    by_id[rid],
+                    bare,
+                    limit=1.2,
+                    cmp="<=",
+                ),
+            ]
+    finally:
+        catalog.close()
+    return out
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def status_cold(cmd: Sequence[str], env: dict[str, str], repeat: int) -> Result:

@@ -11,11 +11,11 @@ RUN_ARGS := $(if $(FROM),--from $(FROM),)
 $(BIN)/ibov: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e . --config-settings editable_mode=compat
 	@touch $@
 
 $(VENV)/.dev: pyproject.toml $(BIN)/ibov
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev]' --config-settings editable_mode=compat
 	@touch $@
 
 setup: $(BIN)/ibov

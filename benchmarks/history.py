@@ -10,8 +10,10 @@ exactly 100.000 with three decimals (largest remainder). Trading days are B3's
 
 Every day of every index is rendered as B3's GetPortfolioDay JSON (pt-br, segment 2, with sectors)
 by ``tests/b3fake.py`` and stored by the real CLI, ``ibov scrape --from FOLDER`` (bulk import: parse,
-quality gate, raw write, refine, catalog), a chunk of days per command. Nothing bypasses the engine, so
-the lake is the one ``ibov run`` would have built day after day, only faster to build.
+quality gate, raw write, refine, catalog), a chunk of days per command. With several indices the same
+steps run in-process (:func:`store_chunk`: one writer lock per chunk), because a JSON answer does not
+name its index and one command per index would refine each day once per index. Nothing bypasses the
+engine, so the lake is the one ``ibov run`` would have built day after day, only faster to build.
 """
 
 from __future__ import annotations
@@ -113,10 +115,19 @@ def trading_days_ending(end: date, n: int) -> list[date]:
 class Market:
     """Deterministic (seeded) prices and index portfolios, one trading day at a time."""
 
-    def __init__(self, indices: list[str], seed: int = 20250505) -> None:
+    def __init__(self, indices: list[str], seed: int = 20250505, *, diverse: bool = False) -> None:
+        """``diverse``: every index favours its own companies (a lasting, index-specific tilt of each
+        company's score) in a universe six times the largest index, so that, as on B3, the indices
+        together hold several hundred distinct tickers a day (34 indices: about 500) rather than
+        mostly the same large caps."""
         self.rng = random.Random(seed)
         self.indices = [IndexState(code, INDEX_SIZES.get(code, DEFAULT_SIZE)) for code in indices]
-        self.securities = self._universe(max(s.size for s in self.indices) + 30)
+        largest = max(s.size for s in self.indices)
+        self.securities = self._universe(6 * largest if diverse else largest + 30)
+        self.tilt: dict[str, dict[str, float]] = {
+            idx.code: {t: math.exp(self.rng.gauss(0.0, 2.0)) for t in self.securities} if diverse else {}
+            for idx in self.indices
+        }
         self._period: date | None = None
 
     def _universe(self, n: int) -> dict[str, Security]:
@@ -147,7 +158,9 @@ class Market:
         """New members (top-K by value, with some noise) and new quantities, for every index."""
         rng = self.rng
         for idx in self.indices:
-            score = {t: s.value * math.exp(rng.gauss(0.0, 0.02)) for t, s in self.securities.items()}
+            tilt = self.tilt[idx.code]
+            noise = {t: math.exp(rng.gauss(0.0, 0.02)) for t in self.securities}
+            score = {t: s.value * tilt.get(t, 1.0) * noise[t] for t, s in self.securities.items()}
             members = sorted(score, key=lambda t: -score[t])[: idx.size]
             if idx.members:
                 idx.changes.append((day, len(set(members) - set(idx.members))))
@@ -229,6 +242,29 @@ def parsed(p: b3fake.Portfolio) -> b3.Portfolio:
     return quality.validate(portfolio.with_source(portfolio.source, data, collected_at=collected))
 
 
+def store_chunk(root: Path, folder: Path, indices: list[str]) -> None:
+    """What ``ibov scrape --index CODE --from FOLDER`` does for each index's folder, in one process and
+    one writer lock, refining each day once: a JSON answer does not name its index, so the CLI would
+    need one command per index, and each would refine the day (every index's rows) again."""
+    from ibovcli import rawfiles
+    from ibovcli.engines.local import LocalEngine
+    from ibovcli.settings import Settings
+
+    writes = []
+    for index in indices:
+        for path in sorted((folder / index).iterdir()):
+            data = path.read_bytes()
+            portfolio = b3.parse_snapshot(data, index=index, source=f"file:{path.name}")
+            writes.append(rawfiles.portfolio(quality.validate(portfolio)))
+    writes.sort(key=lambda w: w.key)
+    engine = LocalEngine(Settings.load(lake_dir=root))
+    try:
+        with engine.lock():
+            engine.process(engine.write_raw(writes), lambda _m: None)
+    finally:
+        engine.close()
+
+
 @dataclass
 class BuildReport:
     days: int
@@ -278,24 +314,29 @@ def build_lake(
     with tempfile.TemporaryDirectory(prefix="ibov-history-") as tmp:
         for start in range(0, len(days), chunk):
             folder = Path(tmp) / f"chunk-{start:06d}"
-            folder.mkdir()
             t = time.perf_counter()
             for day in days[start : start + chunk]:
                 for p in market.portfolios(day):
-                    (folder / snapshot_name(p)).write_bytes(snapshot_bytes(p))
+                    # a JSON answer does not name its index: one folder (and one command) per index
+                    (folder / p.index).mkdir(parents=True, exist_ok=True)
+                    (folder / p.index / snapshot_name(p)).write_bytes(snapshot_bytes(p))
                     raw_files += 1
             timings["render"] += time.perf_counter() - t
             t = time.perf_counter()
-            proc = subprocess.run(
-                [sys.executable, "-m", "ibovcli", "scrape", "--from", str(folder), "--lake", str(root)],
-                capture_output=True,
-                text=True,
-                check=False,
-                env={**os.environ, "NO_COLOR": "1"},
-            )
+            if len(indices) == 1:
+                command = [sys.executable, "-m", "ibovcli", "scrape", "--index", indices[0]]
+                proc = subprocess.run(
+                    [*command, "--from", str(folder / indices[0]), "--lake", str(root)],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                    env={**os.environ, "NO_COLOR": "1"},
+                )
+                if proc.returncode != 0:
+                    raise RuntimeError(f"ibov scrape failed ({proc.returncode}): {proc.stderr[-500:]}")
+            else:
+                store_chunk(root, folder, indices)
             timings["ibov_scrape"] += time.perf_counter() - t
-            if proc.returncode != 0:
-                raise RuntimeError(f"ibov scrape failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
             shutil.rmtree(folder)
             notify(f"stored {min(start + chunk, len(days))}/{len(days)} days")
     refined_files = sum(1 for _ in (root / layout.REFINED_PREFIX).glob("dt=*/ticker=*/*.parquet"))

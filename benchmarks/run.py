@@ -63,6 +63,8 @@ class Sample:
     rss_mb: float
     code: int
     output: str
+    #: user + system CPU seconds of the command and the processes it waited for
+    cpu: float = 0.0
 
 
 def run_child(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Sample:
@@ -89,7 +91,7 @@ def run_child(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Pat
             last = rss_file.read_text().strip().splitlines()[-1:]
             if last and last[0].isdigit():
                 rss_kb = float(last[0])
-    return Sample(seconds, rss_kb / MB, proc.returncode, text)
+    return Sample(seconds, rss_kb / MB, proc.returncode, text, usage.ru_utime + usage.ru_stime)
 
 
 class CommandFailed(RuntimeError):
@@ -105,9 +107,12 @@ def timed(cmd: Sequence[str], *, env: dict[str, str], check: bool = True) -> Sam
 
 
 def child_env() -> dict[str, str]:
-    """The caller's environment without IBOV_* settings (each command gets --lake explicitly)."""
+    """The caller's environment without IBOV_* settings (each command gets --lake explicitly), and
+    without PYTHONDONTWRITEBYTECODE (any value, even "0", stops Python writing .pyc files: every command
+    would compile the modules changed since the last install)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IBOV_")}
-    env.update({"NO_COLOR": "1", "COLUMNS": "120", "PYTHONDONTWRITEBYTECODE": "0"})
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.update({"NO_COLOR": "1", "COLUMNS": "120"})
     return env
 
 
@@ -127,12 +132,19 @@ class Result:
     what: str
     samples: list[float] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
+    #: CPU seconds of each sample (beside its wall time)
+    cpu: list[float] = field(default_factory=list)
     value: float | None = None  # the measured number; default: median of samples
     unit: str = "s"
     limit: float | None = None
     cmp: str = "<="  # value <= limit, or ">=" for ratios that must be large
     target: bool = True  # False: reported for information only
     note: str = ""
+
+    def add(self, s: Sample) -> None:
+        self.samples.append(s.seconds)
+        self.rss_mb.append(s.rss_mb)
+        self.cpu.append(s.cpu)
 
     @property
     def measured(self) -> float | None:
@@ -158,6 +170,7 @@ class Result:
             "target": self.target,
             "pass": self.passed,
             "samples": [round(x, 4) for x in self.samples],
+            "cpu_s": round(statistics.median(self.cpu), 4) if self.cpu else None,
             "peak_rss_mb": round(max(self.rss_mb), 1) if self.rss_mb else None,
             "note": self.note,
         }
@@ -179,9 +192,7 @@ def measure(
         timed(cmd, env=env)
     r = Result(rid, what, limit=limit, target=target and limit is not None)
     for _ in range(repeat):
-        s = timed(cmd, env=env)
-        r.samples.append(s.seconds)
-        r.rss_mb.append(s.rss_mb)
+        r.add(timed(cmd, env=env))
     return r
 
 
@@ -267,26 +278,36 @@ def _resolve_shim(aws: str, env: dict[str, str]) -> str | None:
 
 
 def write_snapshots(folder: Path, market: history.Market, days: list[date]) -> dict[date, list[Path]]:
-    """One GetPortfolioDay JSON file per index and day (what ``ibov run --from`` reads)."""
+    """One file per index and day for ``ibov run --from``: B3's GetPortfolioDay JSON for one index,
+    the Download CSV (which names its index, so one command takes them all) for several."""
+    from tests import b3fake
+
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[date, list[Path]] = {}
     for day in days:
-        for p in market.portfolios(day):
-            path = folder / history.snapshot_name(p)
-            path.write_bytes(history.snapshot_bytes(p))
+        portfolios = market.portfolios(day)
+        for p in portfolios:
+            if len(portfolios) == 1:
+                path = folder / history.snapshot_name(p)
+                path.write_bytes(history.snapshot_bytes(p))
+            else:
+                path = folder / f"{p.index.lower()}_{day.isoformat()}.csv"
+                path.write_bytes(b3fake.download_csv(p))
             out.setdefault(day, []).append(path)
     return out
 
 
 def run_day(lake: Path, snapshots: list[Path], env: dict[str, str]) -> Sample:
-    """``ibov run --from FILE -i INDEX --lake LAKE`` for each index of one day; times and RSS summed/maxed."""
-    total, rss = 0.0, 0.0
-    for path in snapshots:
-        index = path.name.split("_", 1)[0].upper()
-        s = timed([*ibov_cmd(), "run", "--from", str(path), "-i", index, "--lake", str(lake)], env=env)
-        total += s.seconds
-        rss = max(rss, s.rss_mb)
-    return Sample(total, rss, 0, "")
+    """One day stored by one ``ibov run``: ``--from FILE -i INDEX`` for one index, or ``--from`` each
+    index's file (``ibov run -i all`` as it runs on saved files)."""
+    if len(snapshots) > 1:  # every index: Download CSVs, which name their index, in one command
+        return timed(
+            [*ibov_cmd(), "run", *[a for p in snapshots for a in ("--from", str(p))], "--lake", str(lake)],
+            env=env,
+        )
+    path = snapshots[0]
+    index = path.name.split("_", 1)[0].upper()
+    return timed([*ibov_cmd(), "run", "--from", str(path), "-i", index, "--lake", str(lake)], env=env)
 
 
 def bench_run(
@@ -304,18 +325,14 @@ def bench_run(
     fresh.target = False
     for i, files in enumerate(ordered[1:]):
         lake = work / f"lake-fresh-{i}"
-        s = run_day(lake, files, env)
-        fresh.samples.append(s.seconds)
-        fresh.rss_mb.append(s.rss_mb)
+        fresh.add(run_day(lake, files, env))
         shutil.rmtree(lake, ignore_errors=True)
 
     warm = Result("run_warm", "ibov run --from 1 IBOV snapshot, existing lake (+1 day)", limit=1.5)
     lake = work / "lake-warm"
     run_day(lake, ordered[0], env)  # the lake exists and holds the previous day
     for files in ordered[1:]:
-        s = run_day(lake, files, env)
-        warm.samples.append(s.seconds)
-        warm.rss_mb.append(s.rss_mb)
+        warm.add(run_day(lake, files, env))
     out = [fresh, warm]
     if with_glue:
         out += bench_glue(work, ordered[-1], repeat, env, notify, warm)
@@ -375,7 +392,7 @@ def bench_history(
     days = history.trading_days_ending(history.DEFAULT_END, n_days)
     if n_days <= repeat + 1:
         raise SystemExit(f"--days must be larger than --repeat + 1 ({repeat + 1})")
-    market = history.Market(indices)
+    market = history.Market(indices, diverse=len(indices) > 4)
     bulk, tail = days[:-repeat], days[-repeat:]
     marker = lake / HISTORY_MARKER
     info: dict[str, Any] = {"lake": str(lake)}
@@ -400,24 +417,36 @@ def bench_history(
         notify(f"history: built {report.as_json()}")
         snaps = write_snapshots(work / "snapshots-history", market, tail)
 
-        notify(f"history: one more day ({len(indices)} x ibov run), {repeat} times on an empty lake")
-        empty = Result("add_day_empty", "one more day, empty lake (ibov run per index)", target=False)
+        notify(
+            f"history: one more day, {repeat} times each on an empty lake and on the big lake, interleaved"
+        )
+        empty = Result("add_day_empty", "one more day, empty lake (one ibov run)", target=False)
+        big = Result(
+            "add_day_big", f"one more day, lake of {len(bulk)}+ days (one ibov run)", limit=1.2, target=True
+        )
+        rerun_empty = Result("rerun_empty", "the same day again (all unchanged), one-day lake", target=False)
+        rerun = Result("rerun_big", "the same day again (all unchanged), big lake", target=False)
         for i, day in enumerate(tail):
             scratch = work / f"lake-empty-{i}"
-            s = run_day(scratch, snaps[day], env)
-            empty.samples.append(s.seconds)
-            empty.rss_mb.append(s.rss_mb)
+            empty.add(run_day(scratch, snaps[day], env))
+            rerun_empty.add(run_day(scratch, snaps[day], env))
             shutil.rmtree(scratch, ignore_errors=True)
-        notify(f"history: one more day on the {len(bulk)}-day lake, {repeat} times (the lake's last days)")
-        big = Result("add_day_big", f"one more day, lake of {len(bulk)}+ days", target=False)
-        for day in tail:
-            s = run_day(lake, snaps[day], env)
-            big.samples.append(s.seconds)
-            big.rss_mb.append(s.rss_mb)
+            big.add(run_day(lake, snaps[day], env))
+            rerun.add(run_day(lake, snaps[day], env))
         out += [
             empty,
             big,
+            rerun_empty,
+            rerun,
             ratio("growth_ratio", "one more day: big lake / empty lake", big, empty, limit=1.2, cmp="<="),
+            ratio(
+                "rerun_ratio",
+                "the day again: big lake / one-day lake",
+                rerun,
+                rerun_empty,
+                limit=1.2,
+                cmp="<=",
+            ),
         ]
         info["build"]["days"] = len(days)
         info["build"]["last"] = days[-1].isoformat()
@@ -466,9 +495,119 @@ def bench_history(
     for rid, what, args in extra:
         if args[0] in saved:
             out.append(measure(rid, what, [*ib, "query", *args, *lk], env=env, repeat=repeat, target=False))
-    out.append(measure("status", "ibov status", [*ib, "status", *lk], env=env, repeat=repeat, target=False))
+    out += bench_bare(
+        lake,
+        work,
+        out,
+        [("q_top_weights", ["top-weights"]), ("q_weight_history", ["weight-history", "--ticker", "PETR4"])]
+        + [(rid, args) for rid, _what, args in extra],
+        env,
+        repeat,
+    )
+    out.append(
+        measure("status", "ibov status (warm)", [*ib, "status", *lk], env=env, repeat=repeat, limit=0.3)
+    )
+    out.append(status_cold([*ib, "status", *lk], env, repeat))
     info["catalog_mb"] = round((lake / "catalog.duckdb").stat().st_size / 2**20, 1)
     return out, info
+
+
+#: A bare DuckDB script, what a notebook user would run on the compact files instead of ``ibov query``.
+BARE_SCRIPT = """
+import json, sys
+import duckdb
+sql, params = json.load(open(sys.argv[1]))
+duckdb.connect().execute(sql, params).fetchall()
+"""
+
+
+def bench_bare(
+    lake: Path,
+    work: Path,
+    measured: list[Result],
+    wanted: list[tuple[str, list[str]]],
+    env: dict[str, str],
+    repeat: int,
+) -> list[Result]:
+    """Each saved query measured above against a bare DuckDB script running the same SQL, with the same
+    resolved parameters, straight on the compact files (``read_parquet`` over the compact prefix):
+    target ibov <= 1.2x the script."""
+    import duckdb
+
+    from ibovcli import datasets, queries
+
+    compact = getattr(datasets, "COMPACT", None)
+    if compact is None or not (lake / compact.prefix).is_dir():
+        return [
+            missing(
+                "bare_ratio", "saved queries / a bare DuckDB script on the compact files", "no compact files"
+            )
+        ]
+    files = sql_literal(str(lake / compact.prefix) + "/**/*.parquet")
+    source = f"(SELECT * FROM read_parquet({files}, hive_partitioning = true))"
+    catalog = duckdb.connect(str(lake / "catalog.duckdb"), read_only=True)
+    script = work / "bare.py"
+    script.write_text(BARE_SCRIPT, encoding="utf-8")
+    by_id = {r.id: r for r in measured}
+    out = []
+    try:
+        for rid, args in wanted:
+            if rid not in by_id or args[0] not in queries.load_all():
+                continue
+            q = queries.get(args[0])
+            given = dict(zip(args[1::2], args[2::2], strict=True))
+            bound = queries.bind(q, {k.lstrip("-").replace("-", "_"): v for k, v in given.items()})
+
+            def days(index: str) -> list[str]:
+                rows = catalog.execute(
+                    "SELECT DISTINCT dt FROM ibov_refined WHERE index_code = ? ORDER BY 1", [index]
+                )
+                return [str(r[0]) for r in rows.fetchall()]
+
+            resolved = queries.resolve(q, bound, days)
+            sql = queries.duckdb_statement(q.sql, {**{n: source for n in datasets.ALL}})
+            spec = work / f"bare-{rid}.json"
+            spec.write_text(json.dumps([sql, resolved.params], default=str), encoding="utf-8")
+            bare = measure(
+                f"{rid}_bare",
+                f"{rid} as a bare DuckDB script on the compact files",
+                [sys.executable, str(script), str(spec)],
+                env=env,
+                repeat=repeat,
+                target=False,
+            )
+            out += [
+                bare,
+                ratio(
+                    f"{rid}_vs_bare",
+                    f"ibov {args[0]} / the bare script",
+                    by_id[rid],
+                    bare,
+                    limit=1.2,
+                    cmp="<=",
+                ),
+            ]
+    finally:
+        catalog.close()
+    return out
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def status_cold(cmd: Sequence[str], env: dict[str, str], repeat: int) -> Result:
+    """``ibov status`` after the kernel's page cache is dropped (root only: the run says so otherwise)."""
+    drop = Path("/proc/sys/vm/drop_caches")
+    r = Result("status_cold", "ibov status (cold: page cache dropped first)", limit=0.3)
+    for _ in range(repeat):
+        try:
+            os.sync()
+            drop.write_text("3\n")
+        except OSError:
+            return missing("status_cold", r.what, "cannot drop the page cache (needs root)", 0.3)
+        r.add(timed(cmd, env=env))
+    return r
 
 
 def memory_target(results: list[Result]) -> Result:
@@ -541,14 +680,15 @@ def fmt(value: float | None, unit: str) -> str:
 
 
 def table(results: list[Result]) -> str:
-    rows = [("id", "what", "measured", "target", "pass", "peak RSS", "note")]
+    rows = [("id", "what", "measured", "CPU", "target", "pass", "peak RSS", "note")]
     for r in results:
         limit = "-" if r.limit is None else f"{r.cmp} {fmt(r.limit, r.unit)}"
         if not r.target and r.limit is not None:
             limit = f"({limit})"
         verdict = {True: "PASS", False: "FAIL", None: "info" if r.measured is not None else "n/a"}[r.passed]
         rss = f"{max(r.rss_mb):.0f} MB" if r.rss_mb else "-"
-        rows.append((r.id, r.what, fmt(r.measured, r.unit), limit, verdict, rss, r.note))
+        cpu = fmt(statistics.median(r.cpu), "s") if r.cpu else "-"
+        rows.append((r.id, r.what, fmt(r.measured, r.unit), cpu, limit, verdict, rss, r.note))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -560,7 +700,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5, help="timed runs per measurement (median; default 5)")
     ap.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated groups: {','.join(GROUPS)}")
     ap.add_argument("--days", type=int, default=2520, help="trading days in the history lake (default 2520)")
-    ap.add_argument("--indices", default="IBOV", help="indices in the history lake, e.g. IBOV,IBXX")
+    ap.add_argument(
+        "--indices", default="IBOV", help="indices in the history lake, e.g. IBOV,IBXX, or all (B3's 34)"
+    )
     ap.add_argument("--lake", type=Path, help="where to build (and leave) the history lake")
     ap.add_argument("--reuse", action="store_true", help="measure the queries on an existing --lake")
     ap.add_argument("--work", type=Path, help="scratch folder (default: a temporary one, removed)")
@@ -576,7 +718,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--repeat must be at least 1")
     if args.reuse and not args.lake:
         ap.error("--reuse needs --lake")
-    indices = [i.strip().upper() for i in args.indices.split(",") if i.strip()]
+    from ibovcli import indices as known
+
+    indices = known.expand([i for i in args.indices.split(",") if i.strip()])
 
     def notify(msg: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)

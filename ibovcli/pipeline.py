@@ -13,11 +13,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ibovcli import collect, datasets, quality, queries
-from ibovcli import export as exporting
-from ibovcli.collect import Job, ScrapeRequest
+from ibovcli import datasets, queries
 from ibovcli.engines import Engine, get_engine
 from ibovcli.engines.base import (
     Notify,
@@ -29,9 +27,12 @@ from ibovcli.engines.base import (
     quiet,
 )
 from ibovcli.errors import IbovError, Interrupted, NoData, NotTried, QueryFailed, SourceError, UsageError
-from ibovcli.export import Exported
-from ibovcli.rawfiles import RawWrite
 from ibovcli.settings import Settings
+
+if TYPE_CHECKING:  # the reading commands (status, query, sql...) never import what collecting needs
+    from ibovcli.collect import Job, ScrapeRequest
+    from ibovcli.export import Exported
+    from ibovcli.rawfiles import RawWrite
 
 OnProgress = Callable[[str, bool], None]
 
@@ -204,6 +205,8 @@ def scrape(
     each is stored all-or-nothing in date order, byte-identical repeats are skipped, and the units
     written are refined (locally) or their triggered Glue runs followed (AWS, by ``ibov run``).
     """
+    from ibovcli import collect
+
     result = ScrapeResult(dataset=request.dataset)
     todo = collect.jobs(settings, request, notify)
     with _engine(settings, engine, notify) as eng:
@@ -237,6 +240,8 @@ OFFLINE_HINT = (
 def _acquire(todo: Sequence[Job], result: ScrapeResult, on_progress: OnProgress | None) -> None:
     """Run the jobs; once B3 itself cannot be reached, the other requests are not made (they would fail
     the same way): each is a :class:`NotTried` failure, and the CLI says it all in one line."""
+    from ibovcli import collect
+
     unreachable: SourceError | None = None
     for job in todo:
         if unreachable is not None and job.path is None:
@@ -256,6 +261,8 @@ def _acquire(todo: Sequence[Job], result: ScrapeResult, on_progress: OnProgress 
 
 def _check_claimed_index(engine: Engine, write: RawWrite) -> None:
     """A portfolio whose index the caller named (a JSON answer) must look like that index as stored."""
+    from ibovcli import quality
+
     if not write.index_claimed:
         return
     from datetime import date
@@ -279,6 +286,8 @@ STORE_BATCH = 64
 
 
 def _store(engine: Engine, todo: Sequence[Job], result: ScrapeResult, notify: Notify) -> None:
+    from ibovcli import collect
+
     done = [job for job in todo if job.writes]
     if not done:
         return
@@ -356,12 +365,17 @@ def run(
 
     A later step never loses or blocks the portfolio: its failure is reported and the run goes on.
     """
+    from ibovcli.collect import ScrapeRequest
+
     started = time.monotonic()
     steps: list[RunStep] = []
     refined: list[RefineResult] = []
     with (
         _engine(settings, None, notify) as engine,
         logged(engine, "run", lambda: _run_details(steps)) as run_id,
+        # from saved files nothing waits on the network: one writer lock, and one catalog connection,
+        # from the first write to the last summary
+        engine.lock() if from_paths and engine.triggers_in_process else contextlib.nullcontext(),
     ):
         portfolio = scrape(
             settings,
@@ -399,16 +413,53 @@ def run(
         for step in steps:
             parsed = datasets.parse_raw_key(str(step.stored.get("key", "")))
             step.refined = by_unit.get(parsed.unit) if parsed else None
-        for step in steps:
-            if step.dataset == datasets.PORTFOLIO.name and step.state in ("stored", "unchanged"):
-                step.top = query(
-                    settings,
-                    "top-weights",
-                    {"index": step.index, "date": step.stored["date"], "limit": str(top)},
-                    engine=engine,
-                )
+        _top_weights(settings, engine, steps, top)
         steps += _reconcile_steps(settings, engine, steps, notify)
         return RunResult(steps, refined, time.monotonic() - started, run_id)
+
+
+#: The top weights of several stored portfolios at once (the saved query top-weights' columns, plus the
+#: index and day they belong to); ``(:indices)`` and ``(:days)`` become lists of validated literals.
+TOP_OF_EACH = """
+SELECT t.index_code, t.dt, t.session_date, t.weight_rank, t.ticker, t.company, t.sector, t.weight_pct
+FROM ${portfolio} AS t
+WHERE t.index_code IN (:indices) AND t.dt IN (:days) AND t.weight_rank <= :limit
+ORDER BY t.index_code, t.dt, t.weight_pct DESC, t.ticker
+"""
+
+
+def _top_weights(settings: Settings, engine: Engine, steps: Sequence[RunStep], top: int) -> None:
+    """Each stored portfolio's summary (``top-weights``), for every index of the run in one query; a
+    portfolio the query finds nothing for asks the saved query itself, which says why."""
+    import re
+
+    wanted = [
+        s
+        for s in steps
+        if s.dataset == datasets.PORTFOLIO.name
+        and s.state in ("stored", "unchanged")
+        and re.fullmatch(datasets.INDEX_PATTERN, s.index)
+        and re.fullmatch(datasets.DAY_PATTERN, str(s.stored.get("date", "")))
+    ]
+    if not wanted:
+        return
+    indices = ", ".join(sorted({f"'{s.index}'" for s in wanted}))
+    days = ", ".join(sorted({f"'{s.stored['date']}'" for s in wanted}))
+    columns, rows = engine.sql(
+        TOP_OF_EACH.replace("(:indices)", f"({indices})").replace("(:days)", f"({days})"),
+        {"limit": top},
+        what="the top weights of the stored portfolios",
+    )
+    found: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    for row in rows:
+        found.setdefault((str(row[0]), str(row[1])), []).append(tuple(row[2:]))
+    for step in wanted:
+        params = {"index": step.index, "date": step.stored["date"], "limit": top}
+        mine = found.get((step.index, str(step.stored["date"])))
+        if mine:
+            step.top = QueryResult("top-weights", params, columns[2:], mine)
+        else:
+            step.top = query(settings, "top-weights", {**params, "limit": str(top)}, engine=engine)
 
 
 def _refresh_quotes(settings: Settings, engine: Engine, notify: Notify) -> ScrapeResult:
@@ -418,6 +469,7 @@ def _refresh_quotes(settings: Settings, engine: Engine, notify: Notify) -> Scrap
     import dataclasses
 
     from ibovcli import quotes
+    from ibovcli.collect import Job
     from ibovcli.cotahist import CotahistName
 
     result = ScrapeResult(dataset=datasets.QUOTES.name)
@@ -503,6 +555,8 @@ def _run_details(steps: list[RunStep]) -> dict[str, Any]:
 
 
 def _steps(result: ScrapeResult) -> list[RunStep]:
+    from ibovcli import collect
+
     out = [RunStep(result.dataset, str(s.get("index", "")), "stored", s) for s in result.stored]
     out += [RunStep(result.dataset, str(s.get("index", "")), "unchanged", s) for s in result.unchanged]
     for f in result.failures:
@@ -518,6 +572,8 @@ def _refresh_preview(
 ) -> ScrapeResult:
     """The preview of each index's next period, when B3 says one is current (one GetConfigurations
     request per index; the preview itself is requested only then)."""
+    from ibovcli.collect import ScrapeRequest
+
     if not index_codes:
         return ScrapeResult(dataset=datasets.PREVIEW.name)
     request = ScrapeRequest(dataset=datasets.PREVIEW.name, indices=tuple(index_codes))
@@ -528,6 +584,8 @@ def _refresh_levels(
     settings: Settings, engine: Engine, index_codes: list[str], notify: Notify
 ) -> ScrapeResult:
     """The current year's official levels of ``index_codes`` (sessions up to the last closed one)."""
+    from ibovcli.collect import ScrapeRequest
+
     if not index_codes:
         return ScrapeResult(dataset=datasets.LEVELS.name)
     year = datetime.now(UTC).year
@@ -707,6 +765,9 @@ def export(
     notify: Notify = quiet,
 ) -> Exported:
     """``ibov export``: the refined rows of ``index`` between two days as one Parquet or CSV file."""
+    from ibovcli import collect
+    from ibovcli import export as exporting
+
     first, last = exporting.day("--from", since), exporting.day("--to", until)
     code = collect.check_index(index)
     with _engine(settings, None, notify) as eng:
@@ -717,7 +778,7 @@ def removal_keys(dataset: str, index: str, dates: Sequence[str], years: Sequence
     """The raw keys ``ibov rm`` names: a portfolio by index and day, levels by index and year."""
     from datetime import date as day
 
-    from ibovcli import layout
+    from ibovcli import collect, layout
 
     code = collect.check_index(index)
     if dataset == datasets.PORTFOLIO.name:
@@ -832,6 +893,8 @@ def units(
 ) -> list[datasets.Unit]:
     """The stored units ``ibov refine`` is asked for: of a dataset (or all), holding one of ``indices``,
     or on one of ``dates`` (portfolio days)."""
+    from ibovcli import collect
+
     if dataset is not None and dataset not in datasets.ALL:
         raise UsageError(f"no dataset named {dataset!r}", hint=f"Datasets: {', '.join(datasets.ALL)}.")
     by_day = (datasets.PORTFOLIO.name, datasets.QUOTES.name)

@@ -299,12 +299,28 @@ def query_result(result: Any, fmt: str) -> None:
         )
 
 
+def _grouped(lines: list[str]) -> list[str]:
+    """``CODE: text`` lines, those of more than four indices with the same text said once
+    (``34 indices, AGFS to UTIL: last session ...``): every index in the table below."""
+    by_text: dict[str, list[str]] = {}
+    for line in lines:
+        code, _, text = line.partition(": ")
+        by_text.setdefault(text, []).append(code)
+    out = []
+    for text, codes in by_text.items():
+        if len(codes) > 4:
+            out.append(f"{len(codes)} indices, {codes[0]} to {codes[-1]}: {text}")
+        else:
+            out += [f"{code}: {text}" for code in codes]
+    return out
+
+
 def status(report: Any) -> None:
     """``ibov status`` for people: freshness first, then coverage per dataset, pending refines, runs."""
     note(f"engine: {report.engine}  lake: {report.location}")
     if report.stack:
         note(f"stack: {report.stack.get('name')} {report.stack.get('status')}")
-    for line in report.freshness():
+    for line in _grouped(report.freshness()):
         _talk(escape(line) if _terminal("err") else "", line)
     portfolio = report.of("portfolio")
     if portfolio:

@@ -44,13 +44,24 @@ def is_trading_day(d: date) -> bool:
 
 def trading_days(start: date, end: date) -> list[date]:
     """B3 trading days in ``[start, end]``, in order (empty when ``end < start``)."""
+    return list(_trading_days(start, end))
+
+
+@functools.lru_cache(maxsize=256)
+def _trading_days(start: date, end: date) -> tuple[date, ...]:
+    """Computed once per span and command (``status`` asks for the same spans index after index)."""
     out = []
     d = start
     while d <= end:
         if is_trading_day(d):
             out.append(d)
         d += timedelta(days=1)
-    return out
+    return tuple(out)
+
+
+def holidays_between(start: date, end: date) -> list[date]:
+    """B3's holidays in ``[start, end]`` (weekdays or not), in order."""
+    return sorted(d for year in range(start.year, end.year + 1) for d in _holidays(year) if start <= d <= end)
 
 
 def missing_days(present_days: Iterable[date]) -> list[date]:

@@ -151,14 +151,24 @@ def test_run_on_aws_follows_the_triggered_glue_run_and_summarises_with_athena(
     assert local.code == 0, local.stderr
     [expected] = json.loads(local.stdout)
     top = expected["top"]
-    columns = list(top[0])
+    # Athena's answer to the run's one summary query: every stored portfolio's top rows, each with its
+    # index and day first (pipeline.TOP_OF_EACH)
+    columns = ["index_code", "dt", *top[0]]
     queue_athena_result(
         moto_server,
         columns,
         [
-            tuple(
-                date.fromisoformat(v) if c == "session_date" else Decimal(str(v)) if c == "weight_pct" else v
-                for c, v in r.items()
+            (
+                "IBOV",
+                "2025-04-30",
+                *(
+                    date.fromisoformat(v)
+                    if c == "session_date"
+                    else Decimal(str(v))
+                    if c == "weight_pct"
+                    else v
+                    for c, v in r.items()
+                ),
             )
             for r in top
         ],

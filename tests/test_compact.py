@@ -146,6 +146,7 @@ def test_a_failed_rebuild_changes_nothing_and_the_days_stay_pending(
     assert {n: (stored / n).read_bytes() for n in EXPECTED_FILES} == before
     assert rows(stored, "SELECT * FROM ibov_refined ORDER BY ALL") == catalog_before
     assert not list((stored / COMPACT.prefix).glob(".staging-*"))
+    assert not (stored / local.WRITING_DIR).exists()
     monkeypatch.undo()
     # the next writer refines the stored day, and its month is rebuilt with it
     eng = engine(stored)
@@ -157,11 +158,14 @@ def test_a_failed_rebuild_changes_nothing_and_the_days_stay_pending(
 
 
 def test_a_month_left_stale_by_a_killed_writer_is_rebuilt_by_the_next_writer(stored: Path) -> None:
-    # what a process killed between the refine's commit and the compact rebuild leaves: the month's
-    # record no longer matches its units, its files are old or missing, a staging folder lies around
+    # what a process killed mid-rebuild leaves: the month's record no longer matches its units, a file
+    # is missing, and a swap cut between its two renames left May's folder aside in a staging folder
     (stored / EXPECTED_FILES[1]).unlink()
-    staging = stored / COMPACT.prefix / ".staging-dead" / "month=2025-04"
+    staging = stored / local.WRITING_DIR / f"{local.STAGING_PREFIX}compact-dead"
     staging.mkdir(parents=True)
+    (staging / "month=2025-04").mkdir()
+    may = (stored / EXPECTED_FILES[2]).read_bytes()
+    (stored / COMPACT.prefix / "month=2025-05").rename(staging / ".old-month=2025-05")
     db = duckdb.connect(str(stored / local.CATALOG_FILE))
     db.execute("UPDATE ibov_compact_months SET signature = 'old' WHERE month = '2025-04'")
     db.close()
@@ -174,7 +178,8 @@ def test_a_month_left_stale_by_a_killed_writer_is_rebuilt_by_the_next_writer(sto
         pass
     eng.close()
     assert compact_files(stored) == EXPECTED_FILES
-    assert not (stored / COMPACT.prefix / ".staging-dead").exists()
+    assert (stored / EXPECTED_FILES[2]).read_bytes() == may  # put back by the sweep, not rebuilt
+    assert not (stored / local.WRITING_DIR).exists()
     assert any("rebuilding the compact copy of 2025-04" in n for n in notes)
     assert [tuple(r.values()) for r in file_rows(stored / EXPECTED_FILES[1])] == catalog_month(
         stored, "2025-04", "IBXX"

@@ -103,3 +103,16 @@ def test_escape_is_riches_without_importing_rich() -> None:
         "[@click]",
     ):
         assert escape(text) == rich_escape(text), text
+
+
+def test_status_says_a_freshness_shared_by_many_indices_once() -> None:
+    from ibovcli.render import _grouped
+
+    same = "last session 2025-05-13, 3 trading days ago"
+    lines = [f"{code}: {same}" for code in ("AGFS", "IBOV", "IBXX", "SMLL", "UTIL")]
+    lines.append("IDIV: last session 2025-05-12, 4 trading days ago")
+    assert _grouped(lines) == [
+        f"5 indices, AGFS to UTIL: {same}",
+        "IDIV: last session 2025-05-12, 4 trading days ago",
+    ]
+    assert _grouped(lines[:4]) == lines[:4]  # four or fewer: each on its own line

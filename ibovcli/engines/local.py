@@ -73,6 +73,14 @@ CATALOG_FILE = "catalog.duckdb"
 RUN_LOG = "logs/runs.jsonl"
 LOCK_FILE = ".lock"
 WRITING_DIR = ".writing"
+#: A refine's staging folder under WRITING_DIR: ``staging-<dataset>-<id>``.
+STAGING_PREFIX = "staging-"
+#: Where each staging folder's contents go: ``.writing/staging-<name>-<id>`` holds unit folders of a
+#: dataset's refined prefix, or month folders of the compact copy's prefix.
+_STAGED_PREFIXES = {
+    **{d.name: d.refined_prefix for d in datasets.ALL.values()},
+    datasets.COMPACT.name: datasets.COMPACT.prefix,
+}
 JOURNAL = "journal.json"
 #: What a failed refine leaves: the raw files stay, the unit is refined again by the next writer.
 PENDING = "its raw data is stored and the next write (or `ibov refine`) refines it"
@@ -134,7 +142,7 @@ def read_files(
     tables = []
     for f in files:
         with open(f, "rb") as fh:
-            table = pq.read_table(fh)
+            table = pq.ParquetFile(fh).read()  # not read_table: its dataset layer costs ~100 ms to import
         if base is not None:
             found = dict(p.split("=", 1) for p in f.relative_to(base).parts[:-1] if "=" in p)
             for field in arrow_types:
@@ -294,6 +302,7 @@ class LocalLake:
         self._con: Any = None
         self._writable = False
         self._locked = False
+        self._swept = False
         #: the command's deadline for waiting on other processes (IBOV_LOCK_TIMEOUT bounds the command)
         self._deadline = clock() + lock_timeout
 
@@ -442,27 +451,45 @@ class LocalLake:
             txn.parent.rmdir()
 
     def sweep(self) -> None:
-        """Undo what a killed writer left: unfinished writes, refine staging folders, half swaps."""
+        """Undo what a killed writer left: unfinished writes, refine staging folders, half swaps.
+
+        Everything in progress lives under ``.writing/``, so when nothing was left this is one ``stat``
+        (it runs at every taking of the lock); staging folders inside the refined prefixes (where
+        versions before 0.2 staged) are looked for once per command.
+        """
         writing = self.root / WRITING_DIR
         if writing.is_dir():
-            for txn in sorted(writing.iterdir()):
-                if txn.name.startswith("txn-"):
-                    self._roll_back(txn)
+            for entry in sorted(writing.iterdir()):
+                if entry.name.startswith("txn-"):
+                    self._roll_back(entry)
+                elif entry.name.startswith(STAGING_PREFIX):
+                    prefix = _STAGED_PREFIXES.get(entry.name[len(STAGING_PREFIX) :].split("-", 1)[0])
+                    if prefix is not None:
+                        self._drop_staging(entry, self.root / prefix)
+                    shutil.rmtree(entry, ignore_errors=True)
                 else:  # temporary files of older versions
                     with contextlib.suppress(OSError):
-                        txn.unlink()
+                        entry.unlink()
             with contextlib.suppress(OSError):
                 writing.rmdir()
-        for prefix in [*(d.refined_prefix for d in datasets.ALL.values()), datasets.COMPACT.prefix]:
-            refined = self.root / prefix
-            if not refined.is_dir():
-                continue
-            for staging in refined.glob(".staging-*"):
-                for old in staging.glob(".old-*"):  # a swap cut between its two renames
-                    target = refined / old.name[len(".old-") :]
-                    if not target.exists():
-                        os.replace(old, target)
-                shutil.rmtree(staging, ignore_errors=True)
+        if self._swept:
+            return
+        self._swept = True
+        for dataset in datasets.ALL.values():
+            refined = self.root / dataset.refined_prefix
+            if refined.is_dir():
+                for staging in refined.glob(".staging-*"):
+                    self._drop_staging(staging, refined)
+
+    @staticmethod
+    def _drop_staging(staging: Path, refined: Path) -> None:
+        """Remove a killed refine's staging folder, first putting back a unit folder a swap had moved
+        aside (cut between its two renames)."""
+        for old in staging.glob(".old-*"):
+            target = refined / old.name[len(".old-") :]
+            if not target.exists():
+                os.replace(old, target)
+        shutil.rmtree(staging, ignore_errors=True)
 
     def _require_lock(self) -> None:
         if not self._locked:
@@ -717,23 +744,23 @@ class LocalLake:
             )
 
     def stale_units(self) -> list[Unit]:
-        """Units whose raw files changed since their refine (or were never refined), from the inventory."""
+        """Units whose raw files changed since their refine (or were never refined), from the inventory:
+        one query, the signatures computed by DuckDB as :func:`unit_signature` computes them."""
         con = self._con if self._con is not None else self.connection()
         rows = con.execute(
             """
             WITH raw AS (
-                SELECT dataset, unit, list(key || chr(9) || sha256 ORDER BY key) AS files
+                SELECT dataset, unit, sha256(string_agg(key || chr(9) || sha256 || chr(10), '' ORDER BY key))
+                    AS signature
                 FROM ibov_raw_files GROUP BY dataset, unit
             )
-            SELECT coalesce(r.dataset, u.dataset), coalesce(r.unit, u.unit), r.files, u.refined_signature
+            SELECT coalesce(r.dataset, u.dataset), coalesce(r.unit, u.unit)
             FROM raw AS r FULL OUTER JOIN ibov_units AS u ON u.dataset = r.dataset AND u.unit = r.unit
-            """
+            WHERE coalesce(r.signature, ?) IS DISTINCT FROM u.refined_signature
+            """,
+            [unit_signature([])],
         ).fetchall()
-        out = []
-        for dataset, value, files, refined in rows:
-            pairs = [(f.split("\t", 1)[0], f.split("\t", 1)[1]) for f in files or []]
-            if unit_signature(pairs) != refined and dataset in datasets.ALL:
-                out.append(Unit(dataset, value))
+        out = [Unit(dataset, value) for dataset, value in rows if dataset in datasets.ALL]
         return sorted(out, key=lambda u: (list(datasets.ALL).index(u.dataset), u.value))
 
     def heal(self) -> list[RefineResult]:
@@ -811,6 +838,8 @@ class LocalLake:
         finally:
             for folder in staging:
                 shutil.rmtree(folder, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    folder.parent.rmdir()  # .writing/, only when empty
 
     def _compact_into(
         self, con: Any, months: Sequence[str], undo: list[Callable[[], None]], staging: list[Path]
@@ -819,8 +848,6 @@ class LocalLake:
         portfolio table as it stands in the transaction, record each month's signature and rows, and
         swap the month folders in (a month left without rows loses its folder); ``undo`` gets how to
         swap each back, ``staging`` the folder to remove afterwards."""
-        import pyarrow.compute as pc
-
         spec = datasets.COMPACT
         months = sorted(set(months))
         if not months:
@@ -828,8 +855,8 @@ class LocalLake:
         folders = {m: spec.month_folder(m) for m in months}  # validates each month: they are inlined below
         root = self.root / spec.prefix
         root.mkdir(parents=True, exist_ok=True)
-        work = root / f".staging-{uuid.uuid4().hex}"
-        work.mkdir()
+        work = self.root / WRITING_DIR / f"{STAGING_PREFIX}{spec.name}-{uuid.uuid4().hex}"
+        work.mkdir(parents=True)
         staging.append(work)
         table = self.tables[spec.source.name]
         wanted = ", ".join(sql_str(m) for m in months)
@@ -838,13 +865,12 @@ class LocalLake:
             f'SELECT * FROM "{table}" WHERE {spec.MONTH_SQL} IN ({wanted})'
         )
         try:
-            rows = con.sql(spec.sql()).to_arrow_table()
+            rows = con.sql(spec.sql()).to_arrow_table()  # sorted by month and index, as partfiles needs
+            counted = f"SELECT {spec.MONTH_SQL}, count(*) FROM {spec.INPUT_VIEW} GROUP BY 1"  # nosec B608
+            counts = {str(m): int(n) for m, n in con.execute(counted).fetchall()}
         finally:
             con.execute(f"DROP VIEW IF EXISTS {spec.INPUT_VIEW}")
         partfiles.write(rows, work, spec.partition_names)
-        counts = {
-            str(c["values"]): int(c["counts"]) for c in pc.value_counts(rows.column("month")).to_pylist()
-        }
         signatures = self.month_signatures(con)
         now = datetime.now(UTC)
         for month in months:
@@ -917,10 +943,9 @@ class LocalLake:
         for unit, found in damaged.items():
             for key, why in found:
                 self.notify(f"left out of {unit}: {key} cannot be read ({why}); `ibov verify` lists it")
-        refined_root = self.root / dataset.refined_prefix
-        refined_root.mkdir(parents=True, exist_ok=True)
-        staging = refined_root / f".staging-{uuid.uuid4().hex}"
-        staging.mkdir()
+        (self.root / dataset.refined_prefix).mkdir(parents=True, exist_ok=True)
+        staging = self.root / WRITING_DIR / f"{STAGING_PREFIX}{dataset.name}-{uuid.uuid4().hex}"
+        staging.mkdir(parents=True)
         counted: dict[Unit, tuple[int, tuple[str, ...]]] = {}
         try:
             for shim in DUCKDB_SHIMS:
@@ -947,6 +972,8 @@ class LocalLake:
             raise lake_error(exc, self.root, f"refining {_units_text(units)}", PENDING) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                staging.parent.rmdir()  # only when empty
             with contextlib.suppress(Exception):
                 con.execute("DROP TABLE IF EXISTS refined_units")
             with contextlib.suppress(Exception):
@@ -972,9 +999,11 @@ class LocalLake:
         con.unregister("raw_tagged")
         if any(c.name == "sector" for c in dataset.columns):
             self._say_unknown_sectors(con)
-        partfiles.write(
-            con.sql("SELECT * FROM refined_units").to_arrow_table(), staging, dataset.partition_names
+        order = ", ".join(
+            f'"{c}"' for c in (*dataset.partition_names, *(c.name for c in dataset.refined_columns))
         )
+        ordered = con.sql(f"SELECT * FROM refined_units ORDER BY {order}")  # nosec B608 - declared columns
+        partfiles.write(ordered.to_arrow_table(), staging, dataset.partition_names)
         indices_sql = (
             "list(DISTINCT index_code ORDER BY index_code)" if _index_column(dataset) != "''" else "[]"
         )
@@ -1118,6 +1147,8 @@ class LocalLake:
         finally:
             for folder in compact_staging:
                 shutil.rmtree(folder, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    folder.parent.rmdir()  # .writing/, only when empty
 
     def _swap(self, staging: Path, unit: Unit) -> Callable[[], None]:
         """Put ``staging/<unit folder>`` in place of the unit's refined folder; returns how to undo it."""
@@ -1503,19 +1534,14 @@ class LocalEngine:
 
     def _status(self) -> StatusReport:
         con = self._reader()
-        portfolio = self.lake.tables[datasets.PORTFOLIO.name]
         levels = self.lake.tables[datasets.LEVELS.name]
-        raw_days = con.execute(
-            "SELECT index_code, list(label ORDER BY label) FROM ibov_raw_files "
-            "WHERE dataset = 'portfolio' GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-        refined_days = dict(
-            con.execute(f'SELECT index_code, count(DISTINCT dt) FROM "{portfolio}" GROUP BY 1').fetchall()  # nosec B608
+        stale = self.lake.stale_units()
+        compact = datasets.COMPACT
+        months = self.lake.stale_months()
+        pending = (*(str(u) for u in stale), *(f"{compact.name} {compact.month_folder(m)}" for m in months))
+        coverage = _day_coverage(
+            con, datasets.PORTFOLIO.name, [u.value for u in stale if u.dataset == "portfolio"]
         )
-        coverage = [
-            _coverage("portfolio", index, [date.fromisoformat(d) for d in days], refined_days.get(index, 0))
-            for index, days in raw_days
-        ]
         raw_sessions = dict(
             con.execute(
                 "SELECT index_code, sum(rows) FROM ibov_raw_files WHERE dataset = 'levels' GROUP BY 1"
@@ -1538,10 +1564,6 @@ class LocalEngine:
                     unit="sessions",
                 )
             )
-        stale = self.lake.stale_units()
-        months = self.lake.stale_months()
-        compact = datasets.COMPACT
-        pending = (*(str(u) for u in stale), *(f"{compact.name} {compact.month_folder(m)}" for m in months))
         for name in datasets.ALL:
             if name in (datasets.PORTFOLIO.name, datasets.LEVELS.name):
                 continue  # above, with their sessions
@@ -1707,6 +1729,54 @@ class LocalEngine:
 
     def close(self) -> None:
         self.lake.close()
+
+
+def _day_coverage(con: Any, dataset: str, stale: Sequence[str]) -> list[Coverage]:
+    """Each index's days of a dataset stored by day (first, last, how many, how many refined, the B3
+    trading days missing in between), from the inventory in two queries: the calendar is joined in
+    SQL, so only the missing days reach Python (``status`` stays fast on a lake of many years and
+    indices)."""
+    from ibovcli.tradingdays import holidays_between
+
+    spans = con.execute(
+        """
+        SELECT index_code, min(day), max(day), count(DISTINCT day),
+            count(DISTINCT day) FILTER (WHERE unit NOT IN (SELECT unnest(?::VARCHAR[])))
+        FROM (SELECT index_code, unit, CAST(label AS DATE) AS day FROM ibov_raw_files WHERE dataset = ?)
+        GROUP BY 1 ORDER BY 1
+        """,
+        [list(stale), dataset],
+    ).fetchall()
+    if not spans:
+        return []
+    first, last = min(r[1] for r in spans), max(r[2] for r in spans)
+    missing = dict(
+        con.execute(
+            """
+            WITH days AS (
+                SELECT DISTINCT index_code, CAST(label AS DATE) AS day FROM ibov_raw_files WHERE dataset = ?
+            ),
+            spans AS (SELECT index_code, min(day) AS first, max(day) AS last FROM days GROUP BY 1),
+            calendar AS (
+                SELECT CAST(t.d AS DATE) AS day
+                FROM range(CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP) + INTERVAL 1 DAY, INTERVAL 1 DAY)
+                    AS t(d)
+                WHERE isodow(t.d) <= 5 AND CAST(t.d AS DATE) NOT IN (SELECT unnest(?::DATE[]))
+            )
+            SELECT s.index_code, list(CAST(c.day AS VARCHAR) ORDER BY c.day)
+            FROM spans AS s
+            JOIN calendar AS c ON c.day BETWEEN s.first AND s.last
+            LEFT JOIN days AS d ON d.index_code = s.index_code AND d.day = c.day
+            WHERE d.day IS NULL
+            GROUP BY 1
+            """,
+            [dataset, first, last, holidays_between(first, last)],
+        ).fetchall()
+    )
+    return [
+        Coverage(dataset, index, a.isoformat(), b.isoformat(), n, refined, tuple(missing.get(index) or ()))
+        for index, a, b, n, refined in spans
+    ]
 
 
 @functools.lru_cache(maxsize=8)

@@ -197,3 +197,18 @@ def test_a_failing_writer_process_fails_the_write(tmp_path: Path, monkeypatch: p
     with pytest.raises(OSError, match="a parquet writer process failed: FileExistsError"):
         partfiles.write(_table(), tmp_path, ("dt", "ticker"))
     assert not list(tmp_path.glob(".partfiles-*"))
+
+
+def test_small_files_skip_statistics_and_dictionaries_large_ones_keep_them(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from ibovcli import partfiles
+
+    rows = partfiles.SMALL_FILE_ROWS + 1
+    table = pa.table({"v": list(range(rows + 1)), "p": ["big"] * rows + ["one"]})
+    assert partfiles.write(table, tmp_path, ("p",)) == 2
+    big = pq.read_metadata(tmp_path / "p=big" / partfiles.FILE_NAME).row_group(0).column(0)
+    one = pq.read_metadata(tmp_path / "p=one" / partfiles.FILE_NAME).row_group(0).column(0)
+    assert big.is_stats_set and big.statistics.min == 0 and big.statistics.max == rows - 1
+    assert big.has_dictionary_page
+    assert not one.is_stats_set and not one.has_dictionary_page

@@ -3,7 +3,7 @@
 The days are B3 Download CSVs of a synthetic IBOV portfolio (``tests/b3fake.py``, 86 constituents like
 the real index), one per B3 trading day ending on the fixture's last day. Both runs start from an empty
 lake; each prints wall time, CPU time of the child processes and days per second. The target
-(issue "Everyday use"): one command loads at least 20 days per second on 2 cores.
+(docs/performance.md): one command loads at least 20 days per second on 2 cores.
 
     .venv/bin/python benchmarks/bulk_import.py                 # 250 days, both ways (~3 minutes)
     .venv/bin/python benchmarks/bulk_import.py --days 60 --json

@@ -2,7 +2,7 @@
 
 Help is what every command does before its work starts (Typer builds the command, options are parsed),
 so it measures the fixed cost of each subcommand. Also shown: ``python -c pass`` (the floor) and what
-``import ibovcli.cli`` loads. The target (issue "Ten years of every index"): every subcommand < 0.12 s
+``import ibovcli.cli`` loads. The target (docs/performance.md): every subcommand < 0.12 s
 on 2 cores.
 
     .venv/bin/python benchmarks/startup.py            # 11 runs each, after one warm-up

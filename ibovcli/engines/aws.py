@@ -26,6 +26,7 @@ from ibovcli.engines.base import (
     RunRecord,
     StatusReport,
     UnitCheck,
+    compact_checks,
     quiet,
 )
 from ibovcli.errors import IbovError, JobFailed, NotDeployed
@@ -518,19 +519,7 @@ class AwsEngine:
             )
         except IbovError:  # no table yet
             rows = []
-        expected = {(str(m), str(i)): int(n) for m, i, n in rows}
-        return [
-            UnitCheck(
-                spec.name,
-                spec.month_folder(month),
-                index,
-                expected.get((month, index), 0),
-                found.get((month, index), 0),
-                expected.get((month, index), 0),
-            )
-            for month, index in sorted(set(expected) | set(found))
-            if spec.valid_month(month)
-        ]
+        return compact_checks({(str(m), str(i)): int(n) for m, i, n in rows}, found)
 
     def watch(self, notify: Notify) -> None:
         """Follow the job's newest active Glue run, if any, to its end (JobFailed if it fails)."""

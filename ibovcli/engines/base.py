@@ -216,6 +216,31 @@ class UnitCheck:
         return out
 
 
+def compact_checks(
+    expected: dict[tuple[str, str], int],
+    found: dict[tuple[str, str], int],
+    stale: frozenset[str] = frozenset(),
+) -> list[UnitCheck]:
+    """The compact copy's checks, one per month and index: the refined rows it was built from
+    (``expected``, shown as both raw and catalog rows) against the rows its files hold (``found``)."""
+    from ibovcli import datasets
+
+    spec = datasets.COMPACT
+    return [
+        UnitCheck(
+            spec.name,
+            spec.month_folder(month),
+            index,
+            expected.get((month, index), 0),
+            found.get((month, index), 0),
+            expected.get((month, index), 0),
+            stale=month in stale,
+        )
+        for month, index in sorted(set(expected) | set(found))
+        if spec.valid_month(month)
+    ]
+
+
 class Engine(Protocol):
     name: str
     #: True when storing raw files runs the trigger (and the refine) in this process, as the local

@@ -53,6 +53,7 @@ from ibovcli.engines.base import (
     RunRecord,
     StatusReport,
     UnitCheck,
+    compact_checks,
     quiet,
 )
 from ibovcli.errors import (
@@ -1681,20 +1682,7 @@ class LocalEngine:
         for f in sorted(root.glob("month=*/index_code=*/*.parquet")):
             key = (f.parent.parent.name.split("=", 1)[1], f.parent.name.split("=", 1)[1])
             found[key] = found.get(key, 0) + max(_parquet_rows(f), 0)  # a damaged file counts no rows
-        stale = set(self.lake.stale_months())
-        return [
-            UnitCheck(
-                spec.name,
-                spec.month_folder(month),
-                index,
-                expected.get((month, index), 0),
-                found.get((month, index), 0),
-                expected.get((month, index), 0),
-                stale=month in stale,
-            )
-            for month, index in sorted(set(expected) | set(found))
-            if spec.valid_month(month)
-        ]
+        return compact_checks(expected, found, frozenset(self.lake.stale_months()))
 
     def watch(self, notify: Notify) -> None:
         """Wait for the ibov command writing to the lake, if any, to finish."""

@@ -419,11 +419,12 @@ def run(
 
 
 #: The top weights of several stored portfolios at once (the saved query top-weights' columns, plus the
-#: index and day they belong to); ``(:indices)`` and ``(:days)`` become lists of validated literals.
+#: index and day they belong to); ``(:indices)``, ``(:days)`` and ``(:months)`` become lists of validated
+#: literals (the months let Athena read only their partitions of the compact copy).
 TOP_OF_EACH = """
 SELECT t.index_code, t.dt, t.session_date, t.weight_rank, t.ticker, t.company, t.sector, t.weight_pct
 FROM ${portfolio} AS t
-WHERE t.index_code IN (:indices) AND t.dt IN (:days) AND t.weight_rank <= :limit
+WHERE t.index_code IN (:indices) AND t.dt IN (:days) AND t.month IN (:months) AND t.weight_rank <= :limit
 ORDER BY t.index_code, t.dt, t.weight_pct DESC, t.ticker
 """
 
@@ -445,8 +446,10 @@ def _top_weights(settings: Settings, engine: Engine, steps: Sequence[RunStep], t
         return
     indices = ", ".join(sorted({f"'{s.index}'" for s in wanted}))
     days = ", ".join(sorted({f"'{s.stored['date']}'" for s in wanted}))
+    months = ", ".join(sorted({f"'{str(s.stored['date'])[:7]}'" for s in wanted}))
+    statement = TOP_OF_EACH.replace("(:indices)", f"({indices})").replace("(:days)", f"({days})")
     columns, rows = engine.sql(
-        TOP_OF_EACH.replace("(:indices)", f"({indices})").replace("(:days)", f"({days})"),
+        statement.replace("(:months)", f"({months})"),
         {"limit": top},
         what="the top weights of the stored portfolios",
     )

@@ -192,6 +192,13 @@ def test_run_on_aws_follows_the_triggered_glue_run_and_summarises_with_athena(
     for field in ("dataset", "index", "date", "rows", "key", "format", "sha256", "state"):
         assert got[field] == expected[field], field
     assert got["top"] == expected["top"]
+    athena = client("athena")
+    sent = [
+        athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"]
+        for i in athena.list_query_executions()["QueryExecutionIds"]
+    ]
+    [summary] = [q for q in sent if "weight_rank <=" in q]  # every index's summary: one query
+    assert "ibov_compact" in summary and "t.month IN ('2025-04')" in summary  # one month's partitions
     assert "waiting for the Glue run that the upload of portfolio dt=2025-04-30 triggers" in result.stderr
     assert f"Glue run {run['Id']} (portfolio dt=2025-04-30): succeeded" in result.stderr
     assert fake_aws.events == 1

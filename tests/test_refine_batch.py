@@ -212,3 +212,28 @@ def test_small_files_skip_statistics_and_dictionaries_large_ones_keep_them(tmp_p
     assert big.is_stats_set and big.statistics.min == 0 and big.statistics.max == rows - 1
     assert big.has_dictionary_page
     assert not one.is_stats_set and not one.has_dictionary_page
+
+
+def test_a_failure_after_the_folders_were_swapped_puts_them_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All or nothing across the whole install: when the compact rebuild fails after the units' folders
+    were swapped in, those folders are swapped back and the catalog rolled back."""
+    units = _raw_lake(tmp_path)
+    lake = engine(tmp_path).lake
+    with lake.lock():
+        lake.refine_units(units)
+    before = {k: v for k, v in lake_bytes(tmp_path).items() if k.startswith("refined/")}
+    catalog_before = rows(tmp_path, "SELECT * FROM ibov_refined ORDER BY ALL")
+    # the same days again, now with different rows: day B's IBOV answer replaced by day A's IBXX one
+    shutil.copy(tmp_path / "raw/dt=2025-04-30/IBXX.parquet", tmp_path / "raw/dt=2025-04-30/IBOV.parquet")
+
+    def boom(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(local.LocalLake, "_compact_into", boom)
+    with lake.lock(), pytest.raises(Exception, match="No space left"):
+        lake.refine_units(units)
+    lake.close()
+    assert {k: v for k, v in lake_bytes(tmp_path).items() if k.startswith("refined/")} == before
+    assert rows(tmp_path, "SELECT * FROM ibov_refined ORDER BY ALL") == catalog_before

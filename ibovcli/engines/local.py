@@ -171,6 +171,31 @@ def _repeat(value: str, n: int) -> Any:
     return pa.array([value] * n, pa.string())
 
 
+@contextlib.contextmanager
+def _swapping(con: Any) -> Iterator[tuple[list[Callable[[], None]], list[Path]]]:
+    """One catalog transaction whose body also swaps folders in: the body appends how to undo each swap
+    it made to ``undo`` and the staging folders to remove to ``staging``. On leaving it commits; if the
+    body or the commit fails, every swap is undone (last first) and the transaction rolled back, so the
+    folders and the catalog stay as they were. The staging folders go either way."""
+    undo: list[Callable[[], None]] = []
+    staging: list[Path] = []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield undo, staging
+        con.execute("COMMIT")
+    except BaseException:
+        for step in reversed(undo):
+            step()
+        with contextlib.suppress(Exception):
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        for folder in staging:
+            shutil.rmtree(folder, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                folder.parent.rmdir()  # .writing/, only when empty
+
+
 def _units_text(units: Sequence[Unit]) -> str:
     """``portfolio dt=2025-07-10``, or ``portfolio dt=2025-07-01..2025-07-10 (8 units)``."""
     if len(units) == 1:
@@ -817,30 +842,11 @@ class LocalLake:
 
     def _rebuild_compact(self, months: Sequence[str]) -> None:
         con = self.connection(write=True)
-        undo: list[Callable[[], None]] = []
-        staging: list[Path] = []
-        con.execute("BEGIN TRANSACTION")
         try:
-            self._compact_into(con, months, undo, staging)
-            try:
-                con.execute("COMMIT")
-            except BaseException:
-                for step in reversed(undo):
-                    step()
-                raise
+            with _swapping(con) as (undo, staging):
+                self._compact_into(con, months, undo, staging)
         except OSError as exc:
-            with contextlib.suppress(Exception):
-                con.execute("ROLLBACK")
             raise lake_error(exc, self.root, "rebuilding the compact copy", PENDING) from None
-        except BaseException:
-            with contextlib.suppress(Exception):
-                con.execute("ROLLBACK")
-            raise
-        finally:
-            for folder in staging:
-                shutil.rmtree(folder, ignore_errors=True)
-                with contextlib.suppress(OSError):
-                    folder.parent.rmdir()  # .writing/, only when empty
 
     def _compact_into(
         self, con: Any, months: Sequence[str], undo: list[Callable[[], None]], staging: list[Path]
@@ -1105,15 +1111,12 @@ class LocalLake:
     ) -> None:
         """In one catalog transaction: the units' rows become those of the temp table ``refined_units``,
         the inventory records the refine, the staged folders are swapped in, and so are the rebuilt compact
-        files of every month the units touch (for the portfolio); if the commit fails, the old folders are
-        swapped back."""
+        files of every month the units touch (for the portfolio); if anything fails, the old folders are
+        swapped back and the transaction rolled back (:func:`_swapping`)."""
         table = self.tables[dataset.name]
         key = dataset.unit_key
         key_type = schema.duckdb_type(dataset.partitions[0].type)
-        undo: list[Callable[[], None]] = []
-        compact_staging: list[Path] = []
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with _swapping(con) as (undo, compact_staging):
             con.execute(
                 f'DELETE FROM "{table}" WHERE "{key}" IN (SELECT CAST(unnest(?) AS {key_type}))',  # nosec B608
                 [[u.value for u in units]],
@@ -1135,21 +1138,6 @@ class LocalLake:
             if dataset is datasets.COMPACT.source:  # every month touched, once per batch
                 months = {datasets.COMPACT.month_of(u.value) for u in units}
                 self._compact_into(con, sorted(months), undo, compact_staging)
-            try:
-                con.execute("COMMIT")
-            except BaseException:
-                for step in reversed(undo):
-                    step()
-                raise
-        except BaseException:
-            with contextlib.suppress(Exception):
-                con.execute("ROLLBACK")
-            raise
-        finally:
-            for folder in compact_staging:
-                shutil.rmtree(folder, ignore_errors=True)
-                with contextlib.suppress(OSError):
-                    folder.parent.rmdir()  # .writing/, only when empty
 
     def _swap(self, staging: Path, unit: Unit) -> Callable[[], None]:
         """Put ``staging/<unit folder>`` in place of the unit's refined folder; returns how to undo it."""

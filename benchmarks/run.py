@@ -543,7 +543,9 @@ def bench_bare(
                 "bare_ratio", "saved queries / a bare DuckDB script on the compact files", "no compact files"
             )
         ]
-    files = sql_literal(str(lake / compact.prefix) + "/**/*.parquet")
+    from ibovcli.engines.local import sql_str
+
+    files = sql_str(str(lake / compact.prefix) + "/**/*.parquet")
     source = f"(SELECT * FROM read_parquet({files}, hive_partitioning = true))"
     catalog = duckdb.connect(str(lake / "catalog.duckdb"), read_only=True)
     script = work / "bare.py"
@@ -590,10 +592,6 @@ def bench_bare(
     finally:
         catalog.close()
     return out
-
-
-def sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def status_cold(cmd: Sequence[str], env: dict[str, str], repeat: int) -> Result:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import hashlib
 import json
 import os
@@ -1755,13 +1754,6 @@ def _day_coverage(con: Any, dataset: str, stale: Sequence[str]) -> list[Coverage
     ]
 
 
-@functools.lru_cache(maxsize=8)
-def _trading_days(first: date, last: date) -> frozenset[date]:
-    from ibovcli.tradingdays import trading_days
-
-    return frozenset(trading_days(first, last))
-
-
 def _coverage(
     dataset: str,
     index: str,
@@ -1775,7 +1767,9 @@ def _coverage(
         return Coverage(dataset, index, None, None, stored or 0, refined, (), unit)
     first, last = min(days), max(days)
     present = set(days)
-    missing = tuple(d.isoformat() for d in sorted(_trading_days(first, last) - present))
+    from ibovcli.tradingdays import trading_days  # computed once per span and command
+
+    missing = tuple(d.isoformat() for d in trading_days(first, last) if d not in present)
     return Coverage(
         dataset,
         index,

@@ -42,11 +42,6 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import history  # noqa: E402
 
 GROUPS = ("help", "run", "glue", "history")
-#: ``ibov --help`` exactly as the console script runs it, but with Typer's plain (Click) help formatter.
-PLAIN_HELP = (
-    "import sys; import ibovcli.cli as c; c.app.rich_markup_mode = None; "
-    "sys.argv[0] = 'ibov'; c.main(['--help'])"
-)
 HISTORY_MARKER = ".bench-history.json"
 MB = 1024.0  # ru_maxrss and GNU time's %M are in KiB
 #: GNU time, for each child's own peak RSS (see run_child).
@@ -214,14 +209,6 @@ def bench_help(repeat: int, env: dict[str, str], notify: Callable[[str], None]) 
     notify("help: ibov --help, aws --version")
     out = [
         measure("help", "ibov --help", [*ibov_cmd(), "--help"], env=env, repeat=repeat, limit=0.25),
-        measure(
-            "help_plain",
-            "what-if: ibov --help rendered by Click, not Rich (rich_markup_mode=None)",
-            [sys.executable, "-c", PLAIN_HELP],
-            env=env,
-            repeat=repeat,
-            target=False,
-        ),
         measure(
             "python_floor",
             "floor: python -c pass (interpreter + site, incl. the editable-install hook)",

@@ -14,19 +14,22 @@ from typing import Annotated, Any
 
 import typer
 
-from ibovcli import __version__, cli_aws, cli_chart, cli_query, cli_report
+from ibovcli import __version__
 from ibovcli.cli_options import (
     Common,
     FormatOpt,
     FromDateOpt,
     ToDateOpt,
+    complete_index,
     debug_requested,
     fail_on,
     output_format,
     shared,
 )
 
-app = typer.Typer(
+#: The commands defined in this module. The whole app (:func:`build_app`) adds those of the other
+#: ``cli_*`` modules; a command line builds only the command it runs (:func:`main`).
+core = typer.Typer(
     rich_markup_mode=None,
     name="ibov",
     help=(
@@ -59,7 +62,7 @@ IndexOpt = Annotated[
         help="B3 index code, e.g. IBOV, IBXX, SMLL; repeat for several, or `all` for the 34 B3 publishes "
         "(`ibov indices`). Default: IBOV (or the index named in a --from CSV).",
         show_default=False,
-        autocompletion=cli_query.complete_index,
+        autocompletion=complete_index,
     ),
 ]
 FromOpt = Annotated[
@@ -74,7 +77,7 @@ FromOpt = Annotated[
 ]
 
 
-@app.callback(invoke_without_command=True)
+@core.callback(invoke_without_command=True)
 def _root(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
@@ -83,7 +86,7 @@ def _root(
         raise typer.Exit(0)
 
 
-@app.command()
+@core.command()
 @shared()
 def scrape(
     common: Common,
@@ -235,7 +238,7 @@ def _count(request: Any) -> int:
         return 0
 
 
-@app.command()
+@core.command()
 @shared()
 def run(
     common: Common,
@@ -310,7 +313,7 @@ def run(
     fail_on(result.failures)
 
 
-@app.command()
+@core.command()
 @shared()
 def status(
     common: Common,
@@ -343,7 +346,7 @@ def status(
     render.status(report)
 
 
-@app.command()
+@core.command()
 @shared()
 def refine(
     common: Common,
@@ -397,7 +400,7 @@ def refine(
         )
 
 
-@app.command()
+@core.command()
 @shared()
 def verify(
     common: Common,
@@ -482,7 +485,7 @@ def verify(
         )
 
 
-@app.command("sql")
+@core.command("sql")
 @shared()
 def adhoc_sql(
     common: Common,
@@ -516,7 +519,7 @@ def adhoc_sql(
     render.query_result(pipeline.sql(common.settings(), text, notify=common.notify()), fmt)
 
 
-@app.command("export")
+@core.command("export")
 @shared()
 def export_rows(
     common: Common,
@@ -573,7 +576,7 @@ def export_rows(
         print(done.path)
 
 
-@app.command("rm")
+@core.command("rm")
 @shared()
 def remove(
     common: Common,
@@ -650,7 +653,7 @@ def remove(
     )
 
 
-@app.command("indices")
+@core.command("indices")
 @shared(engine=False)
 def list_indices(common: Common) -> None:
     """The index codes B3 publishes (what --index accepts; `all` stands for every one).
@@ -667,11 +670,77 @@ def list_indices(common: Common) -> None:
         render.print_table(["code", "name"], list(indices.INDICES))
 
 
-app.add_typer(cli_query.query_app, name="query")
-app.add_typer(cli_chart.chart_app, name="chart")
-app.command("deploy")(cli_aws.deploy)
-app.command("destroy")(cli_aws.destroy)
-app.command("report")(cli_report.report)
+#: The commands defined in other modules, imported only by a command line that runs them (or asks for
+#: the whole app): name -> (module, attribute, whether it is a group of subcommands).
+ELSEWHERE: dict[str, tuple[str, str, bool]] = {
+    "query": ("ibovcli.cli_query", "query_app", True),
+    "chart": ("ibovcli.cli_chart", "chart_app", True),
+    "deploy": ("ibovcli.cli_aws", "deploy", False),
+    "destroy": ("ibovcli.cli_aws", "destroy", False),
+    "report": ("ibovcli.cli_report", "report", False),
+}
+
+
+def _name(info: Any) -> str:
+    return str(info.name or typer.main.get_command_name(info.callback.__name__))
+
+
+def command_names() -> list[str]:
+    """Every top-level command's name, in the order ``ibov --help`` lists them (nothing is imported)."""
+    others = sorted(ELSEWHERE, key=lambda name: ELSEWHERE[name][2])  # Typer lists groups last
+    return [_name(c) for c in core.registered_commands] + others
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The ibov app with every command, or with ``only`` that one command (and the root options).
+
+    Typer turns every registered command's signature into a Click command before it parses anything,
+    so a command line that names its command gets an app holding just that one: the other commands'
+    modules are not imported and their options not built (start-up, ``docs/performance.md``).
+    """
+    import copy
+    import importlib
+
+    out = copy.copy(core)
+    out.registered_commands = [c for c in core.registered_commands if only in (None, _name(c))]
+    out.registered_groups = []
+    for name, (module, attribute, group) in ELSEWHERE.items():
+        if only not in (None, name):
+            continue
+        obj = getattr(importlib.import_module(module), attribute)
+        if group:
+            out.add_typer(obj, name=name)
+        else:
+            out.command(name)(obj)
+    return out
+
+
+_WHOLE: list[typer.Typer] = []
+
+
+def __getattr__(name: str) -> Any:
+    """``ibovcli.cli.app``: the whole app (every command), for the docs, the tests and the benchmarks."""
+    if name == "app":
+        if not _WHOLE:
+            _WHOLE.append(build_app())
+        return _WHOLE[0]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _command_in(args: list[str]) -> str | None:
+    """The top-level command a command line runs, when it names one ibov has (the root options take no
+    value); ``None`` for root help, ``--version``, an unknown name or shell completion (then the whole
+    app answers, with its usual messages and suggestions)."""
+    import os
+
+    if "_IBOV_COMPLETE" in os.environ:
+        return None
+    for arg in args:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg if arg in command_names() else None
+    return None
 
 
 def _on_signal(signum: int, _frame: Any) -> None:
@@ -695,7 +764,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     try:
-        code = app(args=args, prog_name="ibov", standalone_mode=False)
+        code = build_app(_command_in(args))(args=args, prog_name="ibov", standalone_mode=False)
     except IbovError as exc:
         if debug_requested():
             raise

@@ -188,6 +188,13 @@ def shared(*, engine: bool = True, json: bool = True, aws_only: bool = False) ->
     return decorate
 
 
+def complete_index(incomplete: str) -> list[str]:
+    """The B3 index codes starting with what was typed, for shell completion."""
+    from ibovcli import indices
+
+    return [c for c in indices.codes() if c.startswith(incomplete.upper())]
+
+
 def fail_on(failures: Sequence[Any]) -> None:
     """After printing results: one line per failure, then exit with the first failure's code."""
     if not failures:

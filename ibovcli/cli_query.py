@@ -15,7 +15,7 @@ import typer.main
 from typer.core import TyperGroup
 
 from ibovcli import queries
-from ibovcli.cli_options import Common, FormatOpt, output_format, shared
+from ibovcli.cli_options import Common, FormatOpt, complete_index, output_format, shared
 
 
 class _QueryGroup(TyperGroup):
@@ -63,12 +63,6 @@ query_app = typer.Typer(
 )
 
 METAVARS = {"index": "CODE", "ticker": "TICKER", "date": "YYYY-MM-DD", "int": "N", "string": "TEXT"}
-
-
-def complete_index(incomplete: str) -> list[str]:
-    from ibovcli import indices
-
-    return [c for c in indices.codes() if c.startswith(incomplete.upper())]
 
 
 def complete_ticker(ctx: typer.Context, incomplete: str) -> list[str]:

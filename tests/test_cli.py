@@ -77,6 +77,52 @@ def test_help_imports_no_heavy_module() -> None:
     assert line == "LOADED=", line
 
 
+def test_a_command_line_builds_only_its_command() -> None:
+    """`ibov status` imports no other command's module and builds no other command; what it prints for
+    --help is what the whole app prints; an unknown or misspelt name still gets the whole app's answer."""
+    code = (
+        "import sys, typer.main\n"
+        "from ibovcli import cli\n"
+        "built = []\n"
+        "real = typer.main.get_command_from_info\n"
+        "def spy(*a, **k):\n"
+        "    built.append(cli._name(a[0] if a else k['command_info']))\n"
+        "    return real(*a, **k)\n"
+        "typer.main.get_command_from_info = spy\n"
+        "try:\n    cli.main(['status', '--help'])\nexcept SystemExit:\n    pass\n"
+        "others = [m for m in ('ibovcli.cli_query', 'ibovcli.cli_aws', 'ibovcli.cli_chart', "
+        "'ibovcli.cli_report') if m in sys.modules]\n"
+        "print('BUILT=' + ','.join(built) + ' OTHERS=' + ','.join(others))\n"
+    )
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.splitlines()[-1] == "BUILT=status OTHERS=", proc.stdout + proc.stderr
+    whole = proc.stdout.split("BUILT=")[0]
+    assert "Usage: ibov status [OPTIONS]" in whole
+
+
+def test_one_command_help_equals_the_whole_apps(capsys: pytest.CaptureFixture[str]) -> None:
+    import typer.main
+    import typer.testing
+
+    from ibovcli import cli
+
+    runner = typer.testing.CliRunner()
+    for name in cli.command_names():
+        alone = runner.invoke(cli.build_app(name), [name, "--help"], prog_name="ibov")
+        whole = runner.invoke(cli.build_app(), [name, "--help"], prog_name="ibov")
+        assert alone.exit_code == whole.exit_code == 0, name
+        assert alone.output == whole.output, name
+    listed = typer.main.get_command(cli.app).list_commands(None)  # type: ignore[attr-defined]
+    assert cli.command_names() == listed  # `ibov --help`'s order
+    assert cli._command_in(["quer"]) is None  # not a name: the whole app answers (with its suggestion)
+    assert cli._command_in(["query", "top-weights"]) == "query"
+    assert cli._command_in(["--version"]) is None
+    code, _, err = call(capsys, "quer")
+    assert code == 2 and "Did you mean 'query'" in err
+
+
 def test_scrape_json_lists_what_was_stored(lake: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = call(
         capsys, "scrape", "--from", str(FIX / "IBXXDia_30-04-25.csv"), "--lake", str(lake), "--json"

@@ -264,7 +264,7 @@ class PreviewNotCurrent(NoData):
 
 def collection_day(request: ScrapeRequest, path: Path | None) -> date:
     """The Brasilia day a collection was made: ``--date``, else (a file) its modification day."""
-    from ibovcli import previews
+    from ibovcli import periods
 
     if request.dates:
         try:
@@ -272,27 +272,27 @@ def collection_day(request: ScrapeRequest, path: Path | None) -> date:
         except ValueError:
             raise UsageError(f"--date must be YYYY-MM-DD, got {request.dates[0]!r}") from None
     if path is None:
-        return previews.brasilia_today()
+        return periods.brasilia_today()
     try:
         mtime = path.stat().st_mtime
     except OSError:
-        return previews.brasilia_today()
-    return previews.brasilia_today(datetime.fromtimestamp(mtime, UTC))
+        return periods.brasilia_today()
+    return periods.brasilia_today(datetime.fromtimestamp(mtime, UTC))
 
 
 def _period_jobs(
     settings: Settings, request: ScrapeRequest, notify: Notify, started: float, today: date
 ) -> list[Job]:
-    from ibovcli import b3, previews
+    from ibovcli import b3, periods, previews
 
     kind: previews.Kind = "preview" if request.dataset == "preview" else "theoretical"
     request.refuse("--year", "--since")
     if len(request.dates) > 1:
         raise UsageError("give one --date (the day the files were collected)")
     try:
-        period = previews.Period.from_month(request.period) if request.period else None
-    except previews.BadPeriod as exc:
-        raise UsageError(f"--period: {exc.message}", hint=previews.BadPeriod.hint) from None
+        period = periods.Period.from_month(request.period) if request.period else None
+    except periods.BadPeriod as exc:
+        raise UsageError(f"--period: {exc.message}", hint=periods.BadPeriod.hint) from None
     if request.from_paths:
         if indices.ALL in [c.strip().upper() for c in request.indices] or len(request.indices) > 1:
             raise UsageError(
@@ -355,7 +355,7 @@ def _period_jobs(
             on_event=notify,
             started=started,
         )
-        return [rawfiles.period(previews.validate(p), previews.brasilia_today(p.collected_at))]
+        return [rawfiles.period(previews.validate(p), periods.brasilia_today(p.collected_at))]
 
     return [Job(f"{index} {kind}", _bind(fetch, index)) for index in index_codes(request.indices)]
 

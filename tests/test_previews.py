@@ -12,10 +12,11 @@ from decimal import Decimal
 
 import pytest
 
-from ibovcli import b3, previews
+from ibovcli import b3, periods, previews
 from ibovcli.errors import ConfigError, SnapshotError, SourceError
 from ibovcli.fetch import HttpPolicy
-from ibovcli.previews import Period, PeriodPortfolio
+from ibovcli.periods import Period
+from ibovcli.previews import PeriodPortfolio
 from tests import b3fake
 from tests import fake_previews as fp
 
@@ -82,7 +83,7 @@ def test_period_label_bounds_and_order() -> None:
     ],
 )
 def test_from_month_refuses_other_months_with_a_hint(text: str, match: str) -> None:
-    with pytest.raises(previews.BadPeriod, match=match) as info:
+    with pytest.raises(periods.BadPeriod, match=match) as info:
         Period.from_month(text)
     assert isinstance(info.value, ValueError) and isinstance(info.value, ConfigError)
     assert "01 (Jan-Apr), 05 (May-Aug) or 09 (Sep-Dec)" in info.value.hint
@@ -123,7 +124,7 @@ def test_the_fetch_period_comes_from_the_day() -> None:
     assert previews.period_for("theoretical", date(2025, 8, 20)) == Period(2025, 5)
     assert previews.period_for("preview", date(2025, 8, 20)) == Period(2025, 9)
     assert previews.period_for("preview", date(2025, 12, 30)) == Period(2026, 1)
-    assert previews.brasilia_today(datetime(2025, 9, 1, 2, 30, tzinfo=UTC)) == date(2025, 8, 31)
+    assert periods.brasilia_today(datetime(2025, 9, 1, 2, 30, tzinfo=UTC)) == date(2025, 8, 31)
 
 
 # ----------------------------------------------------------------------------------------------

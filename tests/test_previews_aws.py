@@ -16,7 +16,7 @@ from moto import mock_aws
 from moto.athena.models import QueryResults, athena_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from ibovcli import pipeline, previews, rawfiles
+from ibovcli import periods, pipeline, previews, rawfiles
 from ibovcli.settings import Settings
 from tests import fake_previews as fp
 from tests.aws_helpers import (
@@ -83,7 +83,7 @@ def aws_engine() -> Iterator[tuple[Any, Settings]]:
         yield AwsEngine(aws, settings, sleep=lambda _s: None), settings
 
 
-def _preview(period: previews.Period, day: date) -> rawfiles.RawWrite:
+def _preview(period: periods.Period, day: date) -> rawfiles.RawWrite:
     data = fp.period_csv(fp.PREVIEW_IBOV_2025_09)
     p = previews.parse_period_portfolio(data, kind="preview", index=None, period=None)
     return rawfiles.period(previews.PeriodPortfolio(**{**p.__dict__, "period": period}), day)
@@ -91,7 +91,7 @@ def _preview(period: previews.Period, day: date) -> rawfiles.RawWrite:
 
 def test_status_reads_the_listings_and_the_next_rebalance(aws_engine: Any) -> None:
     engine, _settings = aws_engine
-    nxt = previews.Period.containing(previews.brasilia_today()).next()
+    nxt = periods.Period.containing(periods.brasilia_today()).next()
     engine.write_raw([_preview(nxt, date(2025, 8, 20)), _preview(nxt, date(2025, 8, 21))])
     glue = engine.aws.glue()
     glue.create_database(DatabaseInput={"Name": "default"})

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ibovcli import previews, rawfiles
+from ibovcli import periods, previews, rawfiles
 from ibovcli.datasets import PREVIEW, THEORETICAL, Unit
 from ibovcli.engines.local import LocalLake
 from tests import b3fake, lakes
@@ -26,7 +26,7 @@ IBOV_PREVIEW = PREVIEW.unit("IBOV")
 IBOV_THEORETICAL = THEORETICAL.unit("IBOV")
 
 
-def _write(kind: str, data: bytes, day: date, period: previews.Period | None = None) -> rawfiles.RawWrite:
+def _write(kind: str, data: bytes, day: date, period: periods.Period | None = None) -> rawfiles.RawWrite:
     p = previews.parse_period_portfolio(data, kind=kind, index="IBOV", period=period)  # type: ignore[arg-type]
     return rawfiles.period(previews.validate(p), day)
 
@@ -36,7 +36,7 @@ def raw_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Raw files only: three preview collections of Sep-Dec 2025 (CSV v1, JSON v1, CSV v2) and the
     theoretical portfolios of Jan-Apr and May-Aug 2025, written as `ibov scrape` writes them."""
     root = tmp_path_factory.mktemp("raw-previews") / "lake"
-    sep = previews.Period(2025, 9)
+    sep = periods.Period(2025, 9)
     writes = [
         _write("preview", fp.period_csv(fp.PREVIEW_IBOV_2025_09), date(2025, 8, 20)),
         _write(

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ibovcli import previews
+from ibovcli import periods
 from ibovcli.engines.base import Coverage, StatusReport
-from ibovcli.previews import Period
+from ibovcli.periods import Period
 from tests import b3fake
 from tests import fake_previews as fp
 from tests.conftest import run_ibov
@@ -333,7 +333,7 @@ def test_fetch_preview_asks_first_and_stores_the_next_period(b3: b3fake.FakeB3Se
     code, [s], err = scrape(lake, "preview", "--index", "IBOV", env=env)
     assert code == 0, err
     assert methods(b3)[1:] == ["GetConfigurations", "GetQuartelyPreview"]
-    today = previews.brasilia_today()
+    today = periods.brasilia_today()
     assert s["collected_on"] == today.isoformat()
     assert s["period"] == Period.containing(today).next().label
 
@@ -341,7 +341,7 @@ def test_fetch_preview_asks_first_and_stores_the_next_period(b3: b3fake.FakeB3Se
 def test_fetch_theoretical_stores_the_current_period(b3: b3fake.FakeB3Server, lake: Path) -> None:
     code, [s], err = scrape(lake, "theoretical", "--index", "IBOV", env={"IBOV_B3_URL": b3.url})
     assert code == 0, err
-    assert s["period"] == Period.containing(previews.brasilia_today()).label
+    assert s["period"] == Period.containing(periods.brasilia_today()).label
     assert s["rows"] == len(b3fake.IBOV_2025_04_30.rows)
     assert methods(b3) == ["GetTheoricalPortfolio"]
 
@@ -415,7 +415,7 @@ def test_next_rebalance_counts_trading_days() -> None:
 
 
 def test_status_shows_the_next_rebalance(tmp_path: Path, lake: Path) -> None:
-    nxt = Period.containing(previews.brasilia_today()).next()
+    nxt = Period.containing(periods.brasilia_today()).next()
     code, _out, err = scrape(
         lake, "preview", "--from", str(v1_json(tmp_path)), "--period", nxt.month, "--date", "2025-08-20"
     )

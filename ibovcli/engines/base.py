@@ -158,9 +158,8 @@ class StatusReport:
 
     def rebalances(self, today: date | None = None) -> list[Any]:
         """The next rebalance of every index with a stored portfolio, theoretical portfolio or preview
-        (:func:`ibovcli.previews.next_rebalance`), from the coverage: no extra read of the lake."""
-        from ibovcli import previews
-        from ibovcli.previews import brasilia_today
+        (:func:`ibovcli.periods.next_rebalance`), from the coverage: no extra read of the lake."""
+        from ibovcli.periods import brasilia_today, next_rebalance
 
         today = today or brasilia_today()
         indices = sorted(
@@ -175,7 +174,7 @@ class StatusReport:
             for c in self.coverage
             if c.dataset == "preview"
         }
-        return [previews.next_rebalance(i, today, stored.get(i, ())) for i in indices]
+        return [next_rebalance(i, today, stored.get(i, ())) for i in indices]
 
     def as_json(self) -> dict[str, Any]:
         return {

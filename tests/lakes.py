@@ -67,11 +67,19 @@ def refined_rows(lake: Path, prefix: str = "refined") -> list[tuple[Any, ...]]:
 
 
 def lake_bytes(lake: Path) -> dict[str, str]:
-    """Every file of the lake (the run log and the lock file aside) and its hash."""
+    """Every file of the lake and its hash; aside: the run log, the lock file, the writers' token and the
+    status summary (a write that fails still took a token, and a summary always matches its catalog:
+    ``tests/test_status_summary.py``)."""
+    from ibovcli.engines.local import GENERATION_FILE, LOCK_FILE, SUMMARY_FILE
+
     out = {}
     for p in sorted(lake.rglob("*")):
         rel = p.relative_to(lake).as_posix()
-        if p.is_file() and not rel.startswith("logs/") and rel != ".lock":
+        if (
+            p.is_file()
+            and not rel.startswith("logs/")
+            and rel not in (LOCK_FILE, GENERATION_FILE, SUMMARY_FILE)
+        ):
             out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
         elif p.is_dir() and not any(p.iterdir()):
             out[rel + "/"] = "empty folder"

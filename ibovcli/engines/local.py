@@ -37,7 +37,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -72,6 +72,11 @@ T = TypeVar("T")
 CATALOG_FILE = "catalog.duckdb"
 RUN_LOG = "logs/runs.jsonl"
 LOCK_FILE = ".lock"
+#: what ``ibov status`` shows of the catalog, saved with the catalog's state (``LocalLake.catalog_state``)
+SUMMARY_FILE = ".status.json"
+SUMMARY_VERSION = 1
+#: a new token on every writable catalog connection: a summary saved under another token is stale
+GENERATION_FILE = ".generation"
 WRITING_DIR = ".writing"
 #: A refine's staging folder under WRITING_DIR: ``staging-<dataset>-<id>``.
 STAGING_PREFIX = "staging-"
@@ -328,6 +333,8 @@ class LocalLake:
         self._writable = False
         self._locked = False
         self._swept = False
+        #: the token this writer wrote to GENERATION_FILE (None: it has not opened the catalog to write)
+        self._generation: str | None = None
         #: the command's deadline for waiting on other processes (IBOV_LOCK_TIMEOUT bounds the command)
         self._deadline = clock() + lock_timeout
 
@@ -394,8 +401,11 @@ class LocalLake:
                         raise LakeBusy(f"the lake {self.root} is locked by another ibov process") from None
                     time.sleep(0.05)
             self._locked = True
+            self._generation = None
             self.sweep()
             yield
+            if self._generation is not None:  # the catalog was opened for writing: summarise it again
+                self._save_summary_after_write()
         finally:
             self._locked = False
             self.close()  # the writable connection goes with the lock
@@ -536,6 +546,8 @@ class LocalLake:
         if self._con is not None and (self._writable or not write):
             return self._con
         self.close()
+        if write:
+            self._new_generation()
         self._con = self._open(write, rebuilding)
         self._writable = write
         return self._con
@@ -577,6 +589,97 @@ class LocalLake:
             con.close()
             raise CatalogDamaged(f"{path} is damaged: {_first_line(exc)}") from None
         return con
+
+    # -- the status summary ----------------------------------------------------------------------
+
+    def _new_generation(self) -> None:
+        """Write a new token before the catalog is opened for writing (under the lock), so that a
+        summary saved before this write is stale from now on, even if this process dies mid-write."""
+        self._create()
+        token = uuid.uuid4().hex
+        tmp = self.root / f"{GENERATION_FILE}.{token}"
+        tmp.write_text(token, encoding="ascii")
+        os.replace(tmp, self.root / GENERATION_FILE)
+        self._generation = token
+
+    def catalog_state(self) -> list[Any]:
+        """What identifies the catalog's content without opening it (nor importing DuckDB): the last
+        writer's token and the inode, size and modification time of the catalog and its WAL."""
+        try:
+            token: str | None = (self.root / GENERATION_FILE).read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError):
+            token = None
+        out: list[Any] = [token]
+        for name in (CATALOG_FILE, CATALOG_FILE + ".wal"):
+            try:
+                st = os.stat(self.root / name)
+            except OSError:
+                out.append(None)
+            else:
+                out.append([st.st_ino, st.st_size, st.st_mtime_ns])
+        return out
+
+    def saved_summary(self) -> tuple[tuple[Coverage, ...], tuple[str, ...]] | None:
+        """The status summary saved for the catalog as it is now, or ``None`` (none saved, unreadable,
+        or saved for another state of the catalog)."""
+        try:
+            data = json.loads((self.root / SUMMARY_FILE).read_bytes())
+            if data["version"] != SUMMARY_VERSION or data["catalog"] != self.catalog_state():
+                return None
+            coverage = tuple(
+                Coverage(**{**c, "missing": tuple(c["missing"])}) for c in data["summary"]["coverage"]
+            )
+            return coverage, tuple(str(p) for p in data["summary"]["pending"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def summary(self) -> tuple[tuple[Coverage, ...], tuple[str, ...]]:
+        """What ``ibov status`` shows of the catalog, read from it: each dataset's coverage (first, last,
+        stored, refined and missing days per index) and the units waiting to be refined."""
+        return _summary(self)
+
+    def save_summary(self, summary: tuple[tuple[Coverage, ...], tuple[str, ...]], state: list[Any]) -> None:
+        """Keep ``summary`` for the catalog state ``state`` (a reader's cache: a failure only costs the
+        next ``status`` a read of the catalog)."""
+        coverage, pending = summary
+        body = {
+            "version": SUMMARY_VERSION,
+            "catalog": state,
+            "summary": {"coverage": [asdict(c) for c in coverage], "pending": list(pending)},
+        }
+        tmp = self.root / f"{SUMMARY_FILE}.{uuid.uuid4().hex}"
+        try:
+            tmp.write_text(json.dumps(body), encoding="utf-8")
+            os.replace(tmp, self.root / SUMMARY_FILE)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def _save_summary_after_write(self) -> None:
+        """At the end of a write (under the lock): summarise the catalog, close it (DuckDB checkpoints
+        on close) and save the summary with the state the catalog is left in."""
+        try:
+            summary = self.summary()
+        except Interrupted:
+            raise
+        except Exception:  # the write is done; the next `status` reads the catalog instead
+            return
+        self.close()
+        self.save_summary(summary, self.catalog_state())
+
+    def no_writer(self) -> bool:
+        """Whether no ibov command holds the writer lock now (a reader's check; it takes no lock)."""
+        try:
+            fh = open(self.root / LOCK_FILE, "rb")  # noqa: SIM115 - closed below
+        except OSError:
+            return not self.catalog_path.exists()
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+        finally:
+            fh.close()
 
     def _has_data(self) -> bool:
         """Whether any zone holds data (then a missing catalog is damage, not a new lake)."""
@@ -1521,59 +1624,25 @@ class LocalEngine:
         return self._recovering(self._status)
 
     def _status(self) -> StatusReport:
-        con = self._reader()
-        levels = self.lake.tables[datasets.LEVELS.name]
-        stale = self.lake.stale_units()
-        compact = datasets.COMPACT
-        months = self.lake.stale_months()
-        pending = (*(str(u) for u in stale), *(f"{compact.name} {compact.month_folder(m)}" for m in months))
-        coverage = _day_coverage(
-            con, datasets.PORTFOLIO.name, [u.value for u in stale if u.dataset == "portfolio"]
-        )
-        raw_sessions = dict(
-            con.execute(
-                "SELECT index_code, sum(rows) FROM ibov_raw_files WHERE dataset = 'levels' GROUP BY 1"
-            ).fetchall()
-        )
-        sessions = dict(
-            con.execute(
-                f'SELECT index_code, list(session_date ORDER BY session_date) FROM "{levels}" GROUP BY 1'  # nosec B608
-            ).fetchall()
-        )
-        for index in sorted(set(raw_sessions) | set(sessions)):
-            found = sessions.get(index) or []
-            coverage.append(
-                _coverage(
-                    "levels",
-                    index,
-                    found,
-                    len(found),
-                    stored=int(raw_sessions.get(index) or 0),
-                    unit="sessions",
-                )
-            )
-        for name in datasets.ALL:
-            if name in (datasets.PORTFOLIO.name, datasets.LEVELS.name):
-                continue  # above, with their sessions
-            found = con.execute(
-                "SELECT coalesce(index_code, ''), list(label ORDER BY label), list(unit) FROM ibov_raw_files "
-                "WHERE dataset = ? GROUP BY 1 ORDER BY 1",
-                [name],
-            ).fetchall()
-            for index, labels, units in found:
-                refined = sum(1 for u in units if Unit(name, u) not in stale)
-                if datasets.get(name).unit_pattern == datasets.DAY_PATTERN and not index:
-                    # one unit per session (quotes): the B3 trading days missing in between, too
-                    quote_days = [date.fromisoformat(u) for u in units]
-                    coverage.append(_coverage(name, "", quote_days, refined, unit="sessions"))
-                    continue
-                coverage.append(
-                    Coverage(name, index, labels[0], labels[-1], len(labels), refined, (), "files")
-                )
+        """From the summary saved for the catalog's current state when there is one (no DuckDB: constant
+        time), else read from the catalog and saved for the next ``status``."""
+        saved = self.lake.saved_summary()
+        if saved is None:
+            self.lake.require()
+            before = self.lake.catalog_state()
+
+            def read() -> tuple[tuple[Coverage, ...], tuple[str, ...]]:
+                self._reader()
+                return self.lake.summary()
+
+            saved = self._recovering(read)
+            if self.lake.catalog_state() == before and self.lake.no_writer():
+                self.lake.save_summary(saved, before)
+        coverage, pending = saved
         return StatusReport(
             engine=self.name,
             location=str(self.lake.root),
-            coverage=tuple(coverage),
+            coverage=coverage,
             runs=tuple(self.lake.runs(10)),
             pending=pending,
         )
@@ -1704,6 +1773,59 @@ class LocalEngine:
 
     def close(self) -> None:
         self.lake.close()
+
+
+def _summary(lake: LocalLake) -> tuple[tuple[Coverage, ...], tuple[str, ...]]:
+    """:meth:`LocalLake.summary`: the coverage from the inventory (calendar joined in SQL, see
+    :func:`_day_coverage`) and the pending units."""
+    con = lake.connection()
+    levels = lake.tables[datasets.LEVELS.name]
+    stale = lake.stale_units()
+    compact = datasets.COMPACT
+    months = lake.stale_months()
+    pending = (*(str(u) for u in stale), *(f"{compact.name} {compact.month_folder(m)}" for m in months))
+    coverage = _day_coverage(
+        con, datasets.PORTFOLIO.name, [u.value for u in stale if u.dataset == "portfolio"]
+    )
+    raw_sessions = dict(
+        con.execute(
+            "SELECT index_code, sum(rows) FROM ibov_raw_files WHERE dataset = 'levels' GROUP BY 1"
+        ).fetchall()
+    )
+    sessions = dict(
+        con.execute(
+            f'SELECT index_code, list(session_date ORDER BY session_date) FROM "{levels}" GROUP BY 1'  # nosec B608
+        ).fetchall()
+    )
+    for index in sorted(set(raw_sessions) | set(sessions)):
+        found = sessions.get(index) or []
+        coverage.append(
+            _coverage(
+                "levels",
+                index,
+                found,
+                len(found),
+                stored=int(raw_sessions.get(index) or 0),
+                unit="sessions",
+            )
+        )
+    for name in datasets.ALL:
+        if name in (datasets.PORTFOLIO.name, datasets.LEVELS.name):
+            continue  # above, with their sessions
+        found = con.execute(
+            "SELECT coalesce(index_code, ''), list(label ORDER BY label), list(unit) FROM ibov_raw_files "
+            "WHERE dataset = ? GROUP BY 1 ORDER BY 1",
+            [name],
+        ).fetchall()
+        for index, labels, units in found:
+            refined = sum(1 for u in units if Unit(name, u) not in stale)
+            if datasets.get(name).unit_pattern == datasets.DAY_PATTERN and not index:
+                # one unit per session (quotes): the B3 trading days missing in between, too
+                quote_days = [date.fromisoformat(u) for u in units]
+                coverage.append(_coverage(name, "", quote_days, refined, unit="sessions"))
+                continue
+            coverage.append(Coverage(name, index, labels[0], labels[-1], len(labels), refined, (), "files"))
+    return tuple(coverage), pending
 
 
 def _day_coverage(con: Any, dataset: str, stale: Sequence[str]) -> list[Coverage]:

@@ -8,14 +8,16 @@ offers the query names, the index codes and the tickers stored in the lake.
 from __future__ import annotations
 
 import inspect
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import typer.main
 from typer.core import TyperGroup
 
-from ibovcli import queries
 from ibovcli.cli_options import Common, FormatOpt, complete_index, output_format, shared
+
+if TYPE_CHECKING:  # imported when a query command runs, not by `ibov --help`
+    from ibovcli import queries
 
 
 class _QueryGroup(TyperGroup):
@@ -23,9 +25,13 @@ class _QueryGroup(TyperGroup):
     start-up); an unknown name is one error line with the nearest name (not Click's usage block)."""
 
     def list_commands(self, ctx: Any) -> list[str]:
+        from ibovcli import queries
+
         return queries.names()
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        from ibovcli import queries
+
         if cmd_name not in self.commands and cmd_name in queries.names():
             one = typer.Typer(rich_markup_mode=None, add_completion=False)
             saved = queries.get(cmd_name)
@@ -35,12 +41,16 @@ class _QueryGroup(TyperGroup):
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """The saved queries and their descriptions, read from the SQL headers (no command is built)."""
+        from ibovcli import queries
+
         rows = [(name, queries.get(name).description) for name in self.list_commands(ctx)]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        from ibovcli import queries
+
         if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
             queries.get(args[0])  # raises UsageError, with "did you mean"
         return super().resolve_command(ctx, args)
@@ -163,7 +173,7 @@ def _query_root(
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
-    from ibovcli import render
+    from ibovcli import queries, render
 
     saved = queries.load_all()
     if common.json:

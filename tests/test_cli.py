@@ -28,12 +28,10 @@ def call(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
     return code, captured.out, captured.err
 
 
-def lake_files(lake: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(lake)): p.read_bytes()
-        for p in lake.rglob("*")
-        if p.is_file() and "logs" not in p.parts and p.name != ".lock"
-    }
+def lake_files(lake: Path) -> dict[str, str]:
+    from tests.lakes import lake_bytes
+
+    return lake_bytes(lake)
 
 
 def test_top_level_help_lists_commands_with_examples(capsys: pytest.CaptureFixture[str]) -> None:

@@ -495,6 +495,7 @@ def bench_history(
         measure("status", "ibov status (warm)", [*ib, "status", *lk], env=env, repeat=repeat, limit=0.3)
     )
     out.append(status_cold([*ib, "status", *lk], env, repeat))
+    out.append(status_reread([*ib, "status", *lk], lake, env, repeat))
     info["catalog_mb"] = round((lake / "catalog.duckdb").stat().st_size / 2**20, 1)
     return out, info
 
@@ -591,6 +592,21 @@ def status_cold(cmd: Sequence[str], env: dict[str, str], repeat: int) -> Result:
             drop.write_text("3\n")
         except OSError:
             return missing("status_cold", r.what, "cannot drop the page cache (needs root)", 0.3)
+        r.add(timed(cmd, env=env))
+    return r
+
+
+def status_reread(cmd: Sequence[str], lake: Path, env: dict[str, str], repeat: int) -> Result:
+    """``ibov status`` without the summary a writer saves (removed before each run): what ``status``
+    costs when the catalog changed behind ibov's back (a writer that died, a catalog replaced), since it
+    then reads the catalog itself, and saves the summary for the next one."""
+    from ibovcli.engines.local import SUMMARY_FILE
+
+    r = Result(
+        "status_reread", "ibov status reading the catalog (no saved summary: a writer died)", target=False
+    )
+    for _ in range(repeat):
+        (lake / SUMMARY_FILE).unlink(missing_ok=True)
         r.add(timed(cmd, env=env))
     return r
 

@@ -2,7 +2,8 @@
 
 Heavy modules (boto3, duckdb, pyarrow, pandas, requests) are imported inside the commands, never at
 import time, so every command starts fast (``tests/test_cli.py`` checks it). Shared options are declared
-once (:mod:`ibovcli.cli_options`); sub-apps are registered below with plain ``add_typer`` calls.
+once (:mod:`ibovcli.cli_options`). The commands of the other ``cli_*`` modules are named in
+:data:`ELSEWHERE`; a command line imports and builds only the command it runs (:func:`build_app`).
 """
 
 from __future__ import annotations

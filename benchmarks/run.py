@@ -31,7 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -365,6 +365,47 @@ def bench_glue(
     ]
 
 
+def measure_growth(
+    lake: Path,
+    work: Path,
+    market: history.Market,
+    days: list[date],
+    env: dict[str, str],
+    notify: Callable[[str], None],
+) -> list[Result]:
+    """Each of ``days`` (after the lake's last) added by one ``ibov run`` to a new empty lake and to the
+    big lake, interleaved (empty, big, empty, big...), each followed by the same run again (all
+    unchanged)."""
+    snaps = write_snapshots(work / "snapshots-history", market, days)
+    notify(f"history: one more day, {len(days)} times each on an empty lake and on the big lake, interleaved")
+    empty = Result("add_day_empty", "one more day, empty lake (one ibov run)", target=False)
+    big = Result("add_day_big", "one more day on the big lake (one ibov run)", limit=1.2, target=True)
+    rerun_empty = Result("rerun_empty", "the same day again (all unchanged), one-day lake", target=False)
+    rerun = Result("rerun_big", "the same day again (all unchanged), big lake", target=False)
+    for i, day in enumerate(days):
+        scratch = work / f"lake-empty-{i}"
+        empty.add(run_day(scratch, snaps[day], env))
+        rerun_empty.add(run_day(scratch, snaps[day], env))
+        shutil.rmtree(scratch, ignore_errors=True)
+        big.add(run_day(lake, snaps[day], env))
+        rerun.add(run_day(lake, snaps[day], env))
+    return [
+        empty,
+        big,
+        rerun_empty,
+        rerun,
+        ratio("growth_ratio", "one more day: big lake / empty lake", big, empty, limit=1.2, cmp="<="),
+        ratio(
+            "rerun_ratio",
+            "the day again: big lake / one-day lake",
+            rerun,
+            rerun_empty,
+            limit=1.2,
+            cmp="<=",
+        ),
+    ]
+
+
 def bench_history(
     lake: Path,
     work: Path,
@@ -374,6 +415,7 @@ def bench_history(
     reuse: bool,
     env: dict[str, str],
     notify: Callable[[str], None],
+    grow: bool = False,
 ) -> tuple[list[Result], dict[str, Any]]:
     """Build (or reuse) the synthetic lake, then measure growth, queries and memory on it."""
     days = history.trading_days_ending(history.DEFAULT_END, n_days)
@@ -389,10 +431,24 @@ def bench_history(
             raise SystemExit(f"--reuse: {lake} was not built by this script (no {HISTORY_MARKER})")
         info["build"] = json.loads(marker.read_text())
         first, n_total = info["build"]["first"], int(info["build"]["days"])
-        notify(f"history: reusing {lake}; growth not measured (it would add days to the lake)")
-        out.append(
-            missing("growth_ratio", "one more day on the big lake / on an empty lake", "--reuse", 1.2, "x")
-        )
+        if grow:
+            # the market as it was after the stored days (replayed, nothing written), then new days
+            last = date.fromisoformat(info["build"]["last"])
+            notify(f"history: replaying the market over {n_total} stored days to add {repeat} new ones")
+            for day in history.trading_days_ending(last, n_total):
+                market.portfolios(day)
+            from ibovcli.tradingdays import trading_days
+
+            after = trading_days(last + timedelta(days=1), last + timedelta(days=10 + 2 * repeat))[:repeat]
+            out += measure_growth(lake, work, market, after, env, notify)
+            info["build"]["days"] = n_total + len(after)
+            info["build"]["last"] = after[-1].isoformat()
+            marker.write_text(json.dumps(info["build"], indent=1) + "\n")
+            n_total += len(after)
+        else:
+            notify(f"history: reusing {lake}; growth not measured (--grow adds days to the lake)")
+            what = "one more day on the big lake / on an empty lake"
+            out.append(missing("growth_ratio", what, "--reuse without --grow", 1.2, "x"))
     else:
         if lake.exists() and any(lake.iterdir()):
             raise SystemExit(
@@ -402,39 +458,7 @@ def bench_history(
         report = history.build_lake(lake, market, bulk, notify=notify)
         info["build"] = report.as_json()
         notify(f"history: built {report.as_json()}")
-        snaps = write_snapshots(work / "snapshots-history", market, tail)
-
-        notify(
-            f"history: one more day, {repeat} times each on an empty lake and on the big lake, interleaved"
-        )
-        empty = Result("add_day_empty", "one more day, empty lake (one ibov run)", target=False)
-        big = Result(
-            "add_day_big", f"one more day, lake of {len(bulk)}+ days (one ibov run)", limit=1.2, target=True
-        )
-        rerun_empty = Result("rerun_empty", "the same day again (all unchanged), one-day lake", target=False)
-        rerun = Result("rerun_big", "the same day again (all unchanged), big lake", target=False)
-        for i, day in enumerate(tail):
-            scratch = work / f"lake-empty-{i}"
-            empty.add(run_day(scratch, snaps[day], env))
-            rerun_empty.add(run_day(scratch, snaps[day], env))
-            shutil.rmtree(scratch, ignore_errors=True)
-            big.add(run_day(lake, snaps[day], env))
-            rerun.add(run_day(lake, snaps[day], env))
-        out += [
-            empty,
-            big,
-            rerun_empty,
-            rerun,
-            ratio("growth_ratio", "one more day: big lake / empty lake", big, empty, limit=1.2, cmp="<="),
-            ratio(
-                "rerun_ratio",
-                "the day again: big lake / one-day lake",
-                rerun,
-                rerun_empty,
-                limit=1.2,
-                cmp="<=",
-            ),
-        ]
+        out += measure_growth(lake, work, market, tail, env, notify)
         info["build"]["days"] = len(days)
         info["build"]["last"] = days[-1].isoformat()
         marker.write_text(json.dumps(info["build"], indent=1) + "\n")
@@ -706,6 +730,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--lake", type=Path, help="where to build (and leave) the history lake")
     ap.add_argument("--reuse", action="store_true", help="measure the queries on an existing --lake")
+    ap.add_argument(
+        "--grow",
+        action="store_true",
+        help="with --reuse: also add --repeat new days to it (growth, re-run), after replaying its market",
+    )
     ap.add_argument("--work", type=Path, help="scratch folder (default: a temporary one, removed)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     ap.add_argument("--save", type=Path, help="also write the JSON report to this file")
@@ -742,7 +771,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("--only glue needs the run group too (the ratio is against ibov run)")
         if "history" in groups:
             lake = args.lake or work / "history-lake"
-            hist, info = bench_history(lake, work, args.days, indices, args.repeat, args.reuse, env, notify)
+            hist, info = bench_history(
+                lake, work, args.days, indices, args.repeat, args.reuse, env, notify, grow=args.grow
+            )
             results += hist
         results.append(memory_target(results))
     finally:

@@ -122,3 +122,80 @@ def test_a_reader_does_not_save_a_summary_while_a_writer_holds_the_lock(lake: Pa
         assert [c.last for c in report.of("portfolio")] == ["2025-04-30"]
         assert not (lake / SUMMARY_FILE).exists()
     assert LocalLake(lake).no_writer()
+
+
+def _stale_by_hashing_everything(lake: Path) -> list[str]:
+    """The stale units as they were found before ``ibov_raw_units``: every unit's raw files hashed."""
+    from ibovcli.engines.local import _STALE, RAW_SIGNATURES, unit_signature
+
+    engine = LocalEngine(_settings(lake))
+    try:
+        con = engine.lake.connection()
+        every = f"({RAW_SIGNATURES.format(where='')})"
+        rows = con.execute(_STALE.format(raw=every), [unit_signature([])]).fetchall()
+    finally:
+        engine.close()
+    return sorted(f"{d} {u}" for d, u in rows)
+
+
+def _stale(lake: Path) -> list[str]:
+    engine = LocalEngine(_settings(lake))
+    try:
+        return sorted(f"{u.dataset} {u.value}" for u in engine.lake.stale_units())
+    finally:
+        engine.close()
+
+
+def test_the_stale_units_kept_up_to_date_are_those_found_by_hashing_every_unit(lake: Path) -> None:
+    """``ibov_raw_units`` changes with ``ibov_raw_files`` in one transaction: after raw writes without a
+    refine, a replaced file, a removal, a catalog from before the table and a rebuilt catalog, the stale
+    units are exactly those found by hashing every unit's files."""
+    import duckdb
+
+    from ibovcli import b3, rawfiles
+    from ibovcli.pipeline import remove
+
+    run(_settings(lake), from_paths=[str(DAY1)])
+    assert _stale(lake) == _stale_by_hashing_everything(lake) == []
+    engine = LocalEngine(_settings(lake))
+    try:
+        with engine.lock():  # stored, not refined (a writer stopped between the two)
+            engine.write_raw([rawfiles.portfolio(b3.parse_snapshot(DAY2.read_bytes()))])
+    finally:
+        engine.close()
+    assert _stale(lake) == _stale_by_hashing_everything(lake) == ["portfolio 2025-05-05"]
+    # a catalog from before the table: read-only it is computed, the next writer fills the table
+    con = duckdb.connect(str(lake / local.CATALOG_FILE))
+    con.execute(f"DROP TABLE {local.RAW_UNITS_TABLE}")
+    con.close()
+    assert _stale(lake) == ["portfolio 2025-05-05"]
+    run(_settings(lake), from_paths=[str(DAY1)])  # any writer: creates the table, then heals the day
+    assert _stale(lake) == _stale_by_hashing_everything(lake) == []
+    remove(_settings(lake), ["raw/dt=2025-05-05/IBOV.parquet"], dry_run=False)
+    assert _stale(lake) == _stale_by_hashing_everything(lake) == []
+    (lake / local.CATALOG_FILE).unlink()
+    report = status(_settings(lake))  # the catalog rebuilt from the zones
+    assert [c.last for c in report.of("portfolio")] == ["2025-04-30"]
+    assert _stale(lake) == _stale_by_hashing_everything(lake) == []
+    con = duckdb.connect(str(lake / local.CATALOG_FILE), read_only=True)
+    assert con.execute(f"SELECT count(*) FROM {local.RAW_UNITS_TABLE}").fetchall() == [(1,)]
+    con.close()
+
+
+def test_a_rerun_with_nothing_new_keeps_the_summary_without_reading_the_catalog(
+    lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(_settings(lake), from_paths=[str(DAY1)])
+    saved = LocalLake(lake).saved_summary()
+    assert saved is not None
+
+    def no_read(_lake: LocalLake) -> None:
+        raise AssertionError("the catalog was summarised again")
+
+    monkeypatch.setattr(local, "_summary", no_read)
+    run(_settings(lake), from_paths=[str(DAY1)])  # the same day again: nothing is committed
+    assert LocalLake(lake).saved_summary() == saved  # under the new token
+    monkeypatch.undo()
+    run(_settings(lake), from_paths=[str(DAY2)])  # a new day: summarised again
+    [ibov] = [c for c in (LocalLake(lake).saved_summary() or ((), ()))[0] if c.dataset == "portfolio"]
+    assert ibov.last == "2025-05-05"

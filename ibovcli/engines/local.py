@@ -110,6 +110,25 @@ INVENTORY_DDL = (
         month VARCHAR PRIMARY KEY, signature VARCHAR NOT NULL, rows BIGINT NOT NULL,
         built_at TIMESTAMPTZ NOT NULL)""",
 )
+#: Per unit, the signature of its raw files now (:func:`unit_signature` of ``ibov_raw_files``), kept up
+#: to date in the same transaction as every change of ``ibov_raw_files``: a unit is stale when it differs
+#: from the unit's ``refined_signature``, found without hashing every unit's files at each command.
+RAW_UNITS_TABLE = "ibov_raw_units"
+RAW_UNITS_DDL = f"""CREATE TABLE {RAW_UNITS_TABLE} (
+    dataset VARCHAR NOT NULL, unit VARCHAR NOT NULL, raw_signature VARCHAR NOT NULL,
+    PRIMARY KEY (dataset, unit))"""
+#: ``unit_signature`` computed by DuckDB, per unit, from the inventory (``{where}``: which units)
+RAW_SIGNATURES = """
+    SELECT dataset, unit, sha256(string_agg(key || chr(9) || sha256 || chr(10), '' ORDER BY key))
+    FROM ibov_raw_files {where} GROUP BY dataset, unit"""
+
+
+#: The stale units: raw signature (``{raw}``: dataset, unit, signature) unlike the refined one.
+_STALE = """
+    SELECT coalesce(r.dataset, u.dataset), coalesce(r.unit, u.unit)
+    FROM {raw} AS r (dataset, unit, raw_signature)
+    FULL OUTER JOIN ibov_units AS u ON u.dataset = r.dataset AND u.unit = r.unit
+    WHERE coalesce(r.raw_signature, ?) IS DISTINCT FROM u.refined_signature"""
 
 
 def _one_read_only_statement(sql: str) -> None:
@@ -198,6 +217,39 @@ def _swapping(con: Any) -> Iterator[tuple[list[Callable[[], None]], list[Path]]]
             shutil.rmtree(folder, ignore_errors=True)
             with contextlib.suppress(OSError):
                 folder.parent.rmdir()  # .writing/, only when empty
+
+
+@contextlib.contextmanager
+def _atomic(con: Any) -> Iterator[None]:
+    """The body's statements in one catalog transaction: its own, or the one the connection is in."""
+    import duckdb
+
+    try:
+        con.execute("BEGIN TRANSACTION")
+    except duckdb.TransactionException:  # already in a transaction: it commits or rolls back the body
+        yield
+        return
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            con.execute("ROLLBACK")
+        raise
+
+
+def _refresh_raw_units(con: Any, units: Sequence[tuple[str, str]]) -> None:
+    """Recompute ``ibov_raw_units`` for ``(dataset, unit)`` pairs whose raw files were just recorded or
+    removed (call inside the same transaction)."""
+    keys = sorted({f"{d}\t{u}" for d, u in units})
+    if not keys:
+        return
+    match = "dataset || chr(9) || unit IN (SELECT unnest(?))"
+    con.execute(f"DELETE FROM {RAW_UNITS_TABLE} WHERE {match}", [keys])  # nosec B608 - constants only
+    con.execute(
+        f"INSERT INTO {RAW_UNITS_TABLE} {RAW_SIGNATURES.format(where='WHERE ' + match)}",  # nosec B608
+        [keys],
+    )
 
 
 def _units_text(units: Sequence[Unit]) -> str:
@@ -335,6 +387,8 @@ class LocalLake:
         self._swept = False
         #: the token this writer wrote to GENERATION_FILE (None: it has not opened the catalog to write)
         self._generation: str | None = None
+        #: the catalog files' state and the summary valid for it, before this lock's first write
+        self._before: tuple[list[Any], tuple[tuple[Coverage, ...], tuple[str, ...]] | None] = ([], None)
         #: the command's deadline for waiting on other processes (IBOV_LOCK_TIMEOUT bounds the command)
         self._deadline = clock() + lock_timeout
 
@@ -596,6 +650,8 @@ class LocalLake:
         """Write a new token before the catalog is opened for writing (under the lock), so that a
         summary saved before this write is stale from now on, even if this process dies mid-write."""
         self._create()
+        if self._generation is None:  # the first time in this lock: what the catalog was before the write
+            self._before = (self.catalog_state()[1:], self.saved_summary())
         token = uuid.uuid4().hex
         tmp = self.root / f"{GENERATION_FILE}.{token}"
         tmp.write_text(token, encoding="ascii")
@@ -657,7 +713,16 @@ class LocalLake:
 
     def _save_summary_after_write(self) -> None:
         """At the end of a write (under the lock): summarise the catalog, close it (DuckDB checkpoints
-        on close) and save the summary with the state the catalog is left in."""
+        on close) and save the summary with the state the catalog is left in. When the catalog files
+        did not change (nothing was committed: a re-run with nothing new), the summary saved before is
+        kept, under the new token, without reading the catalog."""
+        files, before = self._before
+        if before is not None and self.catalog_state()[1:] == files:
+            self.close()
+            state = self.catalog_state()
+            if state[1:] == files:
+                self.save_summary(before, state)
+                return
         try:
             summary = self.summary()
         except Interrupted:
@@ -708,6 +773,14 @@ class LocalLake:
         con.execute(f"CREATE VIEW IF NOT EXISTS {named}")
         for ddl in INVENTORY_DDL:
             con.execute(ddl)
+        exists = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
+            [RAW_UNITS_TABLE],
+        ).fetchall()[0][0]
+        if not exists:  # a new catalog, or one from before the table: filled from the inventory, at once
+            with _atomic(con):
+                con.execute(RAW_UNITS_DDL)
+                con.execute(f"INSERT INTO {RAW_UNITS_TABLE} {RAW_SIGNATURES.format(where='')}")  # nosec B608
 
     def close(self) -> None:
         if self._con is not None:
@@ -740,14 +813,17 @@ class LocalLake:
             for unit in sorted({self._unit_of(dataset, f) for f in files} - {None}, key=str):
                 assert unit is not None
                 raw = self.raw_files(unit)
-                signature = unit_signature([(f.key, self._sha_of(con, f)) for f in raw])
+                signature = unit_signature([(f.key, self._sha_of(con, f, refresh=False)) for f in raw])
                 rows = con.execute(
                     f'SELECT count(*) FROM "{self.tables[dataset.name]}" WHERE "{dataset.unit_key}" = ?',  # nosec B608
                     [unit.value],
                 ).fetchall()[0][0]
                 self._record_unit(con, unit, signature, len(raw), int(rows))
         for raw_file in self.list_raw():
-            self._sha_of(con, raw_file)
+            self._sha_of(con, raw_file, refresh=False)
+        with _atomic(con):  # every unit's raw signature at once
+            con.execute(f"DELETE FROM {RAW_UNITS_TABLE}")  # nosec B608 - a constant
+            con.execute(f"INSERT INTO {RAW_UNITS_TABLE} {RAW_SIGNATURES.format(where='')}")  # nosec B608
         self.rebuild_compact(self.stale_months())  # every month: the catalog has no record of any
 
     # -- inventory ---------------------------------------------------------------------------------
@@ -808,9 +884,11 @@ class LocalLake:
         ).fetchall()  # fetchall, not fetchone: no unfinished result left on the connection
         return str(found[0][0]) if found else _sha256_file(f.path)
 
-    def _sha_of(self, con: Any, f: RawFile, *, rows: int | None = None, sha: str | None = None) -> str:
+    def _sha_of(
+        self, con: Any, f: RawFile, *, rows: int | None = None, sha: str | None = None, refresh: bool = True
+    ) -> str:
         """The file's sha256 from the inventory when its size and mtime still match, else computed
-        (and recorded)."""
+        (and recorded; with ``refresh=False`` the caller refreshes ``ibov_raw_units`` itself)."""
         if sha is None:
             found = con.execute(
                 "SELECT sha256 FROM ibov_raw_files WHERE key = ? AND size = ? AND mtime_ns = ?",
@@ -819,12 +897,13 @@ class LocalLake:
             if found:
                 return str(found[0][0])
             sha = _sha256_file(f.path)
-        self._record_files(con, [(f, sha, _parquet_rows(f.path) if rows is None else rows)])
+        self._record_files(con, [(f, sha, _parquet_rows(f.path) if rows is None else rows)], refresh=refresh)
         return sha
 
     @staticmethod
-    def _record_files(con: Any, files: Sequence[tuple[RawFile, str, int]]) -> None:
-        """Put ``(file, sha256, rows)`` in the inventory, in one statement (one catalog commit)."""
+    def _record_files(con: Any, files: Sequence[tuple[RawFile, str, int]], *, refresh: bool = True) -> None:
+        """Put ``(file, sha256, rows)`` in the inventory and their units' raw signatures, in one catalog
+        transaction (``refresh=False``: the caller refreshes ``ibov_raw_units`` itself)."""
         values = []
         now = datetime.now(UTC)
         for f, sha, rows in files:
@@ -838,10 +917,13 @@ class LocalLake:
             values.append((f.key, unit.dataset, unit.value, index, label, f.size, f.mtime_ns, sha, rows, now))
         if values:
             marks = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in values)
-            con.execute(
-                f"INSERT OR REPLACE INTO ibov_raw_files VALUES {marks}",  # nosec B608 - placeholders only
-                [v for row in values for v in row],
-            )
+            with _atomic(con):
+                con.execute(
+                    f"INSERT OR REPLACE INTO ibov_raw_files VALUES {marks}",  # nosec B608 - placeholders only
+                    [v for row in values for v in row],
+                )
+                if refresh:
+                    _refresh_raw_units(con, [(v[1], v[2]) for v in values])
 
     def record_writes(self, writes: Sequence[RawWrite]) -> None:
         """Put freshly published raw files in the inventory (their contents are known: no re-read)."""
@@ -874,20 +956,15 @@ class LocalLake:
     def stale_units(self) -> list[Unit]:
         """Units whose raw files changed since their refine (or were never refined), from the inventory:
         one query, the signatures computed by DuckDB as :func:`unit_signature` computes them."""
+        import duckdb
+
         con = self._con if self._con is not None else self.connection()
-        rows = con.execute(
-            """
-            WITH raw AS (
-                SELECT dataset, unit, sha256(string_agg(key || chr(9) || sha256 || chr(10), '' ORDER BY key))
-                    AS signature
-                FROM ibov_raw_files GROUP BY dataset, unit
-            )
-            SELECT coalesce(r.dataset, u.dataset), coalesce(r.unit, u.unit)
-            FROM raw AS r FULL OUTER JOIN ibov_units AS u ON u.dataset = r.dataset AND u.unit = r.unit
-            WHERE coalesce(r.signature, ?) IS DISTINCT FROM u.refined_signature
-            """,
-            [unit_signature([])],
-        ).fetchall()
+        empty = unit_signature([])
+        try:
+            rows = con.execute(_STALE.format(raw=RAW_UNITS_TABLE), [empty]).fetchall()
+        except duckdb.CatalogException:  # a catalog from before the table, opened read-only: hash them all
+            every = f"({RAW_SIGNATURES.format(where='')})"
+            rows = con.execute(_STALE.format(raw=every), [empty]).fetchall()
         out = [Unit(dataset, value) for dataset, value in rows if dataset in datasets.ALL]
         return sorted(out, key=lambda u: (list(datasets.ALL).index(u.dataset), u.value))
 
@@ -1528,9 +1605,11 @@ class LocalEngine:
                 with contextlib.suppress(OSError):  # a folder left empty goes too; a busy one stays
                     folder.rmdir()
             con = self.lake.connection(write=True)
-            for k in raws:
-                con.execute("DELETE FROM ibov_raw_files WHERE key = ?", [k])
             units = sorted({u.unit for k in raws if (u := datasets.parse_raw_key(k))}, key=str)
+            with _atomic(con):
+                for k in raws:
+                    con.execute("DELETE FROM ibov_raw_files WHERE key = ?", [k])
+                _refresh_raw_units(con, [(u.dataset, u.value) for u in units])
             for unit in units:
                 notify(f"refining {unit}")
                 result = self.lake.refine(unit)

@@ -542,6 +542,23 @@ def test_a_damaged_or_huge_run_log_does_not_break_status(stored: Path) -> None:
     assert json.loads(r.stdout)["runs"][-1]["state"] == "succeeded"
 
 
+def test_status_lists_the_last_ten_runs_however_long_each_runs_entry_is(tmp_path: Path) -> None:
+    """A run of every index logs tens of KB: the log is read further back until it holds ten runs."""
+    from ibovcli.engines.local import RUN_LOG, LocalLake
+
+    log = tmp_path / RUN_LOG
+    log.parent.mkdir(parents=True)
+    steps = [{"dataset": "portfolio", "index": f"I{i:03d}", "note": "x" * 200} for i in range(200)]
+    with open(log, "w", encoding="utf-8") as fh:  # 30 runs of ~50 KB each: 1.5 MB
+        for n in range(30):
+            entry = {"command": "run", "run_id": f"r{n:02d}", "state": "succeeded", "steps": steps}
+            fh.write(json.dumps({**entry, "state": "running", "steps": []}) + "\n")
+            fh.write(json.dumps(entry) + "\n")
+    runs = LocalLake(tmp_path).runs(10)
+    assert [r.run_id for r in runs] == [f"r{n:02d}" for n in range(20, 30)]
+    assert {r.state for r in runs} == {"succeeded"}
+
+
 # -- 11. output files ------------------------------------------------------------------------------
 
 

@@ -91,6 +91,7 @@ JOURNAL = "journal.json"
 PENDING = "its raw data is stored and the next write (or `ibov refine`) refines it"
 #: How much of the run log's end ``status`` reads (the log may grow to any size).
 RUN_LOG_TAIL_BYTES = 256 * 1024
+RUN_LOG_MAX_BYTES = 16 * 1024 * 1024
 
 #: DuckDB has no unix_date(); Spark has it built in. This is the only dialect shim the refine SQL needs.
 DUCKDB_SHIMS = ("CREATE OR REPLACE MACRO unix_date(d) AS (CAST(d AS DATE) - DATE '1970-01-01')",)
@@ -1357,30 +1358,43 @@ class LocalLake:
             os.fsync(fh.fileno())
 
     def runs(self, last: int = 10) -> list[RunRecord]:
-        """The last ``last`` runs, read from the log's end; damaged lines are skipped."""
+        """The last ``last`` runs, read from the log's end: the last 256 KB, then a window four times
+        larger until it holds ``last`` runs (a run of 34 indices logs ~40 KB), at most 16 MB; damaged
+        lines are skipped."""
         path = self.root / RUN_LOG
+        window = RUN_LOG_TAIL_BYTES
         try:
             with open(path, "rb") as fh:
                 size = fh.seek(0, os.SEEK_END)
-                fh.seek(max(0, size - RUN_LOG_TAIL_BYTES))
-                tail = fh.read()
+                while True:
+                    fh.seek(max(0, size - window))
+                    by_run = _runs_in(fh.read(), cut=size > window)
+                    if len(by_run) >= last or window >= min(size, RUN_LOG_MAX_BYTES):
+                        break
+                    window *= 4
         except OSError:
             return []
-        lines = tail.splitlines()
-        if size > RUN_LOG_TAIL_BYTES:
-            lines = lines[1:]  # the first line is probably cut
-        by_run: dict[str, RunRecord] = {}
-        for line in lines:
-            try:
-                entry = json.loads(line)
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                continue  # a damaged line (a crash mid-write, a hand edit) is skipped
-            if isinstance(entry, dict) and "command" in entry:
-                record = _record(entry)
-                key = record.run_id or f"#{len(by_run)}"
-                by_run.pop(key, None)  # the run's last entry wins, in the order of its last write
-                by_run[key] = record
         return [_crashed_if_gone(r) for r in list(by_run.values())[-last:]]
+
+
+def _runs_in(tail: bytes, *, cut: bool) -> dict[str, RunRecord]:
+    """Each run's last entry in ``tail`` (a piece of the run log's end; ``cut``: its first line is
+    probably cut), in the order of their last writes."""
+    lines = tail.splitlines()
+    if cut:
+        lines = lines[1:]
+    by_run: dict[str, RunRecord] = {}
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            continue  # a damaged line (a crash mid-write, a hand edit) is skipped
+        if isinstance(entry, dict) and "command" in entry:
+            record = _record(entry)
+            key = record.run_id or f"#{len(by_run)}"
+            by_run.pop(key, None)  # the run's last entry wins, in the order of its last write
+            by_run[key] = record
+    return by_run
 
 
 def _record(entry: dict[str, Any]) -> RunRecord:

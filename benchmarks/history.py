@@ -18,6 +18,7 @@ engine, so the lake is the one ``ibov run`` would have built day after day, only
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import random
@@ -39,6 +40,7 @@ if str(ROOT) not in sys.path:
 
 
 from ibovcli import b3, layout, quality, tradingdays  # noqa: E402
+from ibovcli.engines.base import RunRecord  # noqa: E402
 from tests import b3fake  # noqa: E402
 
 #: Constituents per index, roughly B3's (IBOV ~85-90, IBrX-100 100, IBrX-50 50, SMLL ~130).
@@ -246,23 +248,73 @@ def store_chunk(root: Path, folder: Path, indices: list[str]) -> None:
     """What ``ibov scrape --index CODE --from FOLDER`` does for each index's folder, in one process and
     one writer lock, refining each day once: a JSON answer does not name its index, so the CLI would
     need one command per index, and each would refine the day (every index's rows) again."""
-    from ibovcli import rawfiles
     from ibovcli.engines.local import LocalEngine
     from ibovcli.settings import Settings
 
-    writes = []
-    for index in indices:
-        for path in sorted((folder / index).iterdir()):
-            data = path.read_bytes()
-            portfolio = b3.parse_snapshot(data, index=index, source=f"file:{path.name}")
-            writes.append(rawfiles.portfolio(quality.validate(portfolio)))
-    writes.sort(key=lambda w: w.key)
+    writes, steps = chunk_writes(folder, indices)
     engine = LocalEngine(Settings.load(lake_dir=root))
     try:
         with engine.lock():
             engine.process(engine.write_raw(writes), lambda _m: None)
+        log_runs(engine, steps)
     finally:
         engine.close()
+
+
+def chunk_writes(folder: Path, indices: list[str]) -> tuple[list[Any], dict[str, list[dict[str, Any]]]]:
+    """The raw writes of a chunk folder (one sub-folder per index), and per day the steps a daily
+    ``ibov run -i all`` would log for them."""
+    from ibovcli import rawfiles
+
+    writes = []
+    steps: dict[str, list[dict[str, Any]]] = {}
+    for index in indices:
+        for path in sorted((folder / index).iterdir()):
+            data = path.read_bytes()
+            portfolio = quality.validate(b3.parse_snapshot(data, index=index, source=f"file:{path.name}"))
+            write = rawfiles.portfolio(portfolio)
+            writes.append(write)
+            day = portfolio.session_date.isoformat()
+            steps.setdefault(day, []).append(_run_step(portfolio, write, path, indices))
+    writes.sort(key=lambda w: w.key)
+    return writes, steps
+
+
+def log_runs(engine: Any, steps: dict[str, list[dict[str, Any]]]) -> None:
+    """The run log of a daily ``ibov run -i all`` for each day of ``steps``: what ``status`` reads."""
+    for day, day_steps in sorted(steps.items()):
+        started = f"{day}T21:00:00+00:00"
+        run_id = hashlib.sha256(day.encode()).hexdigest()[:12]
+        engine.log_run(RunRecord(started, "run", "running", run_id=run_id, details={"pid": 1}))
+        details = {"steps": day_steps, "failures": []}
+        engine.log_run(RunRecord(started, "run", "succeeded", 1.0, None, run_id, details))
+
+
+def _run_step(portfolio: Any, write: Any, path: Path, indices: list[str]) -> dict[str, Any]:
+    """One index's step of a run-log entry, in the shape ``ibov run`` logs it (its five top weights)."""
+    day = portfolio.session_date.isoformat()
+    top = sorted(portfolio.holdings, key=lambda h: -h.part)[:5]
+    return {
+        "dataset": "portfolio",
+        "date": day,
+        "format": "json/pt-br",
+        "index": portfolio.index,
+        "key": write.key,
+        "refined": {
+            "dataset": "portfolio",
+            "unit": f"dt={day}",
+            "rows": len(portfolio.holdings),
+            "seconds": 0.5,
+        },
+        "rows": len(portfolio.holdings),
+        "sha256": write.sha256,
+        "source": f"file:{path.name}",
+        "state": "stored",
+        "top": [
+            {"session_date": day, "ticker": h.cod, "company": h.asset, "weight_pct": str(h.part), **rank}
+            for rank, h in (({"weight_rank": n}, h) for n, h in enumerate(top, 1))
+        ],
+    }
 
 
 @dataclass

@@ -199,3 +199,22 @@ def test_a_rerun_with_nothing_new_keeps_the_summary_without_reading_the_catalog(
     run(_settings(lake), from_paths=[str(DAY2)])  # a new day: summarised again
     [ibov] = [c for c in (LocalLake(lake).saved_summary() or ((), ()))[0] if c.dataset == "portfolio"]
     assert ibov.last == "2025-05-05"
+
+
+def test_inventory_changes_inside_a_refine_transaction_join_it() -> None:
+    """DuckDB has no nested transactions (a second BEGIN aborts the first): recording raw files inside
+    the refine's transaction joins it, and its rollback undoes them too."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    con.execute("CREATE TABLE t (a INTEGER)")
+    with pytest.raises(RuntimeError), local._swapping(con):
+        with local._atomic(con):
+            con.execute("INSERT INTO t VALUES (1)")
+        raise RuntimeError("the refine failed")
+    assert con.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
+    with local._swapping(con), local._atomic(con):
+        con.execute("INSERT INTO t VALUES (2)")
+    with local._atomic(con):
+        con.execute("INSERT INTO t VALUES (3)")
+    assert con.execute("SELECT a FROM t ORDER BY a").fetchall() == [(2,), (3,)]

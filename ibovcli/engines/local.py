@@ -195,6 +195,11 @@ def _repeat(value: str, n: int) -> Any:
     return pa.array([value] * n, pa.string())
 
 
+#: The catalog connections (``id``) inside a transaction ibov began: DuckDB has no nested transactions,
+#: and a second BEGIN aborts the first.
+_IN_TRANSACTION: set[int] = set()
+
+
 @contextlib.contextmanager
 def _swapping(con: Any) -> Iterator[tuple[list[Callable[[], None]], list[Path]]]:
     """One catalog transaction whose body also swaps folders in: the body appends how to undo each swap
@@ -204,6 +209,7 @@ def _swapping(con: Any) -> Iterator[tuple[list[Callable[[], None]], list[Path]]]
     undo: list[Callable[[], None]] = []
     staging: list[Path] = []
     con.execute("BEGIN TRANSACTION")
+    _IN_TRANSACTION.add(id(con))
     try:
         yield undo, staging
         con.execute("COMMIT")
@@ -214,6 +220,7 @@ def _swapping(con: Any) -> Iterator[tuple[list[Callable[[], None]], list[Path]]]
             con.execute("ROLLBACK")
         raise
     finally:
+        _IN_TRANSACTION.discard(id(con))
         for folder in staging:
             shutil.rmtree(folder, ignore_errors=True)
             with contextlib.suppress(OSError):
@@ -223,13 +230,11 @@ def _swapping(con: Any) -> Iterator[tuple[list[Callable[[], None]], list[Path]]]
 @contextlib.contextmanager
 def _atomic(con: Any) -> Iterator[None]:
     """The body's statements in one catalog transaction: its own, or the one the connection is in."""
-    import duckdb
-
-    try:
-        con.execute("BEGIN TRANSACTION")
-    except duckdb.TransactionException:  # already in a transaction: it commits or rolls back the body
+    if id(con) in _IN_TRANSACTION:  # the enclosing transaction commits or rolls back the body
         yield
         return
+    con.execute("BEGIN TRANSACTION")
+    _IN_TRANSACTION.add(id(con))
     try:
         yield
         con.execute("COMMIT")
@@ -237,6 +242,8 @@ def _atomic(con: Any) -> Iterator[None]:
         with contextlib.suppress(Exception):
             con.execute("ROLLBACK")
         raise
+    finally:
+        _IN_TRANSACTION.discard(id(con))
 
 
 def _refresh_raw_units(con: Any, units: Sequence[tuple[str, str]]) -> None:

@@ -5,11 +5,14 @@ Layout under the lake directory (paths from :mod:`ibovcli.layout` and :mod:`ibov
     raw/... snapshots/... refined/... refined_levels/...   the zones, as on S3
     compact/month=YYYY-MM/index_code=I/   the portfolio's compact serving copy (rebuilt per refine batch)
     catalog.duckdb     the local catalog: one table per dataset (also as "default".<table>, its Glue
-                       name), and the inventory: every raw file (ibov_raw_files) and, per unit, the raw
-                       files its refined rows were computed from (ibov_units), and per month what
-                       its compact files were built from (ibov_compact_months)
+                       name), and the inventory: every raw file (ibov_raw_files), per unit the raw
+                       files it holds now (ibov_raw_units) and those its refined rows were computed
+                       from (ibov_units), and per month what its compact files were built from
+                       (ibov_compact_months)
     logs/runs.jsonl    the run log
     .lock              held while a command writes
+    .status.json       what `ibov status` shows, saved with the catalog's state (.generation: the token
+                       every writer takes before it opens the catalog to write)
     .writing/          files of writes in progress (each write a folder with its journal)
 
 What the lake promises, and how:

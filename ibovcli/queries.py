@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -168,27 +169,30 @@ def names() -> list[str]:
     return sorted(e.name[: -len(".sql")] for e in folder.iterdir() if e.name.endswith(".sql"))
 
 
+@functools.cache
+def _load(name: str) -> SavedQuery:
+    """One saved query's file, read and parsed once per process (``name`` is one of :func:`names`)."""
+    entry = resources.files("ibovcli") / "sql" / "queries" / f"{name}.sql"
+    return _parse(name, entry.read_text(encoding="utf-8"))
+
+
 def load_all() -> dict[str, SavedQuery]:
     """Every saved query, by name (the file name without ``.sql``), sorted by name."""
-    folder = resources.files("ibovcli") / "sql" / "queries"
-    out: dict[str, SavedQuery] = {}
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".sql"):
-            name = entry.name[: -len(".sql")]
-            out[name] = _parse(name, entry.read_text(encoding="utf-8"))
-    return out
+    return {name: _load(name) for name in names()}
 
 
 def get(name: str) -> SavedQuery:
-    queries = load_all()
-    if name not in queries:
-        close = difflib.get_close_matches(name, list(queries), n=1)
+    """The saved query ``name`` (only its file is read); a name that is not one is a usage error with
+    the nearest name."""
+    known = names()
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=1)
         hint = f"Did you mean {close[0]}? " if close else ""
         raise UsageError(
             f"no saved query named {name!r}",
-            hint=f"{hint}`ibov query --list` shows them: {', '.join(queries)}.",
+            hint=f"{hint}`ibov query --list` shows them: {', '.join(known)}.",
         )
-    return queries[name]
+    return _load(name)
 
 
 def bind(query: SavedQuery, given: dict[str, Any]) -> dict[str, Any]:

@@ -520,6 +520,8 @@ def bench_history(
     )
     out.append(status_cold([*ib, "status", *lk], env, repeat))
     out.append(status_reread([*ib, "status", *lk], lake, env, repeat))
+    notify("history: disk usage of refined/ and compact/ (one stat per file)")
+    out += disk_targets(lake)
     info["catalog_mb"] = round((lake / "catalog.duckdb").stat().st_size / 2**20, 1)
     return out, info
 
@@ -633,6 +635,59 @@ def status_reread(cmd: Sequence[str], lake: Path, env: dict[str, str], repeat: i
         (lake / SUMMARY_FILE).unlink(missing_ok=True)
         r.add(timed(cmd, env=env))
     return r
+
+
+def disk_usage(folder: Path) -> tuple[int, int, int]:
+    """Files, bytes and bytes allocated on disk (``st_blocks``) under ``folder``."""
+    files = size = allocated = 0
+    stack = [folder]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for e in entries:
+            if e.is_dir(follow_symlinks=False):
+                stack.append(Path(e.path))
+            elif e.is_file(follow_symlinks=False):
+                st = e.stat(follow_symlinks=False)
+                files, size, allocated = files + 1, size + st.st_size, allocated + st.st_blocks * 512
+    return files, size, allocated
+
+
+def disk_targets(lake: Path) -> list[Result]:
+    """The required refined layout and the compact copy on disk: target (refined + compact) / refined
+    <= 2x (the compact copy adds no new blow-up)."""
+    from ibovcli import datasets
+
+    out = []
+    used = {}
+    for rid, what, prefix in (
+        (
+            "disk_refined",
+            "refined/ on disk (the required dt=/ticker= layout)",
+            datasets.PORTFOLIO.refined_prefix,
+        ),
+        ("disk_compact", "compact/ on disk (the compact serving copy)", datasets.COMPACT.prefix),
+    ):
+        started = time.perf_counter()
+        files, size, allocated = disk_usage(lake / prefix)
+        used[rid] = allocated
+        walked = time.perf_counter() - started
+        note = f"{files:,} files, {size / MB / MB:,.1f} MB of bytes; walked in {walked:.0f} s"
+        out.append(Result(rid, what, value=allocated / MB / MB, unit="MB", target=False, note=note))
+    total = (
+        (used["disk_refined"] + used["disk_compact"]) / used["disk_refined"] if used["disk_refined"] else None
+    )
+    if total is None:
+        out.append(
+            missing("disk_ratio", "(refined + compact) / refined on disk", "no refined files", 2.0, "x")
+        )
+    else:
+        out.append(
+            Result("disk_ratio", "(refined + compact) / refined on disk", value=total, unit="x", limit=2.0)
+        )
+    return out
 
 
 def memory_target(results: list[Result]) -> Result:

@@ -5,8 +5,9 @@ Every writer is a loop of real ``ibov scrape --from FILE`` processes, each stori
 ``ibov query top-weights`` and ``ibov status`` processes. Exit codes are counted per kind: 0 is a success,
 8 (no data yet) counts as a success for a reader, 7 is a lock timeout (reported apart: the lake was busy for
 longer than ``IBOV_LOCK_TIMEOUT``, which is the documented behaviour), anything else is an error. At the end,
-``ibov verify`` must find raw rows = refined rows = catalog rows for every stored day, and every day a writer
-reported as stored must be in the lake.
+``ibov verify`` must find raw rows = refined rows = catalog rows for every stored day, every day a writer
+reported as stored must be in the lake, and ``ibov status`` must show from its saved summary what it shows
+when it reads the catalog.
 
     .venv/bin/python benchmarks/soak.py                          # 3 writers, 3 readers, 60 s
     .venv/bin/python benchmarks/soak.py --writers 4 --readers 6 --seconds 120 --json
@@ -129,6 +130,10 @@ def soak(writers: int, readers: int, seconds: float, lake: Path, lock_timeout: f
         if c["dataset"] == "portfolio" and c["ok"] and c["refined_rows"] > 0
     }
     missing = sorted(set(write.stored) - refined_days)
+    # the status summary left by the last writer (or reader) must be what the catalog says
+    shown = _status(lake, env)
+    (lake / ".status.json").unlink(missing_ok=True)
+    summary_current = shown == _status(lake, env)
     return {
         "writers": writers,
         "readers": readers,
@@ -148,9 +153,19 @@ def soak(writers: int, readers: int, seconds: float, lake: Path, lock_timeout: f
         "verify_problems": len(verified.get("problems", [])),
         "days_reported_stored": len(write.stored),
         "days_missing": missing,
-        "consistent": code == 0 and not missing,
+        "status_summary_current": summary_current,
+        "consistent": code == 0 and not missing and summary_current,
         "verify_stderr": err.strip().splitlines()[-1:] if code else [],
     }
+
+
+def _status(lake: Path, env: dict[str, str]) -> Any:
+    """What ``ibov status --json`` shows of the lake's content (its coverage and pending units)."""
+    proc = subprocess.run(
+        [*IBOV, "status", "--json", "--lake", str(lake)], capture_output=True, text=True, env=env, check=False
+    )
+    shown = json.loads(proc.stdout or "{}")
+    return shown.get("coverage"), shown.get("pending")
 
 
 def main(argv: list[str] | None = None) -> int:

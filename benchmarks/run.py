@@ -467,11 +467,16 @@ def bench_history(
     notify("history: saved queries over the whole history")
     ib = ibov_cmd()
     lk = ["--lake", str(lake)]
+    # the queries ask about IBOV (their default), or the first index when the lake has no IBOV, and
+    # about PETR4, or the index's most frequent member when PETR4 never was one
+    index = "IBOV" if "IBOV" in indices else indices[0]
+    on = [] if index == "IBOV" else ["--index", index]
+    ticker = history_ticker(lake, index)
     out.append(
         measure(
             "q_top_weights",
-            "ibov query top-weights",
-            [*ib, "query", "top-weights", *lk],
+            f"ibov query top-weights {' '.join(on)}".rstrip(),
+            [*ib, "query", "top-weights", *on, *lk],
             env=env,
             repeat=repeat,
             limit=1.0,
@@ -480,24 +485,24 @@ def bench_history(
     out.append(
         measure(
             "q_weight_history",
-            f"ibov query weight-history --ticker PETR4 ({n_total} days)",
-            [*ib, "query", "weight-history", "--ticker", "PETR4", *lk],
+            " ".join(["ibov query weight-history --ticker", ticker, *on, f"({n_total} days)"]),
+            [*ib, "query", "weight-history", "--ticker", ticker, *on, *lk],
             env=env,
             repeat=repeat,
             limit=2.0,
         )
     )
     extra = [
-        ("q_sector_weights", "ibov query sector-weights", ["sector-weights"]),
+        ("q_sector_weights", "ibov query sector-weights", ["sector-weights", *on]),
         (
             "q_rebalance_diff",
             f"ibov query rebalance-diff --from {first}",
-            ["rebalance-diff", "--from", first],
+            ["rebalance-diff", "--from", first, *on],
         ),
         (
             "q_concentration",
             f"ibov query concentration --from {first} (every day)",
-            ["concentration", "--from", first],
+            ["concentration", "--from", first, *on],
         ),
     ]
     from ibovcli import queries
@@ -510,7 +515,10 @@ def bench_history(
         lake,
         work,
         out,
-        [("q_top_weights", ["top-weights"]), ("q_weight_history", ["weight-history", "--ticker", "PETR4"])]
+        [
+            ("q_top_weights", ["top-weights", *on]),
+            ("q_weight_history", ["weight-history", "--ticker", ticker, *on]),
+        ]
         + [(rid, args) for rid, _what, args in extra],
         env,
         repeat,
@@ -524,6 +532,22 @@ def bench_history(
     out += disk_targets(lake)
     info["catalog_mb"] = round((lake / "catalog.duckdb").stat().st_size / 2**20, 1)
     return out, info
+
+
+def history_ticker(lake: Path, index: str) -> str:
+    """PETR4 when it was ever a member of ``index`` in the lake, else the index's most frequent member."""
+    import duckdb
+
+    con = duckdb.connect(str(lake / "catalog.duckdb"), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT ticker FROM ibov_refined WHERE index_code = ? GROUP BY 1 ORDER BY count(*) DESC, 1",
+            [index],
+        ).fetchall()
+    finally:
+        con.close()
+    members = [str(r[0]) for r in rows]
+    return "PETR4" if "PETR4" in members or not members else members[0]
 
 
 #: A bare DuckDB script, what a notebook user would run on the compact files instead of ``ibov query``.

@@ -288,6 +288,23 @@ def test_names_come_from_the_stack_outputs_and_status_reads_them(mocked: Aws) ->
     ]
     [run] = report.runs
     assert (run.command, run.state, run.error) == ("glue refine portfolio dt=2025-04-30", "succeeded", None)
+    # the refined day's month has no partition of the compact copy yet (IBOV and IBXX): pending
+    assert report.pending == ("compact month=2025-04",)
+    glue.create_table(
+        DatabaseName="default",
+        TableInput={
+            "Name": "ibov_compact",
+            "PartitionKeys": [{"Name": "month", "Type": "string"}, {"Name": "index_code", "Type": "string"}],
+        },
+    )
+    for index in ("IBOV", "IBXX"):
+        assert engine.status().pending == ("compact month=2025-04",)  # until both are there
+        glue.create_partition(
+            DatabaseName="default",
+            TableName="ibov_compact",
+            PartitionInput={"Values": ["2025-04", index], "StorageDescriptor": {"Columns": []}},
+        )
+    assert engine.status().pending == ()
 
 
 def test_settings_override_the_stack_and_bad_table_names_are_refused(mocked: Aws) -> None:

@@ -357,6 +357,12 @@ class AwsEngine:
                 for v in glue.partition_values(self.aws.glue(), database, tables["levels"])
                 if len(v) > 1
             }
+            compact = datasets.COMPACT
+            compact_parts = {
+                (v[0], v[1])
+                for v in glue.partition_values(self.aws.glue(), database, compact.table)
+                if len(v) > 1
+            }
             runs = glue.recent_runs(self.aws.glue(), job) if job else []
         coverage = []
         for index, days in portfolio.items():
@@ -391,10 +397,20 @@ class AwsEngine:
                     coverage.append(
                         Coverage(name, index, labels[0], labels[-1], len(labels), refined, (), "files")
                     )
+        # the compact copy: a month of refined days of an index with no catalog partition is pending (the
+        # Glue job that refined the day rebuilds its month; a stack upgraded from before the copy has none)
+        wanted = {
+            (compact.month_of(d), index)
+            for index, days in portfolio.items()
+            for d in days
+            if d in refined_days
+        }
+        months = sorted({month for month, index in wanted if (month, index) not in compact_parts})
         return StatusReport(
             engine=self.name,
             location=f"s3://{bucket}/",
             coverage=tuple(coverage),
+            pending=tuple(f"{compact.name} {compact.month_folder(m)}" for m in months),
             runs=tuple(
                 RunRecord(
                     started_at=r.started_at.isoformat(timespec="seconds") if r.started_at else "",

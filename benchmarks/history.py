@@ -300,8 +300,9 @@ def _run_step(portfolio: Any, write: Any, path: Path, indices: list[str]) -> dic
         "format": "json/pt-br",
         "index": portfolio.index,
         "key": write.key,
-        "refined": {
+        "refined": {  # the day's refine, as each step of a run of several indices repeats it
             "dataset": "portfolio",
+            "indices": indices,
             "unit": f"dt={day}",
             "rows": len(portfolio.holdings),
             "seconds": 0.5,

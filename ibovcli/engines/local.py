@@ -396,10 +396,9 @@ class LocalLake:
         self._writable = False
         self._locked = False
         self._swept = False
-        #: the token this writer wrote to GENERATION_FILE (None: it has not opened the catalog to write)
-        self._generation: str | None = None
-        #: the catalog files' state and the summary valid for it, before this lock's first write
-        self._before: tuple[list[Any], tuple[tuple[Coverage, ...], tuple[str, ...]] | None] = ([], None)
+        #: before this lock's first writable catalog connection: the catalog files' state and the summary
+        #: valid for it (None: this lock has not opened the catalog to write)
+        self._before: tuple[list[Any], tuple[tuple[Coverage, ...], tuple[str, ...]] | None] | None = None
         #: the command's deadline for waiting on other processes (IBOV_LOCK_TIMEOUT bounds the command)
         self._deadline = clock() + lock_timeout
 
@@ -466,11 +465,11 @@ class LocalLake:
                         raise LakeBusy(f"the lake {self.root} is locked by another ibov process") from None
                     time.sleep(0.05)
             self._locked = True
-            self._generation = None
+            self._before = None
             self.sweep()
             yield
-            if self._generation is not None:  # the catalog was opened for writing: summarise it again
-                self._save_summary_after_write()
+            if self._before is not None:  # the catalog was opened for writing: summarise it again
+                self._save_summary_after_write(*self._before)
         finally:
             self._locked = False
             self.close()  # the writable connection goes with the lock
@@ -660,14 +659,12 @@ class LocalLake:
     def _new_generation(self) -> None:
         """Write a new token before the catalog is opened for writing (under the lock), so that a
         summary saved before this write is stale from now on, even if this process dies mid-write."""
-        self._create()
-        if self._generation is None:  # the first time in this lock: what the catalog was before the write
+        if self._before is None:  # the first time in this lock: what the catalog was before the write
             self._before = (self.catalog_state()[1:], self.saved_summary())
         token = uuid.uuid4().hex
         tmp = self.root / f"{GENERATION_FILE}.{token}"
         tmp.write_text(token, encoding="ascii")
         os.replace(tmp, self.root / GENERATION_FILE)
-        self._generation = token
 
     def catalog_state(self) -> list[Any]:
         """What identifies the catalog's content without opening it (nor importing DuckDB): the last
@@ -722,12 +719,13 @@ class LocalLake:
             with contextlib.suppress(OSError):
                 tmp.unlink()
 
-    def _save_summary_after_write(self) -> None:
+    def _save_summary_after_write(
+        self, files: list[Any], before: tuple[tuple[Coverage, ...], tuple[str, ...]] | None
+    ) -> None:
         """At the end of a write (under the lock): summarise the catalog, close it (DuckDB checkpoints
         on close) and save the summary with the state the catalog is left in. When the catalog files
-        did not change (nothing was committed: a re-run with nothing new), the summary saved before is
-        kept, under the new token, without reading the catalog."""
-        files, before = self._before
+        are as they were before the write (``files``: nothing was committed, a re-run with nothing new),
+        the summary saved before (``before``) is kept, under the new token, without reading the catalog."""
         if before is not None and self.catalog_state()[1:] == files:
             self.close()
             state = self.catalog_state()
@@ -748,7 +746,7 @@ class LocalLake:
         try:
             fh = open(self.root / LOCK_FILE, "rb")  # noqa: SIM115 - closed below
         except OSError:
-            return not self.catalog_path.exists()
+            return True  # no lock file: no writer yet (one that starts now changes the catalog's state)
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
             return True
@@ -1846,30 +1844,15 @@ class LocalEngine:
     def watch(self, notify: Notify) -> None:
         """Wait for the ibov command writing to the lake, if any, to finish."""
         self.lake.require()
-        path = self.lake.root / LOCK_FILE
-        try:
-            fh = open(path, "rb")  # noqa: SIM115 - closed below; a reader never creates the lock file
-        except OSError:
+        if self.lake.no_writer():
             notify("no ibov command is writing to the lake")
             return
-        try:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-                notify("no ibov command is writing to the lake")
-                return
-            except BlockingIOError:
-                notify(f"an ibov command is writing to {self.lake.root}; waiting for it to finish")
-            while True:
-                try:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if self.lake.remaining() <= 0:
-                        raise LakeBusy(f"the lake {self.lake.root} is still being written") from None
-                    time.sleep(0.1)
-            notify("it finished")
-        finally:
-            fh.close()
+        notify(f"an ibov command is writing to {self.lake.root}; waiting for it to finish")
+        while not self.lake.no_writer():
+            if self.lake.remaining() <= 0:
+                raise LakeBusy(f"the lake {self.lake.root} is still being written")
+            time.sleep(0.1)
+        notify("it finished")
 
     def log_run(self, record: RunRecord) -> None:
         self.lake.log_run(record)

@@ -311,10 +311,18 @@ def _run_step(portfolio: Any, write: Any, path: Path, indices: list[str]) -> dic
         "sha256": write.sha256,
         "source": f"file:{path.name}",
         "state": "stored",
-        "top": [
-            {"session_date": day, "ticker": h.cod, "company": h.asset, "weight_pct": str(h.part), **rank}
-            for rank, h in (({"weight_rank": n}, h) for n, h in enumerate(top, 1))
-        ],
+        "top": [_top_row(day, h, rank) for rank, h in enumerate(top, 1)],
+    }
+
+
+def _top_row(day: str, h: Any, rank: int) -> dict[str, Any]:
+    """One of a step's top weights, as ``ibov run`` logs it."""
+    return {
+        "session_date": day,
+        "ticker": h.cod,
+        "company": h.asset,
+        "weight_pct": str(h.part),
+        "weight_rank": rank,
     }
 
 

@@ -8,6 +8,7 @@ once (:mod:`ibovcli.cli_options`). The commands of the other ``cli_*`` modules a
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 from pathlib import Path
@@ -716,16 +717,16 @@ def build_app(only: str | None = None) -> typer.Typer:
     return out
 
 
-_WHOLE: list[typer.Typer] = []
-
-
 def __getattr__(name: str) -> Any:
     """``ibovcli.cli.app``: the whole app (every command), for the docs, the tests and the benchmarks."""
     if name == "app":
-        if not _WHOLE:
-            _WHOLE.append(build_app())
-        return _WHOLE[0]
+        return _whole_app()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _whole_app() -> typer.Typer:
+    return build_app()
 
 
 def _command_in(args: list[str]) -> str | None:

@@ -110,9 +110,8 @@ def test_the_local_catalog_names_the_compact_table_with_its_month_column(stored:
     assert json.loads(r.stdout) == [{"n": 14}]
 
 
-def test_the_copy_is_rebuilt_once_per_batch_for_each_month_touched(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _count_month_builds(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The months of each compact build from now on (``LocalLake._compact_into`` calls), in order."""
     calls: list[list[str]] = []
     real = local.LocalLake._compact_into
 
@@ -121,6 +120,13 @@ def test_the_copy_is_rebuilt_once_per_batch_for_each_month_touched(
         real(self, con, months, *rest)
 
     monkeypatch.setattr(local.LocalLake, "_compact_into", counting)
+    return calls
+
+
+def test_the_copy_is_rebuilt_once_per_batch_for_each_month_touched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _count_month_builds(monkeypatch)
     lake = tmp_path / "lake"
     _store(lake, _writes())  # three days, one refine batch
     assert calls == [["2025-04", "2025-05"]]
@@ -281,14 +287,7 @@ def test_a_long_rebuild_goes_a_bounded_number_of_months_at_a_time(
     stored: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(local, "COMPACT_BATCH_MONTHS", 1)
-    calls: list[list[str]] = []
-    real = local.LocalLake._compact_into
-
-    def counting(self: local.LocalLake, con: Any, months: Any, *rest: Any) -> None:
-        calls.append(sorted(months))
-        real(self, con, months, *rest)
-
-    monkeypatch.setattr(local.LocalLake, "_compact_into", counting)
+    calls = _count_month_builds(monkeypatch)
     lake = engine(stored).lake
     with lake.lock():
         lake.rebuild_compact(["2025-05", "2025-04", "2025-05"])
